@@ -1,0 +1,263 @@
+"""Validate a folder against the data contract, reporting *every* problem at once.
+
+Examples
+--------
+>>> from fdac_research.validation import validate_folder
+>>> report = validate_folder("data/synthetic")  # doctest: +SKIP
+>>> report.ok, report.layout  # doctest: +SKIP
+(True, 'sources')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fdac_research import schema
+from fdac_research._io import find_table, read_text_table
+from fdac_research.exceptions import ContractError, Problem
+
+__all__ = ["ValidationReport", "detect_layout", "validate_folder", "check_folder", "validate_frame"]
+
+_INT = re.compile(r"^-?\d+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass
+class ValidationReport:
+    """The outcome of validating one folder."""
+
+    folder: str
+    layout: str
+    problems: list[Problem] = field(default_factory=list)
+    n_rows: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found."""
+        return not self.problems
+
+    def raise_if_failed(self) -> None:
+        """Raise :class:`ContractError` listing every problem, if there are any."""
+        if self.problems:
+            raise ContractError(f"{self.layout} folder {self.folder}", self.problems)
+
+    def summary(self) -> str:
+        """A human-readable summary, one line per problem."""
+        if self.ok:
+            tables = ", ".join(f"{k} ({v} rows)" for k, v in sorted(self.n_rows.items()))
+            return f"{self.folder}: valid {self.layout} folder (contract v{schema.CONTRACT_VERSION}): {tables}"
+        lines = [f"{self.folder}: {len(self.problems)} problem(s) in {self.layout} folder"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def detect_layout(folder: Path | str) -> str:
+    """``"sources"`` or ``"research"``, from which contract files the folder holds."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ContractError(str(folder), [Problem(str(folder), None, None, None, "an existing folder")])
+    if find_table(folder, "court_cases") is not None:
+        return "sources"
+    if find_table(folder, "cases") is not None:
+        return "research"
+    raise ContractError(
+        str(folder),
+        [
+            Problem(
+                str(folder),
+                None,
+                None,
+                None,
+                "a sources folder (with court_cases.csv) or a research folder (with cases.csv)",
+            )
+        ],
+    )
+
+
+def _example(mask: np.ndarray, values: pd.Series, file: str, column: str, expected: str) -> Problem | None:
+    n = int(mask.sum())
+    if n == 0:
+        return None
+    i = int(np.flatnonzero(mask)[0])
+    return Problem(file, column, i + 2, str(values.iloc[i]), expected, count=n)
+
+
+def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Problem]:
+    v = df[col.name].astype(str).str.strip()
+    empty = (v == "").to_numpy()
+    problems: list[Problem] = []
+
+    def add(mask: np.ndarray, expected: str) -> None:
+        p = _example(mask & ~empty, v, file, col.name, expected)
+        if p:
+            problems.append(p)
+
+    if not col.nullable and empty.any():
+        i = int(np.flatnonzero(empty)[0])
+        problems.append(Problem(file, col.name, i + 2, "", "a value (this column may not be empty)", int(empty.sum())))
+    numeric: np.ndarray | None = None
+    if col.kind == "category" and col.allowed:
+        add(~v.isin(col.allowed).to_numpy(), f"one of {', '.join(col.allowed)}")
+    elif col.kind == "bool":
+        add(~v.isin(("true", "false")).to_numpy(), "true or false")
+    elif col.kind == "date":
+        shaped = v.str.match(_DATE).to_numpy()
+        parsed = pd.to_datetime(v.where(shaped & ~empty), format="%Y-%m-%d", errors="coerce")
+        add(~shaped | parsed.isna().to_numpy(), "an ISO date YYYY-MM-DD")
+    elif col.kind == "int":
+        ok = v.str.match(_INT).to_numpy()
+        add(~ok, "a whole number")
+        numeric = pd.to_numeric(v.where(ok & ~empty), errors="coerce").to_numpy(dtype=float)
+    elif col.kind == "float":
+        numeric = pd.to_numeric(v.where(~empty), errors="coerce").to_numpy(dtype=float)
+        add(np.isnan(numeric), "a number")
+    elif col.kind == "list" and col.allowed:
+        allowed = set(col.allowed)
+        bad = np.array([any(x.strip() not in allowed for x in s.split(";")) if s else False for s in v])
+        add(bad, f"';'-separated items from {', '.join(col.allowed)}")
+    if numeric is not None:
+        with np.errstate(invalid="ignore"):
+            if col.minimum is not None:
+                add(numeric < col.minimum, f"a value >= {col.minimum:g}")
+            if col.maximum is not None:
+                add(numeric > col.maximum, f"a value <= {col.maximum:g}")
+    if col.pattern is not None:
+        add(~v.str.match(col.pattern).to_numpy(), f"a value matching {col.pattern}")
+    return problems
+
+
+def validate_frame(df: pd.DataFrame, table: schema.Table, file: str) -> list[Problem]:
+    """Problems of one text table (missing columns, bad values, duplicate primary keys)."""
+    problems: list[Problem] = []
+    if df.empty:
+        problems.append(Problem(file, None, None, None, "at least one data row (the file is empty)"))
+    missing = [c for c in table.required_names if c not in df.columns]
+    for c in missing:
+        problems.append(Problem(file, c, 1, None, f"required column '{c}' in the header"))
+    for col in table.columns:
+        if col.name in df.columns:
+            problems.extend(_check_column(df, col, file))
+    pk = table.primary_key
+    if pk and pk in df.columns:
+        dup = df[pk].duplicated(keep="first").to_numpy() & (df[pk] != "").to_numpy()
+        p = _example(dup, df[pk], file, pk, f"unique values of the key '{pk}' (duplicate key)")
+        if p:
+            problems.append(p)
+    return problems
+
+
+def _foreign_keys(
+    frames: dict[str, pd.DataFrame], layout: schema.Layout, files: dict[str, str]
+) -> list[Problem]:
+    problems = []
+    for t in layout.tables:
+        if t.name not in frames:
+            continue
+        for fk in t.foreign_keys:
+            child, parent = frames[t.name], frames.get(fk.parent)
+            if parent is None or fk.column not in child or fk.parent_column not in parent:
+                continue
+            v = child[fk.column]
+            orphan = (~v.isin(set(parent[fk.parent_column])) & (v != "")).to_numpy()
+            p = _example(
+                orphan, v, files[t.name], fk.column,
+                f"a {fk.parent_column} present in {files[fk.parent]} (orphan foreign key)",
+            )
+            if p:
+                problems.append(p)
+    return problems
+
+
+def _rules_sources(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> list[Problem]:
+    """Cross-column rules of the sources layout."""
+    problems: list[Problem] = []
+    cases = frames.get("court_cases")
+    if cases is not None and {"application_date", "final_hearing_date"} <= set(cases.columns):
+        a = pd.to_datetime(cases["application_date"], format="%Y-%m-%d", errors="coerce")
+        f = pd.to_datetime(cases["final_hearing_date"], format="%Y-%m-%d", errors="coerce")
+        p = _example((f < a).to_numpy(), cases["final_hearing_date"], files["court_cases"],
+                     "final_hearing_date", "a final hearing on or after the application_date")
+        if p:
+            problems.append(p)
+    opt = frames.get("opt_outs")
+    if opt is not None and {"person_ref", "case_ref"} <= set(opt.columns):
+        both_empty = ((opt["person_ref"] == "") & (opt["case_ref"] == "")).to_numpy()
+        p = _example(both_empty, opt["scope"] if "scope" in opt else opt["person_ref"],
+                     files["opt_outs"], "person_ref", "a person_ref or a case_ref (one of them)")
+        if p:
+            problems.append(p)
+    people, outcomes = frames.get("court_people"), frames.get("court_outcomes")
+    if people is not None and outcomes is not None and {"person_ref", "role"} <= set(people.columns):
+        role = outcomes["person_ref"].map(dict(zip(people["person_ref"], people["role"], strict=False)))
+        child = (role == "child").to_numpy()
+        adult = role.isin(schema.ADULT_ROLES).to_numpy()
+        for col, who, mask in (
+            ("ceased_misuse", "adults only (this person is a child)", child),
+            ("final_order", "children only (this person is an adult)", adult),
+            ("placement_at_end", "children only (this person is an adult)", adult),
+        ):
+            if col in outcomes:
+                p = _example(mask & (outcomes[col] != "").to_numpy(), outcomes[col],
+                             files["court_outcomes"], col, f"a value for {who}")
+                if p:
+                    problems.append(p)
+    return problems
+
+
+def validate_folder(folder: Path | str, layout: str | None = None) -> ValidationReport:
+    """Validate ``folder`` (a sources or research folder) and return every problem found.
+
+    Parameters
+    ----------
+    folder : path
+        The folder to check.
+    layout : {"sources", "research"}, optional
+        Which layout to expect; detected from the files present when omitted.
+    """
+    folder = Path(folder)
+    name = layout or detect_layout(folder)
+    if name not in ("sources", "research"):
+        raise ValueError(f"layout must be 'sources' or 'research', got {name!r}")
+    lay = schema.SOURCES if name == "sources" else schema.RESEARCH
+    report = ValidationReport(str(folder), name)
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    tables = list(lay.tables)
+    if name == "sources":
+        agency_dir = folder / "agencies"
+        present = sorted({p.stem for p in agency_dir.glob("*.csv")} | {p.stem for p in agency_dir.glob("*.parquet")}) if agency_dir.is_dir() else []
+        tables = [t for t in tables if not t.name.startswith("agencies/")]
+        tables += [schema.agency_table(a) for a in present]
+        if not present:
+            report.problems.append(Problem("agencies/", None, None, None, "at least one agency extract agencies/<agency>.csv"))
+    for t in tables:
+        path = find_table(folder, t.name)
+        if path is None:
+            if not t.optional:
+                report.problems.append(Problem(f"{t.name}.csv", None, None, None, "this required file (missing)"))
+            continue
+        rel = str(path.relative_to(folder))
+        try:
+            df = read_text_table(path)
+        except ContractError as err:
+            report.problems.extend(err.problems)
+            continue
+        frames[t.name], files[t.name] = df, rel
+        report.n_rows[rel] = len(df)
+        report.problems.extend(validate_frame(df, t, rel))
+    report.problems.extend(_foreign_keys(frames, lay, files))
+    if name == "sources":
+        report.problems.extend(_rules_sources(frames, files))
+    return report
+
+
+def check_folder(folder: Path | str, layout: str | None = None) -> ValidationReport:
+    """Validate ``folder`` and raise :class:`ContractError` listing every problem, if any."""
+    report = validate_folder(folder, layout)
+    report.raise_if_failed()
+    return report
