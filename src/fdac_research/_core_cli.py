@@ -25,9 +25,13 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("validate", help="check a sources or research folder against the data contract")
+    p = sub.add_parser(
+        "validate", help="check a sources or research folder against the data contract"
+    )
     p.add_argument("folder", help="folder to check")
-    p.add_argument("--layout", choices=["sources", "research"], help="expected layout (default: detect)")
+    p.add_argument(
+        "--layout", choices=["sources", "research"], help="expected layout (default: detect)"
+    )
     p.set_defaults(func=_validate)
     p = sub.add_parser("schema", help="print the data dictionary (columns, types, roles)")
     p.add_argument("layout", choices=["sources", "research"])

@@ -81,7 +81,15 @@ def read_text_table(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
         raise ContractError(
             str(path),
-            [Problem(path.name, None, None, str(err)[:120], "a readable CSV/Parquet file with a header row")],
+            [
+                Problem(
+                    path.name,
+                    None,
+                    None,
+                    str(err)[:120],
+                    "a readable CSV/Parquet file with a header row",
+                )
+            ],
         ) from err
 
 

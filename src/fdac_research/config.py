@@ -50,7 +50,9 @@ class ConfigBase:
         version = d.pop("schema_version", cls.SCHEMA_VERSION)
         problems = []
         if version != cls.SCHEMA_VERSION:
-            problems.append(f"schema_version {version!r} is not supported (expected {cls.SCHEMA_VERSION})")
+            problems.append(
+                f"schema_version {version!r} is not supported (expected {cls.SCHEMA_VERSION})"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:

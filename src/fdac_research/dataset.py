@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from fdac_research import schema
-from fdac_research._io import atomic_dir, find_table, read_text_table, sha256_file, write_json, write_table
+from fdac_research._io import (
+    atomic_dir,
+    find_table,
+    read_text_table,
+    sha256_file,
+    write_json,
+    write_table,
+)
 from fdac_research.validation import check_folder
 
 __all__ = [
@@ -200,7 +207,9 @@ def write_research(
     with atomic_dir(folder) as tmp:
         for name, df in data.tables().items():
             table = schema.RESEARCH.table(name)
-            cols = [c for c in table.names if c in df.columns] + [c for c in df.columns if c not in table.names]
+            cols = [c for c in table.names if c in df.columns] + [
+                c for c in df.columns if c not in table.names
+            ]
             write_table(df[cols], tmp / f"{name}.csv")
         write_json(file_manifest(tmp, **(manifest or {})), tmp / "manifest.json")
         check_folder(tmp, "research")

@@ -60,7 +60,9 @@ def detect_layout(folder: Path | str) -> str:
     """``"sources"`` or ``"research"``, from which contract files the folder holds."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise ContractError(str(folder), [Problem(str(folder), None, None, None, "an existing folder")])
+        raise ContractError(
+            str(folder), [Problem(str(folder), None, None, None, "an existing folder")]
+        )
     if find_table(folder, "court_cases") is not None:
         return "sources"
     if find_table(folder, "cases") is not None:
@@ -79,7 +81,9 @@ def detect_layout(folder: Path | str) -> str:
     )
 
 
-def _example(mask: np.ndarray, values: pd.Series, file: str, column: str, expected: str) -> Problem | None:
+def _example(
+    mask: np.ndarray, values: pd.Series, file: str, column: str, expected: str
+) -> Problem | None:
     n = int(mask.sum())
     if n == 0:
         return None
@@ -99,7 +103,16 @@ def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Probl
 
     if not col.nullable and empty.any():
         i = int(np.flatnonzero(empty)[0])
-        problems.append(Problem(file, col.name, i + 2, "", "a value (this column may not be empty)", int(empty.sum())))
+        problems.append(
+            Problem(
+                file,
+                col.name,
+                i + 2,
+                "",
+                "a value (this column may not be empty)",
+                int(empty.sum()),
+            )
+        )
     numeric: np.ndarray | None = None
     if col.kind == "category" and col.allowed:
         add(~v.isin(col.allowed).to_numpy(), f"one of {', '.join(col.allowed)}")
@@ -118,7 +131,9 @@ def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Probl
         add(np.isnan(numeric), "a number")
     elif col.kind == "list" and col.allowed:
         allowed = set(col.allowed)
-        bad = np.array([any(x.strip() not in allowed for x in s.split(";")) if s else False for s in v])
+        bad = np.array(
+            [any(x.strip() not in allowed for x in s.split(";")) if s else False for s in v]
+        )
         add(bad, f"';'-separated items from {', '.join(col.allowed)}")
     if numeric is not None:
         with np.errstate(invalid="ignore"):
@@ -135,7 +150,9 @@ def validate_frame(df: pd.DataFrame, table: schema.Table, file: str) -> list[Pro
     """Problems of one text table (missing columns, bad values, duplicate primary keys)."""
     problems: list[Problem] = []
     if df.empty:
-        problems.append(Problem(file, None, None, None, "at least one data row (the file is empty)"))
+        problems.append(
+            Problem(file, None, None, None, "at least one data row (the file is empty)")
+        )
     missing = [c for c in table.required_names if c not in df.columns]
     for c in missing:
         problems.append(Problem(file, c, 1, None, f"required column '{c}' in the header"))
@@ -165,7 +182,10 @@ def _foreign_keys(
             v = child[fk.column]
             orphan = (~v.isin(set(parent[fk.parent_column])) & (v != "")).to_numpy()
             p = _example(
-                orphan, v, files[t.name], fk.column,
+                orphan,
+                v,
+                files[t.name],
+                fk.column,
                 f"a {fk.parent_column} present in {files[fk.parent]} (orphan foreign key)",
             )
             if p:
@@ -180,20 +200,36 @@ def _rules_sources(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> li
     if cases is not None and {"application_date", "final_hearing_date"} <= set(cases.columns):
         a = pd.to_datetime(cases["application_date"], format="%Y-%m-%d", errors="coerce")
         f = pd.to_datetime(cases["final_hearing_date"], format="%Y-%m-%d", errors="coerce")
-        p = _example((f < a).to_numpy(), cases["final_hearing_date"], files["court_cases"],
-                     "final_hearing_date", "a final hearing on or after the application_date")
+        p = _example(
+            (f < a).to_numpy(),
+            cases["final_hearing_date"],
+            files["court_cases"],
+            "final_hearing_date",
+            "a final hearing on or after the application_date",
+        )
         if p:
             problems.append(p)
     opt = frames.get("opt_outs")
     if opt is not None and {"person_ref", "case_ref"} <= set(opt.columns):
         both_empty = ((opt["person_ref"] == "") & (opt["case_ref"] == "")).to_numpy()
-        p = _example(both_empty, opt["scope"] if "scope" in opt else opt["person_ref"],
-                     files["opt_outs"], "person_ref", "a person_ref or a case_ref (one of them)")
+        p = _example(
+            both_empty,
+            opt["scope"] if "scope" in opt else opt["person_ref"],
+            files["opt_outs"],
+            "person_ref",
+            "a person_ref or a case_ref (one of them)",
+        )
         if p:
             problems.append(p)
     people, outcomes = frames.get("court_people"), frames.get("court_outcomes")
-    if people is not None and outcomes is not None and {"person_ref", "role"} <= set(people.columns):
-        role = outcomes["person_ref"].map(dict(zip(people["person_ref"], people["role"], strict=False)))
+    if (
+        people is not None
+        and outcomes is not None
+        and {"person_ref", "role"} <= set(people.columns)
+    ):
+        role = outcomes["person_ref"].map(
+            dict(zip(people["person_ref"], people["role"], strict=False))
+        )
         child = (role == "child").to_numpy()
         adult = role.isin(schema.ADULT_ROLES).to_numpy()
         for col, who, mask in (
@@ -202,8 +238,13 @@ def _rules_sources(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> li
             ("placement_at_end", "children only (this person is an adult)", adult),
         ):
             if col in outcomes:
-                p = _example(mask & (outcomes[col] != "").to_numpy(), outcomes[col],
-                             files["court_outcomes"], col, f"a value for {who}")
+                p = _example(
+                    mask & (outcomes[col] != "").to_numpy(),
+                    outcomes[col],
+                    files["court_outcomes"],
+                    col,
+                    f"a value for {who}",
+                )
                 if p:
                     problems.append(p)
     return problems
@@ -230,16 +271,33 @@ def validate_folder(folder: Path | str, layout: str | None = None) -> Validation
     tables = list(lay.tables)
     if name == "sources":
         agency_dir = folder / "agencies"
-        present = sorted({p.stem for p in agency_dir.glob("*.csv")} | {p.stem for p in agency_dir.glob("*.parquet")}) if agency_dir.is_dir() else []
+        present = (
+            sorted(
+                {p.stem for p in agency_dir.glob("*.csv")}
+                | {p.stem for p in agency_dir.glob("*.parquet")}
+            )
+            if agency_dir.is_dir()
+            else []
+        )
         tables = [t for t in tables if not t.name.startswith("agencies/")]
         tables += [schema.agency_table(a) for a in present]
         if not present:
-            report.problems.append(Problem("agencies/", None, None, None, "at least one agency extract agencies/<agency>.csv"))
+            report.problems.append(
+                Problem(
+                    "agencies/",
+                    None,
+                    None,
+                    None,
+                    "at least one agency extract agencies/<agency>.csv",
+                )
+            )
     for t in tables:
         path = find_table(folder, t.name)
         if path is None:
             if not t.optional:
-                report.problems.append(Problem(f"{t.name}.csv", None, None, None, "this required file (missing)"))
+                report.problems.append(
+                    Problem(f"{t.name}.csv", None, None, None, "this required file (missing)")
+                )
             continue
         rel = str(path.relative_to(folder))
         try:

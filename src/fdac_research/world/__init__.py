@@ -1,0 +1,12 @@
+"""The synthetic world: a seeded generator of FDAC and comparison care proceedings.
+
+It writes every identifiable source of DATA-CONTRACT.md §1 (court cases, people, outcomes,
+hearings, agency extracts with realistic identifier errors, opt-outs) together with the
+ground truth (``truth/``: who is who, the planted effects), so that linkage, governance,
+risk, synthesis and the analysis can each be measured against what is true.
+"""
+
+from fdac_research.world._config import CorruptionRates, WorldConfig
+from fdac_research.world._generate import generate_world, truth_crosswalk
+
+__all__ = ["WorldConfig", "CorruptionRates", "generate_world", "truth_crosswalk"]
