@@ -1,0 +1,15 @@
+"""Published findings: papermill runs the notebooks, nbconvert renders HTML, every published
+table passes the disclosure output check first, and a manifest records how it was made."""
+
+from fdac_research.reports._notebooks import NotebookFailed, execute_notebook, render_html
+from fdac_research.reports.pipeline import NOTEBOOKS, PipelineConfig, StageFailed, run_pipeline
+
+__all__ = [
+    "NOTEBOOKS",
+    "NotebookFailed",
+    "PipelineConfig",
+    "StageFailed",
+    "execute_notebook",
+    "render_html",
+    "run_pipeline",
+]

@@ -1,0 +1,50 @@
+"""``fdac-research pipeline``: the whole flow into ``reports/``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fdac_research.reports.pipeline import PipelineConfig, run_pipeline
+
+
+def _pipeline(args: argparse.Namespace) -> int:
+    cfg = PipelineConfig(
+        out=Path(args.out),
+        work=Path(args.work),
+        data=Path(args.data) if args.data else None,
+        synthetic_dir=Path(args.synthetic_dir),
+        seed=args.seed,
+        families=args.families,
+        linkage=args.linkage,
+        synth_model=args.synth_model,
+        **({"notebooks": Path(args.notebooks)} if args.notebooks else {}),
+    )
+    run_pipeline(cfg)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser(
+        "pipeline",
+        help="generate/link/build/risk/synthesise, then run every notebook into reports/",
+    )
+    p.add_argument("--out", default="reports", help="reports folder (replaced atomically)")
+    p.add_argument("--work", default="data/work", help="folder for intermediate stage outputs")
+    p.add_argument(
+        "--data", help="a sources or research folder (default: generate the synthetic world)"
+    )
+    p.add_argument(
+        "--synthetic-dir", default="data/synthetic", help="where the default world is generated"
+    )
+    p.add_argument("--seed", type=int, default=20261121)
+    p.add_argument("--families", type=int, default=3000)
+    p.add_argument(
+        "--linkage",
+        choices=["model", "truth"],
+        default="model",
+        help="'truth' skips linkage (synthetic only)",
+    )
+    p.add_argument("--synth-model", help="synthesizer name (default: the package default)")
+    p.add_argument("--notebooks", help="notebook folder (default: the checkout's notebooks/)")
+    p.set_defaults(func=_pipeline)

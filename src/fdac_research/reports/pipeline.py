@@ -1,0 +1,245 @@
+"""The whole flow, from sources to published reports.
+
+generate (when no data is given) → link → build → risk → synthesise → notebooks → index and
+manifest. Each stage runs its ``fdac-research`` command in a child process (the commands are
+the stages' public interface, and a child process keeps memory bounded); notebooks run with
+papermill and are rendered with nbconvert. Reports are written to a temporary folder and
+moved into place only when everything succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fdac_research._io import atomic_dir, write_json
+from fdac_research.exceptions import ConfigError, FdacResearchError
+from fdac_research.reports._index import write_index
+from fdac_research.reports._manifest import build_manifest
+from fdac_research.reports._notebooks import execute_notebook, render_html
+from fdac_research.validation import detect_layout
+
+__all__ = ["NOTEBOOKS", "PipelineConfig", "StageFailed", "run_pipeline", "default_notebook_dir"]
+
+log = logging.getLogger(__name__)
+
+# (notebook file, report title, what it shows)
+NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
+    (
+        "01_cohort_profile.ipynb",
+        "Cohort profile",
+        "What kinds of cases go through FDAC and ordinary proceedings.",
+    ),
+    (
+        "02_linkage_quality.ipynb",
+        "Linkage quality",
+        "Coverage and precision/recall of the agency linkage, and what linkage errors could do.",
+    ),
+    (
+        "03_outcomes_evaluation.ipynb",
+        "Outcomes evaluation",
+        "FDAC vs comparison: cessation, reunification, orders, return to court.",
+    ),
+    (
+        "04_disclosure_review.ipynb",
+        "Disclosure review",
+        "Re-identification risk of the research dataset and of every published table.",
+    ),
+    (
+        "05_synthetic_release.ipynb",
+        "Synthetic release",
+        "Utility and privacy of the synthetic copy of the research dataset.",
+    ),
+)
+
+
+class StageFailed(FdacResearchError, RuntimeError):
+    """A pipeline stage failed; nothing was written to the reports folder."""
+
+
+def default_notebook_dir() -> Path:
+    """``notebooks/`` of the checkout this package is installed from."""
+    return Path(__file__).resolve().parents[3] / "notebooks"
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Parameters of one run of the pipeline (all recorded in the manifest, no secrets)."""
+
+    out: Path = Path("reports")
+    work: Path = Path("data/work")
+    data: Path | None = None
+    synthetic_dir: Path = Path("data/synthetic")
+    seed: int = 20261121
+    families: int = 3000
+    linkage: str = "model"  # "model" runs fdac-research link; "truth" uses the world's truth
+    synth_model: str | None = None
+    notebooks: Path = field(default_factory=default_notebook_dir)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.linkage not in ("model", "truth"):
+            problems.append(f"linkage must be 'model' or 'truth', got {self.linkage!r}")
+        if self.families < 10:
+            problems.append(f"families must be >= 10, got {self.families}")
+        if not Path(self.notebooks).is_dir():
+            problems.append(f"notebook folder {self.notebooks} does not exist")
+        if problems:
+            raise ConfigError("PipelineConfig", problems)
+
+    def public(self) -> dict[str, Any]:
+        """Parameters for the manifest (paths relative where possible)."""
+        return {
+            "data": str(self.data) if self.data else None,
+            "seed": self.seed,
+            "families": self.families if self.data is None else None,
+            "linkage": self.linkage,
+            "synth_model": self.synth_model,
+        }
+
+
+def _run_stage(name: str, args: list[str], stages: list[dict[str, Any]], i: int, n: int) -> None:
+    cmd = [sys.executable, "-m", "fdac_research.cli", *args]
+    log.info("stage %d/%d: %s", i, n, name)
+    print(f"[{i}/{n}] {name}: fdac-research {' '.join(args)}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    env = {**os.environ, "FDAC_PROGRESS": os.environ.get("FDAC_PROGRESS", "0")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
+        raise StageFailed(f"stage '{name}' failed (exit {proc.returncode}):\n{tail}")
+    print(f"      done in {dt:.1f} s", file=sys.stderr, flush=True)
+    stages.append({"stage": name, "command": ["fdac-research", *args]})
+
+
+def run_pipeline(cfg: PipelineConfig) -> Path:
+    """Run the whole flow and write the reports folder; returns its path."""
+    work = Path(cfg.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    stages: list[dict[str, Any]] = []
+    n = 7
+    if cfg.data is None:
+        sources: Path | None = Path(cfg.synthetic_dir).resolve()
+        _run_stage(
+            "generate",
+            [
+                "generate",
+                "--out",
+                str(sources),
+                "--families",
+                str(cfg.families),
+                "--seed",
+                str(cfg.seed),
+            ],
+            stages,
+            1,
+            n,
+        )
+        layout = "sources"
+    else:
+        layout = detect_layout(cfg.data)
+        sources = Path(cfg.data).resolve() if layout == "sources" else None
+    linkage = work / "linkage"
+    research = work / "research"
+    synthetic = work / "synthetic"
+    if sources is not None:
+        if cfg.linkage == "truth":
+            _run_stage(
+                "link (truth)",
+                ["truth-crosswalk", str(sources), "--out", str(linkage)],
+                stages,
+                2,
+                n,
+            )
+        else:
+            _run_stage("link", ["link", str(sources), "--out", str(linkage)], stages, 2, n)
+        build = ["build", str(sources), "--crosswalk", str(linkage), "--out", str(research)]
+        if (
+            not os.environ.get("FDAC_PSEUDONYM_KEY")
+            and (sources / "truth" / "effects.json").is_file()
+        ):
+            build.append("--demo-key")  # synthetic data only; the build refuses it otherwise
+        _run_stage("build", build, stages, 3, n)
+    else:
+        research = Path(cfg.data).resolve()  # type: ignore[arg-type]
+        linkage = research
+    out = Path(cfg.out).resolve()
+    with tempfile.TemporaryDirectory(prefix="fdac-disclosure-") as scratch:
+        with atomic_dir(out) as tmp:
+            _run_stage(
+                "risk", ["risk", str(research), "--out", str(tmp / "disclosure")], stages, 4, n
+            )
+            synth = ["synthesise", str(research), "--out", str(synthetic), "--seed", str(cfg.seed)]
+            if cfg.synth_model:
+                synth += ["--model", cfg.synth_model]
+            _run_stage("synthesise", synth, stages, 5, n)
+            print(f"[6/{n}] notebooks", file=sys.stderr, flush=True)
+            tables = tmp / "tables"
+            tables.mkdir()
+            params = {
+                "sources_dir": str(sources) if sources else "",
+                "linkage_dir": str(linkage),
+                "research_dir": str(research),
+                "synthetic_dir": str(synthetic),
+                "disclosure_dir": str(tmp / "disclosure"),
+                "tables_dir": str(tables),
+                "seed": cfg.seed,
+            }
+            executed = Path(scratch)
+            for nb_name, title, _ in NOTEBOOKS:
+                t0 = time.perf_counter()
+                nb = execute_notebook(
+                    Path(cfg.notebooks) / nb_name,
+                    executed / nb_name,
+                    params,
+                    cwd=Path(cfg.notebooks),
+                )
+                render_html(nb, tmp / nb_name.replace(".ipynb", ".html"), title=title)
+                print(
+                    f"      {nb_name} in {time.perf_counter() - t0:.1f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            stages.append({"stage": "notebooks", "notebooks": [nb for nb, _, _ in NOTEBOOKS]})
+            print(f"[7/{n}] index and manifest", file=sys.stderr, flush=True)
+            published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
+            reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
+            if (tmp / "disclosure" / "report.html").is_file():
+                reports.append(
+                    (
+                        "disclosure/report.html",
+                        "Disclosure-risk report (reviewer)",
+                        "The risk scorer's full report of the research dataset.",
+                    )
+                )
+            write_index(tmp, reports, published, _notes(cfg, sources))
+            old_bench = out / "benchmarks"
+            if old_bench.is_dir():
+                shutil.copytree(old_bench, tmp / "benchmarks")
+            inputs = {"research": research}
+            if sources is not None:
+                inputs["sources"] = sources
+            manifest = build_manifest(
+                parameters=cfg.public(), inputs=inputs, outputs=tmp, stages=stages
+            )
+            write_json(manifest, tmp / "manifest.json")
+    print(f"reports written to {out}", file=sys.stderr, flush=True)
+    return out
+
+
+def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:
+    if cfg.data is None:
+        return [
+            f"Synthetic world: {cfg.families} families, seed {cfg.seed}. No real person is described.",
+            "The world's planted effects are in data/synthetic/truth/effects.json.",
+        ]
+    return [f"Data folder: {cfg.data}."]
