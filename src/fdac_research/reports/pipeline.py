@@ -173,65 +173,62 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         research = Path(cfg.data).resolve()  # type: ignore[arg-type]
         linkage = research
     out = Path(cfg.out).resolve()
-    with tempfile.TemporaryDirectory(prefix="fdac-disclosure-") as scratch:
-        with atomic_dir(out) as tmp:
-            _run_stage(
-                "risk", ["risk", str(research), "--out", str(tmp / "disclosure")], stages, 4, n
+    with tempfile.TemporaryDirectory(prefix="fdac-notebooks-") as scratch, atomic_dir(out) as tmp:
+        _run_stage("risk", ["risk", str(research), "--out", str(tmp / "disclosure")], stages, 4, n)
+        synth = ["synthesise", str(research), "--out", str(synthetic), "--seed", str(cfg.seed)]
+        if cfg.synth_model:
+            synth += ["--model", cfg.synth_model]
+        _run_stage("synthesise", synth, stages, 5, n)
+        print(f"[6/{n}] notebooks", file=sys.stderr, flush=True)
+        tables = tmp / "tables"
+        tables.mkdir()
+        params = {
+            "sources_dir": str(sources) if sources else "",
+            "linkage_dir": str(linkage),
+            "research_dir": str(research),
+            "synthetic_dir": str(synthetic),
+            "disclosure_dir": str(tmp / "disclosure"),
+            "tables_dir": str(tables),
+            "seed": cfg.seed,
+        }
+        executed = Path(scratch)
+        for nb_name, title, _ in NOTEBOOKS:
+            t0 = time.perf_counter()
+            nb = execute_notebook(
+                Path(cfg.notebooks) / nb_name,
+                executed / nb_name,
+                params,
+                cwd=Path(cfg.notebooks),
             )
-            synth = ["synthesise", str(research), "--out", str(synthetic), "--seed", str(cfg.seed)]
-            if cfg.synth_model:
-                synth += ["--model", cfg.synth_model]
-            _run_stage("synthesise", synth, stages, 5, n)
-            print(f"[6/{n}] notebooks", file=sys.stderr, flush=True)
-            tables = tmp / "tables"
-            tables.mkdir()
-            params = {
-                "sources_dir": str(sources) if sources else "",
-                "linkage_dir": str(linkage),
-                "research_dir": str(research),
-                "synthetic_dir": str(synthetic),
-                "disclosure_dir": str(tmp / "disclosure"),
-                "tables_dir": str(tables),
-                "seed": cfg.seed,
-            }
-            executed = Path(scratch)
-            for nb_name, title, _ in NOTEBOOKS:
-                t0 = time.perf_counter()
-                nb = execute_notebook(
-                    Path(cfg.notebooks) / nb_name,
-                    executed / nb_name,
-                    params,
-                    cwd=Path(cfg.notebooks),
-                )
-                render_html(nb, tmp / nb_name.replace(".ipynb", ".html"), title=title)
-                print(
-                    f"      {nb_name} in {time.perf_counter() - t0:.1f} s",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            stages.append({"stage": "notebooks", "notebooks": [nb for nb, _, _ in NOTEBOOKS]})
-            print(f"[7/{n}] index and manifest", file=sys.stderr, flush=True)
-            published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
-            reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
-            if (tmp / "disclosure" / "report.html").is_file():
-                reports.append(
-                    (
-                        "disclosure/report.html",
-                        "Disclosure-risk report (reviewer)",
-                        "The risk scorer's full report of the research dataset.",
-                    )
-                )
-            write_index(tmp, reports, published, _notes(cfg, sources))
-            old_bench = out / "benchmarks"
-            if old_bench.is_dir():
-                shutil.copytree(old_bench, tmp / "benchmarks")
-            inputs = {"research": research}
-            if sources is not None:
-                inputs["sources"] = sources
-            manifest = build_manifest(
-                parameters=cfg.public(), inputs=inputs, outputs=tmp, stages=stages
+            render_html(nb, tmp / nb_name.replace(".ipynb", ".html"), title=title)
+            print(
+                f"      {nb_name} in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+                flush=True,
             )
-            write_json(manifest, tmp / "manifest.json")
+        stages.append({"stage": "notebooks", "notebooks": [nb for nb, _, _ in NOTEBOOKS]})
+        print(f"[7/{n}] index and manifest", file=sys.stderr, flush=True)
+        published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
+        reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
+        if (tmp / "disclosure" / "report.html").is_file():
+            reports.append(
+                (
+                    "disclosure/report.html",
+                    "Disclosure-risk report (reviewer)",
+                    "The risk scorer's full report of the research dataset.",
+                )
+            )
+        write_index(tmp, reports, published, _notes(cfg, sources))
+        old_bench = out / "benchmarks"
+        if old_bench.is_dir():
+            shutil.copytree(old_bench, tmp / "benchmarks")
+        inputs = {"research": research}
+        if sources is not None:
+            inputs["sources"] = sources
+        manifest = build_manifest(
+            parameters=cfg.public(), inputs=inputs, outputs=tmp, stages=stages
+        )
+        write_json(manifest, tmp / "manifest.json")
     print(f"reports written to {out}", file=sys.stderr, flush=True)
     return out
 
