@@ -1,0 +1,50 @@
+"""Cohort profiles and the outcome evaluation of FDAC against ordinary care proceedings.
+
+Tested functions the notebooks call:
+
+* :func:`profile_tables` / :func:`profile_table` / :func:`add_percentages` — integer count
+  tables (FDAC vs comparison) ready for the disclosure output check;
+* :func:`analysis_frame` — one row per child or parent with treatment, outcome, covariates
+  and the family cluster;
+* :func:`naive_contrast`, :func:`g_computation`, :func:`ipw`, :func:`ps_matching`,
+  :func:`aipw` (and :func:`evaluate` for all of them) — :class:`EffectResult` with risk
+  difference, odds ratio and risk ratio, cluster-robust or cluster-bootstrap intervals;
+* :func:`balance_table`, :func:`love_plot` — standardised mean differences;
+* :func:`e_value`, :func:`evalue_rr`, :func:`evalue_or`, :func:`is_sensitive_to_hidden_bias`
+  — sensitivity to unmeasured confounding;
+* :func:`compare_with_truth`, :func:`estimates_table` — tables for the report.
+"""
+
+from fdac_research.analysis._errors import AnalysisError
+from fdac_research.analysis._estimators import (
+    aipw,
+    evaluate,
+    g_computation,
+    ipw,
+    ipw_weights,
+    matching_weights,
+    naive_contrast,
+    propensity_scores,
+    ps_matching,
+)
+from fdac_research.analysis._frames import OUTCOME_POPULATIONS, AnalysisFrame, analysis_frame
+from fdac_research.analysis._results import EffectResult, Estimate, cluster_variance
+
+__all__ = [
+    "AnalysisError",
+    "AnalysisFrame",
+    "analysis_frame",
+    "OUTCOME_POPULATIONS",
+    "EffectResult",
+    "Estimate",
+    "cluster_variance",
+    "naive_contrast",
+    "g_computation",
+    "ipw",
+    "ps_matching",
+    "aipw",
+    "evaluate",
+    "propensity_scores",
+    "ipw_weights",
+    "matching_weights",
+]
