@@ -55,7 +55,7 @@ def execute_notebook(
     env = {
         "PAPERMILL_EXECUTION": "1",
         "FDAC_PROGRESS": "0",
-        "MPLBACKEND": "Agg",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "PYTHONHASHSEED": "0",
     }
     old = {k: os.environ.get(k) for k in env}
