@@ -254,3 +254,49 @@ def test_bad_input_errors_name_the_problem() -> None:
         microdata_risk(df, ["a"], missing="drop")  # type: ignore[arg-type]
     with pytest.raises(ContractError, match="sensitive"):
         microdata_risk(df, ["a"], sensitive="zzz")
+
+
+def _naive_suda(df: pd.DataFrame) -> list[float]:
+    """Independent brute-force SUDA: enumerate every subset, test uniqueness and minimality."""
+    import itertools
+
+    cols = list(df.columns)
+    m = max(len(cols), 3)
+    rows = [tuple(r) for r in df.itertuples(index=False)]
+    scores = []
+    for i, r in enumerate(rows):
+        uniq = {}
+        for size in range(1, len(cols) + 1):
+            for s in itertools.combinations(range(len(cols)), size):
+                if any(pd.isna(r[j]) for j in s):
+                    uniq[s] = False
+                    continue
+                same = sum(all(o[j] == r[j] for j in s) for o in rows)
+                uniq[s] = same == 1
+        score = 0.0
+        for s, u in uniq.items():
+            subs = [tuple(x for x in s if x != v) for v in s]
+            if u and all(not uniq.get(p, False) for p in subs if p):
+                score += math.factorial(m - len(s))
+        scores.append(score)
+        del i
+    return scores
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_suda_agrees_with_brute_force_enumeration(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 40
+    df = pd.DataFrame(
+        {
+            "a": rng.integers(0, 2, n),
+            "b": rng.integers(0, 3, n),
+            "c": rng.integers(0, 4, n),
+            "d": rng.choice(["x", "y", "z", "w", "v"], n),
+            "e": rng.integers(0, 2, n).astype(float),
+        }
+    )
+    if seed % 2:
+        df.loc[rng.choice(n, 5, replace=False), "c"] = np.nan
+    r = microdata_risk(df, list(df.columns))
+    assert r.records["suda_score"].tolist() == _naive_suda(df)

@@ -19,11 +19,11 @@ frequency exactly 2 and ``f`` the sampling fraction (``dis_fraction``, default 0
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from fdac_research.risk._keys import group_ids
 
@@ -40,11 +40,35 @@ class SudaScores:
     contributions: np.ndarray  # (q,): percent of the total score each variable takes part in
 
 
+def _count(
+    key: np.ndarray, radix: int, mult: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Group counts of ``key`` (weighted by ``mult``); compresses the key when its radix is large."""
+    if radix > max(4 * len(key), 1 << 16):
+        key, uniq = pd.factorize(key, sort=False)
+        key = key.astype(np.int64)
+        radix = len(uniq)
+    counts = np.bincount(key, weights=mult, minlength=radix)
+    return counts[key], key, radix
+
+
 def suda2(
     codes: np.ndarray, cards: list[int], *, dis_fraction: float = 0.01, max_size: int | None = None
 ) -> SudaScores:
-    """SUDA2 scores of every record of ``codes`` (``(n, q)`` int codes, ``-1`` = missing)."""
+    """SUDA2 scores of every record of ``codes`` (``(n, q)`` int codes, ``-1`` = missing).
+
+    Subsets are visited depth first so that every proper subset of ``S`` is visited before
+    ``S`` (children add a variable below the lowest one already in the set, which walks the
+    subsets in increasing bit-mask order). A node keeps only the records that are still not
+    unique; a record that becomes unique at ``S`` is an MSU there when it is not unique on
+    every other ``S \\ {v}`` (looked up in a bit set) and has no missing value in ``S``.
+    """
     n, q = codes.shape
+    # Low-cardinality variables first: the DFS parent of a subset holds its higher-numbered
+    # variables, so high-cardinality ones there make the surviving (non-unique) sets small.
+    order = sorted(range(q), key=lambda j: (cards[j], j))
+    codes = codes[:, order]
+    cards = [cards[j] for j in order]
     m_eff = max(q, 3)
     weight = np.array([float(math.factorial(m_eff - s)) for s in range(1, q + 1)])
     max_size = q if max_size is None else min(max_size, q)
@@ -52,52 +76,82 @@ def suda2(
     ids, g = group_ids(codes, cards)
     first = np.full(g, -1, dtype=np.int64)
     first[ids[::-1]] = np.arange(n)[::-1]
-    x = codes[first]
-    mult = np.bincount(ids, minlength=g)
-    na = x < 0
-    msu = np.zeros((g, q), dtype=np.int64)
-    contrib = np.zeros((g, q))
-    # nonuniq[S]: boolean mask over distinct keys of "in counting population and not unique"
-    everyone = np.ones(g, dtype=bool) if n > 1 else np.zeros(g, dtype=bool)
-    prev: dict[tuple[int, ...], np.ndarray] = {(): everyone}
-    for size in range(1, max_size + 1):
-        cur: dict[tuple[int, ...], np.ndarray] = {}
-        for subset in itertools.combinations(range(q), size):
-            pop = None
-            for v in subset:
-                parent = prev.get(tuple(c for c in subset if c != v))
-                if parent is None:
-                    pop = None
-                    break
-                pop = parent.copy() if pop is None else pop & parent
-            if pop is None:
+    x = codes[first] + 1  # 0 = missing
+    mult_i = np.bincount(ids, minlength=g)
+    mult = None if (mult_i == 1).all() else mult_i.astype(float)
+    cand = np.flatnonzero(mult_i == 1)  # only sample uniques can have MSUs
+    c = len(cand)
+    cand_pos = np.full(g, -1, dtype=np.int64)
+    cand_pos[cand] = np.arange(c)
+    nbytes = (1 << q) // 8 + 1
+    alive_bits = np.zeros((nbytes, c), dtype=np.uint8)  # bit S: candidate not unique on S
+    na_mask = ((x[cand] == 0) * (1 << np.arange(q, dtype=np.int64))).sum(axis=1)
+    msu = np.zeros((c, q), dtype=np.int64)
+    contrib = np.zeros((c, q))
+    xt = [np.ascontiguousarray(x[:, j]) for j in range(q)]
+
+    def events(s_mask: int, size: int, ev: np.ndarray, skip: int) -> None:
+        ev = ev[(na_mask[ev] & s_mask) == 0]
+        for v in range(q):
+            if len(ev) == 0:
+                return
+            if v == skip or not (s_mask >> v) & 1:
                 continue
-            cols = list(subset)
-            pop &= ~na[:, cols].any(axis=1)
-            rows = np.flatnonzero(pop)
-            if len(rows) == 0:
-                continue
-            sub_ids, sg = group_ids(x[np.ix_(rows, cols)], [cards[c] for c in cols])
-            counts = np.bincount(sub_ids, weights=mult[rows], minlength=sg)[sub_ids]
-            unique = counts == 1
-            hit = rows[unique]
-            if len(hit):
-                msu[hit, size - 1] += 1
-                contrib[np.ix_(hit, cols)] += weight[size - 1]
-            keep = rows[~unique]
-            if len(keep):
-                mask = np.zeros(g, dtype=bool)
-                mask[keep] = True
-                cur[subset] = mask
-        prev = cur
-        if not prev:
-            break
-    score_g = msu @ weight
+            pm = s_mask ^ (1 << v)
+            ev = ev[(alive_bits[pm >> 3, ev] >> (pm & 7)) & 1 == 1]
+        if len(ev):
+            msu[ev, size - 1] += 1
+            cols = [v for v in range(q) if (s_mask >> v) & 1]
+            contrib[np.ix_(ev, cols)] += weight[size - 1]
+
+    def visit(
+        mask: int,
+        low: int,
+        size: int,
+        idx: np.ndarray,
+        key: np.ndarray,
+        radix: int,
+        m: np.ndarray | None,
+        cp: np.ndarray,
+    ) -> None:
+        for j in range(low):
+            base = cards[j] + 1
+            k = key * base + xt[j][idx]
+            cnt, k, r = _count(k, radix * base, m)
+            alive = cnt >= 2
+            s_mask = mask | (1 << j)
+            ev = cp[~alive]
+            ev = ev[ev >= 0]
+            if len(ev):
+                events(s_mask, size + 1, ev, j)
+            cpa = cp[alive]
+            cpa_c = cpa[cpa >= 0]
+            if len(cpa_c):
+                alive_bits[s_mask >> 3, cpa_c] |= np.uint8(1 << (s_mask & 7))
+            if size + 1 < max_size and j > 0 and alive.sum() > 1:
+                visit(
+                    s_mask,
+                    j,
+                    size + 1,
+                    idx[alive],
+                    k[alive],
+                    r,
+                    None if m is None else m[alive],
+                    cpa,
+                )
+
+    if c and q:
+        visit(0, q, 0, np.arange(g), np.zeros(g, dtype=np.int64), 1, mult, cand_pos)
+    score_g = np.zeros(g)
+    score_g[cand] = msu @ weight
     score = score_g[ids]
+    inverse = np.argsort(order)
+    msu_g = np.zeros((g, q), dtype=np.int64)
+    msu_g[cand] = msu
     total = score.sum()
-    contributions = 100.0 * contrib[ids].sum(axis=0) / total if total > 0 else np.zeros(q)
+    contributions = (100.0 * contrib.sum(axis=0) / total)[inverse] if total > 0 else np.zeros(q)
     # DIS-SUDA
-    fk = mult[ids]
+    fk = mult_i[ids]
     u = int((fk == 1).sum())
     p = int((fk == 2).sum())
     dis_score = np.zeros(n)
@@ -109,5 +163,5 @@ def suda2(
         extra = p * (1.0 - f) / f  # = U / Dis - U
         dis_score[pos] = 1.0 / (1.0 + extra / (score[pos] ** qexp * adj))
     return SudaScores(
-        score=score, dis_score=dis_score, msu_counts=msu[ids], contributions=contributions
+        score=score, dis_score=dis_score, msu_counts=msu_g[ids], contributions=contributions
     )
