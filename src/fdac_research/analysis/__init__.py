@@ -15,6 +15,7 @@ Tested functions the notebooks call:
 * :func:`compare_with_truth`, :func:`estimates_table` — tables for the report.
 """
 
+from fdac_research.analysis._balance import balance_table, love_plot, standardised_mean_differences
 from fdac_research.analysis._errors import AnalysisError
 from fdac_research.analysis._estimators import (
     aipw,
@@ -28,7 +29,24 @@ from fdac_research.analysis._estimators import (
     ps_matching,
 )
 from fdac_research.analysis._frames import OUTCOME_POPULATIONS, AnalysisFrame, analysis_frame
+from fdac_research.analysis._profile import (
+    AGE_BANDS,
+    NOT_RECORDED,
+    PROFILE_VARIABLES,
+    TOTAL,
+    add_percentages,
+    profile_table,
+    profile_tables,
+)
 from fdac_research.analysis._results import EffectResult, Estimate, cluster_variance
+from fdac_research.analysis._sensitivity import (
+    EValueResult,
+    e_value,
+    evalue_or,
+    evalue_rr,
+    is_sensitive_to_hidden_bias,
+)
+from fdac_research.analysis._tables import compare_with_truth, estimates_table, load_effects
 
 __all__ = [
     "AnalysisError",
@@ -47,4 +65,22 @@ __all__ = [
     "propensity_scores",
     "ipw_weights",
     "matching_weights",
+    "standardised_mean_differences",
+    "balance_table",
+    "love_plot",
+    "EValueResult",
+    "evalue_rr",
+    "evalue_or",
+    "e_value",
+    "is_sensitive_to_hidden_bias",
+    "PROFILE_VARIABLES",
+    "TOTAL",
+    "NOT_RECORDED",
+    "AGE_BANDS",
+    "profile_table",
+    "profile_tables",
+    "add_percentages",
+    "estimates_table",
+    "compare_with_truth",
+    "load_effects",
 ]

@@ -261,7 +261,6 @@ def _person_covariates(adults: pd.DataFrame, prefix: str) -> pd.DataFrame:
     out[f"{prefix}age"] = adults["age_at_application"].astype("Float64").astype(float)
     subs = split_list(adults["substances"])
     out[f"{prefix}substances_missing"] = adults["substances"].isna().astype(float)
-    out[f"{prefix}n_substances"] = subs.map(len).astype(float)
     for s in schema.SUBSTANCES:
         out[f"{prefix}substance_{s}"] = subs.map(lambda xs, s=s: s in xs).astype(float)
     for c in ("domestic_abuse", "mental_health", "prior_proceedings", "convictions"):
@@ -293,17 +292,18 @@ def _fill_and_prune(
         df[c] = df[c].fillna(fill)
         notes.append(f"{c}: {int(miss.sum())} missing, filled with {fill:g} and flagged in {ind}")
     kept: list[str] = []
-    seen: dict[bytes, str] = {}
+    basis = np.ones((len(df), 1))
     for c in cols:
         v = df[c].to_numpy(dtype=float)
         if np.all(v == v[0]):
             notes.append(f"{c}: dropped (constant {v[0]:g})")
             continue
-        sig = v.tobytes()
-        if sig in seen:
-            notes.append(f"{c}: dropped (identical to {seen[sig]})")
+        z = (v - v.mean()) / v.std()
+        trial = np.column_stack([basis, z])
+        if np.linalg.matrix_rank(trial, tol=1e-8 * np.sqrt(len(df))) < trial.shape[1]:
+            notes.append(f"{c}: dropped (a linear combination of earlier covariates)")
             continue
-        seen[sig] = c
+        basis = trial
         kept.append(c)
     return df, kept, notes
 
@@ -330,7 +330,7 @@ def analysis_frame(
     AnalysisFrame
         Rows with a known outcome; ``n_dropped`` counts the rest. Covariates: the case's
         ``application_year`` and ``n_children``; the adult's own (or, for children, their
-        mother's, prefixed ``mother_``) age, number of substances and a flag per substance,
+        mother's, prefixed ``mother_``) age, a flag per substance,
         domestic abuse, mental health, prior proceedings and convictions; for children their
         age, whether an infant (under 1) and sex; for ``adults`` the role and sex. Missing
         values are handled as the module docstring says. ``court`` and ``local_authority``
@@ -395,7 +395,9 @@ def analysis_frame(
         sel = adults if population == "adults" else adults[adults["role"] == population.rstrip("s")]
         rows = sel[[*_ADULT_COLUMNS, outcome]].copy()
         pc = _person_covariates(rows, "")
-        rows = pd.concat([rows, pc], axis=1)
+        rows = pd.concat(
+            [rows.drop(columns=[c for c in pc.columns if c in rows.columns]), pc], axis=1
+        )
         person_covs = list(pc.columns)
         if population == "adults":
             rows["female"] = _female(rows["sex"])

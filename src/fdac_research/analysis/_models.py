@@ -87,8 +87,8 @@ def fit_logistic(
                 break
             scale /= 2
         beta = beta + scale * step
-        current = objective(beta)
-        if np.max(np.abs(scale * step)) < tol:
+        previous, current = current, objective(beta)
+        if np.max(np.abs(scale * step)) < tol or abs(current - previous) < tol * (1 + abs(current)):
             converged = True
             break
     if not converged:
@@ -104,8 +104,4 @@ def beta_influence(Z: np.ndarray, y: np.ndarray, p: np.ndarray) -> np.ndarray:
     n = len(y)
     hess = (Z * (p * (1 - p))[:, None]).T @ Z
     scores = Z * (y - p)[:, None]
-    try:
-        inv = np.linalg.inv(hess)
-    except np.linalg.LinAlgError:
-        inv = np.linalg.pinv(hess)
-    return n * scores @ inv
+    return np.asarray(n * scores @ np.linalg.pinv(hess, rcond=1e-10, hermitian=True))

@@ -163,6 +163,11 @@ def _z(confidence: float) -> float:
     return float(norm.ppf(0.5 + confidence / 2))
 
 
+def _exp(x: float) -> float:
+    """``exp`` that gives ``inf`` instead of raising on overflow."""
+    return math.exp(x) if x < 709 else math.inf
+
+
 def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
