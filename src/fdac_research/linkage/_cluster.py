@@ -1,0 +1,163 @@
+"""Clustering scored pairs into people.
+
+- :func:`cluster_pairs` with no ``duplicate_free`` sources: connected components of the
+  links at or above a threshold.
+- With ``duplicate_free`` sources: links are accepted best first and a link is refused if it
+  would put two records of one duplicate-free source in one cluster. With the court as the
+  duplicate-free reference, every agency record joins at most one court person (its best
+  link) and an agency's duplicates join their person; with both sides duplicate-free this is
+  one-to-one linking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+__all__ = ["cluster_pairs", "person_key"]
+
+
+def person_key(source: str, record_id: str) -> str:
+    """A stable key for a person, derived from the cluster's first record.
+
+    Examples
+    --------
+    >>> person_key("court", "CP1") == person_key("court", "CP1")
+    True
+    >>> person_key("court", "CP1").startswith("P")
+    True
+    """
+    return "P" + hashlib.sha256(f"{source}\x1f{record_id}".encode()).hexdigest()[:16]
+
+
+def cluster_pairs(
+    records: pd.DataFrame,
+    pairs: pd.DataFrame,
+    threshold: float,
+    duplicate_free: Iterable[str] = (),
+    source_order: Iterable[str] = ("court",),
+) -> pd.DataFrame:
+    """Cluster ``records`` using the ``pairs`` at or above ``threshold``.
+
+    Parameters
+    ----------
+    records : DataFrame
+        Every record to place: ``source``, ``record_id``.
+    pairs : DataFrame
+        Scored pairs: ``source_l``, ``id_l``, ``source_r``, ``id_r``, ``match_probability``.
+    threshold : float
+        Links at or above this match probability are used.
+    duplicate_free : iterable of str
+        Sources that hold at most one record per person.
+    source_order : iterable of str
+        Sources whose records name a cluster first (the key comes from the first record in
+        this order, then by source and id).
+
+    Returns
+    -------
+    DataFrame
+        ``source``, ``record_id``, ``person_key``, ``match_probability`` (best accepted link
+        of the record into its cluster; 1 for records of the first source in
+        ``source_order``, 0 for records linked to nothing), in the order of ``records``.
+    """
+    rec = records[["source", "record_id"]].astype(str).reset_index(drop=True)
+    n = len(rec)
+    node = pd.Series(np.arange(n), index=pd.MultiIndex.from_frame(rec))
+    if node.index.duplicated().any():
+        dup = node.index[node.index.duplicated()][0]
+        raise ValueError(f"record {dup} appears twice in the records to cluster")
+    p = pairs[pairs["match_probability"] >= threshold]
+    li = node.reindex(
+        pd.MultiIndex.from_arrays([p["source_l"].astype(str), p["id_l"].astype(str)])
+    ).to_numpy()
+    ri = node.reindex(
+        pd.MultiIndex.from_arrays([p["source_r"].astype(str), p["id_r"].astype(str)])
+    ).to_numpy()
+    ok = ~(np.isnan(li) | np.isnan(ri))
+    li, ri = li[ok].astype(np.int64), ri[ok].astype(np.int64)
+    prob = p["match_probability"].to_numpy(dtype=float)[ok]
+    dfree = set(duplicate_free)
+    sources = rec["source"].to_numpy()
+    best = np.zeros(n)
+    if not dfree:
+        graph = coo_matrix((np.ones(len(li)), (li, ri)), shape=(n, n))
+        _, label = connected_components(graph, directed=False)
+        np.maximum.at(best, li, prob)
+        np.maximum.at(best, ri, prob)
+    else:
+        label = _constrained(n, li, ri, prob, sources, dfree, rec["record_id"].to_numpy(), best)
+    return _keys(rec, label, best, list(source_order))
+
+
+def _constrained(
+    n: int,
+    li: np.ndarray,
+    ri: np.ndarray,
+    prob: np.ndarray,
+    sources: np.ndarray,
+    dfree: set[str],
+    ids: np.ndarray,
+    best: np.ndarray,
+) -> np.ndarray:
+    parent = np.arange(n)
+    # members of duplicate-free sources held by each root: {source: node}
+    held: dict[int, dict[str, int]] = {i: {sources[i]: i} for i in range(n) if sources[i] in dfree}
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    # best first; ties broken by the ids so the result does not depend on input order
+    key_l = np.char.add(sources[li].astype(str), ids[li].astype(str))
+    key_r = np.char.add(sources[ri].astype(str), ids[ri].astype(str))
+    order = np.lexsort((key_r, key_l, -prob))
+    for e in order:
+        a, b = find(int(li[e])), find(int(ri[e]))
+        if a == b:
+            best[li[e]] = max(best[li[e]], prob[e])
+            best[ri[e]] = max(best[ri[e]], prob[e])
+            continue
+        ha, hb = held.get(a, {}), held.get(b, {})
+        if any(s in hb for s in ha):
+            continue  # would put two records of a duplicate-free source together
+        lo, hi = (a, b) if a < b else (b, a)
+        parent[hi] = lo
+        merged = {**ha, **hb}
+        held.pop(hi, None)
+        if merged:
+            held[lo] = merged
+        best[li[e]] = max(best[li[e]], prob[e])
+        best[ri[e]] = max(best[ri[e]], prob[e])
+    return np.array([find(i) for i in range(n)])
+
+
+def _keys(
+    rec: pd.DataFrame, label: np.ndarray, best: np.ndarray, source_order: list[str]
+) -> pd.DataFrame:
+    rank = {s: i for i, s in enumerate(source_order)}
+    df = rec.copy()
+    df["_label"] = label
+    df["_rank"] = df["source"].map(lambda s: rank.get(s, len(rank)))
+    first = df.sort_values(
+        ["_label", "_rank", "source", "record_id"], kind="stable"
+    ).drop_duplicates("_label")
+    keys = {
+        lab: person_key(s, r)
+        for lab, s, r in zip(first["_label"], first["source"], first["record_id"], strict=True)
+    }
+    out = rec.copy()
+    out["person_key"] = [keys[x] for x in label]
+    mp = best.copy()
+    if source_order:
+        mp[(rec["source"] == source_order[0]).to_numpy()] = 1.0
+    out["match_probability"] = np.round(mp, 6)
+    return out

@@ -1,0 +1,337 @@
+"""Evaluation of linkage: against truth (a synthetic world) or against clerical review labels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fdac_research._io import read_text_table
+from fdac_research.exceptions import ContractError, Problem
+
+__all__ = [
+    "read_truth",
+    "evaluate_crosswalk",
+    "threshold_curve",
+    "clerical_sample",
+    "read_clerical_labels",
+    "estimate_from_labels",
+    "BANDS",
+]
+
+#: Match-probability bands of the clerical-review sample.
+BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.5), (0.5, 0.9), (0.9, 0.99), (0.99, 1.0000001))
+
+
+def read_truth(sources: Path | str) -> pd.DataFrame | None:
+    """``source``, ``record_id``, ``true_id`` from a synthetic world's ``truth/``, or None."""
+    truth = Path(sources) / "truth"
+    if not (truth / "people.csv").is_file() or not (truth / "agency_links.csv").is_file():
+        return None
+    people = read_text_table(truth / "people.csv")
+    links = read_text_table(truth / "agency_links.csv")
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "source": "court",
+                    "record_id": people["person_ref"],
+                    "true_id": people["true_person_id"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "source": links["agency"],
+                    "record_id": links["record_id"],
+                    "true_id": links["true_person_id"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+
+
+def _pairs_in_groups(a: pd.Series, b: pd.Series | None = None) -> int:
+    """Pairs within groups: sum of n*m over groups (or n choose 2 when ``b`` is None)."""
+    if b is None:
+        n = a.to_numpy(dtype=np.int64)
+        return int((n * (n - 1) // 2).sum())
+    both = pd.concat([a.rename("a"), b.rename("b")], axis=1).fillna(0)
+    return int((both["a"].to_numpy(dtype=np.int64) * both["b"].to_numpy(dtype=np.int64)).sum())
+
+
+def _prf(tp: int, n_pred: int, n_true: int) -> dict[str, float | None]:
+    p = tp / n_pred if n_pred else None
+    r = tp / n_true if n_true else None
+    f = (
+        2 * p * r / (p + r)
+        if p is not None and r is not None and p + r > 0
+        else (0.0 if p is not None and r is not None else None)
+    )
+    return {
+        "precision": _r(p),
+        "recall": _r(r),
+        "f1": _r(f),
+        "true_positives": tp,
+        "predicted": n_pred,
+        "actual": n_true,
+    }
+
+
+def _r(v: float | None) -> float | None:
+    return None if v is None else round(float(v), 6)
+
+
+def evaluate_crosswalk(
+    crosswalk: pd.DataFrame, truth: pd.DataFrame, agency: str, reference: str = "court"
+) -> dict[str, object]:
+    """Pairwise and cluster precision, recall and F1 of one agency's linkage.
+
+    ``links``: pairs (reference record, agency record) placed in one person, against the
+    true pairs. ``all_pairs``: every pair of records among the reference and the agency in
+    one person (adds within-agency duplicates). ``cluster``: B-cubed precision and recall
+    over the agency's records (how much of each record's predicted person is its true
+    person, and the reverse).
+    """
+    cw = crosswalk[crosswalk["source"].isin([reference, agency])][
+        ["source", "record_id", "person_key"]
+    ]
+    df = cw.merge(truth, on=["source", "record_id"], how="left")
+    if df["true_id"].isna().any():
+        ex = df[df["true_id"].isna()].iloc[0]
+        raise ContractError(
+            "truth",
+            [
+                Problem(
+                    "truth/agency_links.csv",
+                    "record_id",
+                    None,
+                    str(ex["record_id"]),
+                    f"a true person for every {ex['source']} record",
+                    int(df["true_id"].isna().sum()),
+                )
+            ],
+        )
+    is_ref = df["source"] == reference
+    ref, ag = df[is_ref], df[~is_ref]
+    # links between the reference and the agency
+    pred = _pairs_in_groups(ref.groupby("person_key").size(), ag.groupby("person_key").size())
+    true = _pairs_in_groups(ref.groupby("true_id").size(), ag.groupby("true_id").size())
+    tp = _pairs_in_groups(
+        ref.groupby(["person_key", "true_id"]).size(), ag.groupby(["person_key", "true_id"]).size()
+    )
+    links = _prf(tp, pred, true)
+    # all pairs
+    allp = _prf(
+        _pairs_in_groups(df.groupby(["person_key", "true_id"]).size()),
+        _pairs_in_groups(df.groupby("person_key").size()),
+        _pairs_in_groups(df.groupby("true_id").size()),
+    )
+    # B-cubed over agency records
+    n_kt = df.groupby(["person_key", "true_id"]).size().rename("n_kt")
+    n_k = df.groupby("person_key").size().rename("n_k")
+    n_t = df.groupby("true_id").size().rename("n_t")
+    a = (
+        ag.join(n_kt, on=["person_key", "true_id"])
+        .join(n_k, on="person_key")
+        .join(n_t, on="true_id")
+    )
+    bp = float((a["n_kt"] / a["n_k"]).mean()) if len(a) else None
+    br = float((a["n_kt"] / a["n_t"]).mean()) if len(a) else None
+    bf = 2 * bp * br / (bp + br) if bp and br else None
+    truly_linked = int(ag["true_id"].isin(set(ref["true_id"])).sum())
+    linked = int(ag["person_key"].isin(set(ref["person_key"])).sum())
+    return {
+        "agency": agency,
+        "n_records": int(len(ag)),
+        "n_linked": linked,
+        "n_truly_in_reference": truly_linked,
+        "links": links,
+        "all_pairs": allp,
+        "cluster": {
+            "precision": _r(bp),
+            "recall": _r(br),
+            "f1": _r(bf),
+            "measure": "B-cubed over agency records",
+        },
+    }
+
+
+def threshold_curve(
+    pairs: pd.DataFrame,
+    truth: pd.DataFrame,
+    agency: str,
+    reference: str = "court",
+    thresholds: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Pairwise precision and recall of reference-agency pairs against the threshold
+    (before clustering; recall counts true pairs the blocking never proposed as missed)."""
+    t = truth.set_index(["source", "record_id"])["true_id"]
+    p = pairs[(pairs["source_l"] == reference) & (pairs["source_r"] == agency)]
+    tl = t.reindex(pd.MultiIndex.from_arrays([p["source_l"], p["id_l"]])).to_numpy()
+    tr = t.reindex(pd.MultiIndex.from_arrays([p["source_r"], p["id_r"]])).to_numpy()
+    hit = tl == tr
+    ref_ids = truth[truth["source"] == reference].groupby("true_id").size()
+    ag_ids = truth[truth["source"] == agency].groupby("true_id").size()
+    n_true = _pairs_in_groups(ref_ids, ag_ids)
+    ths = (
+        np.round(np.linspace(0.05, 0.995, 60), 4) if thresholds is None else np.asarray(thresholds)
+    )
+    prob = p["match_probability"].to_numpy()
+    rows = []
+    for th in ths:
+        sel = prob >= th
+        tp, n = int(hit[sel].sum()), int(sel.sum())
+        rows.append(
+            {
+                "agency": agency,
+                "threshold": float(th),
+                "precision": tp / n if n else np.nan,
+                "recall": tp / n_true if n_true else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def clerical_sample(
+    pairs: pd.DataFrame,
+    records: dict[str, pd.DataFrame],
+    n_per_band: int = 25,
+    seed: int = 0,
+    reference: str = "court",
+    columns: tuple[str, ...] = ("given_name", "family_name", "date_of_birth", "sex", "postcode"),
+) -> pd.DataFrame:
+    """A stratified sample of reference-agency pairs for clerical review.
+
+    ``n_per_band`` pairs per agency and match-probability band (:data:`BANDS`), with both
+    records' identifiers side by side and an empty ``is_match`` column for a reviewer to
+    fill in with 1 (same person) or 0. ``n_in_band`` records how many pairs the band holds
+    so precision can be estimated by re-weighting.
+    """
+    rng = np.random.default_rng(seed)
+    out = []
+    p = pairs[(pairs["source_l"] == reference) & (pairs["source_r"] != reference)]
+    for agency in sorted(p["source_r"].unique()):
+        pa = p[p["source_r"] == agency]
+        for lo, hi in BANDS:
+            band = pa[(pa["match_probability"] >= lo) & (pa["match_probability"] < hi)]
+            if band.empty:
+                continue
+            take = np.sort(rng.choice(len(band), min(n_per_band, len(band)), replace=False))
+            s = band.iloc[take][
+                ["source_l", "id_l", "source_r", "id_r", "match_probability"]
+            ].copy()
+            s.insert(0, "band", f"[{lo:g}, {min(hi, 1):g}{']' if hi > 1 else ')'}")
+            s.insert(0, "agency", agency)
+            s["n_in_band"] = len(band)
+            out.append(s)
+    if not out:
+        return pd.DataFrame(
+            columns=[
+                "agency",
+                "band",
+                "source_l",
+                "id_l",
+                "source_r",
+                "id_r",
+                "match_probability",
+                "n_in_band",
+                "is_match",
+            ]
+        )
+    sample = pd.concat(out, ignore_index=True)
+    for side in ("l", "r"):
+        parts = []
+        for src, df in records.items():
+            cols = [c for c in columns if c in df.columns]
+            parts.append(df[["record_id", *cols]].astype(str).assign(source=src))
+        rec = pd.concat(parts, ignore_index=True).rename(
+            columns={"record_id": f"id_{side}", "source": f"source_{side}"}
+        )
+        rec = rec.rename(columns={c: f"{c}_{side}" for c in columns})
+        sample = sample.merge(rec, on=[f"source_{side}", f"id_{side}"], how="left")
+    sample["is_match"] = ""
+    return sample
+
+
+def read_clerical_labels(path: Path | str) -> pd.DataFrame:
+    """Read a reviewed clerical sample; ``is_match`` must be 1/0 (or true/false) on every row."""
+    path = Path(path)
+    df = read_text_table(path)
+    need = [
+        "agency",
+        "band",
+        "source_l",
+        "id_l",
+        "source_r",
+        "id_r",
+        "match_probability",
+        "n_in_band",
+        "is_match",
+    ]
+    problems = [
+        Problem(path.name, c, 1, None, f"column '{c}' of the clerical sample")
+        for c in need
+        if c not in df.columns
+    ]
+    if problems:
+        raise ContractError(str(path), problems)
+    v = (
+        df["is_match"]
+        .str.strip()
+        .str.lower()
+        .map({"1": 1, "0": 0, "true": 1, "false": 0, "yes": 1, "no": 0})
+    )
+    bad = v.isna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ContractError(
+            str(path),
+            [
+                Problem(
+                    path.name,
+                    "is_match",
+                    i + 2,
+                    df["is_match"].iloc[i],
+                    "1 (same person) or 0 (different people)",
+                    int(bad.sum()),
+                )
+            ],
+        )
+    df["is_match"] = v.astype(int)
+    df["match_probability"] = df["match_probability"].astype(float)
+    df["n_in_band"] = df["n_in_band"].astype(int)
+    return df
+
+
+def estimate_from_labels(labels: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Estimated precision and recall per agency at ``threshold`` from stratified labels.
+
+    Each band's labelled share of matches is applied to the band's pairs at or above (or
+    below) the threshold. Recall is relative to the scored candidate pairs: true matches
+    the blocking never proposed cannot be seen by review.
+    """
+    rows = []
+    for agency, g in labels.groupby("agency", sort=True):
+        tp_above = n_above = tp_all = 0.0
+        for _, b in g.groupby("band"):
+            share = b["is_match"].mean()
+            n_band = int(b["n_in_band"].iloc[0])
+            above = (b["match_probability"] >= threshold).mean()
+            n_band_above = n_band * above
+            tp_band_above = n_band_above * (
+                b.loc[b["match_probability"] >= threshold, "is_match"].mean() if above > 0 else 0.0
+            )
+            n_above += n_band_above
+            tp_above += tp_band_above
+            tp_all += n_band * share
+        rows.append(
+            {
+                "agency": agency,
+                "precision": round(tp_above / n_above, 6) if n_above else np.nan,
+                "recall": round(tp_above / tp_all, 6) if tp_all else np.nan,
+                "n_labelled": int(len(g)),
+            }
+        )
+    return pd.DataFrame(rows)

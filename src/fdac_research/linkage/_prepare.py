@@ -1,0 +1,270 @@
+"""Standardise input records into the columns a linkage model compares (engine-neutral).
+
+Every engine receives the same prepared frame: ``unique_id`` (the record id as text) and,
+for each declared column, its standardised value and derived columns, as text with ``None``
+for missing.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from fdac_research.exceptions import ContractError, Problem
+from fdac_research.linkage._config import ColumnSpec, LinkageModelConfig
+
+__all__ = ["prepare", "nickname_key_map", "check_input"]
+
+_FALLBACK_NICKNAMES: dict[str, tuple[str, ...]] = {
+    "William": ("Bill", "Will", "Billy", "Liam"),
+    "Robert": ("Bob", "Rob", "Bobby"),
+    "Elizabeth": ("Liz", "Beth", "Lizzie", "Betty"),
+    "Margaret": ("Maggie", "Peggy", "Meg"),
+    "James": ("Jim", "Jimmy", "Jamie"),
+    "Katherine": ("Kate", "Kathy", "Katie"),
+}
+
+
+def _default_nicknames() -> Mapping[str, tuple[str, ...]]:
+    try:
+        from fdac_research.reference import NICKNAMES
+    except ImportError:  # pragma: no cover - reference data ships with the package
+        return _FALLBACK_NICKNAMES
+    return NICKNAMES
+
+
+def _clean_name_scalar(s: str) -> str:
+    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+
+
+def nickname_key_map(nicknames: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, str]:
+    """Map each upper-cased name in the nickname table to its group key.
+
+    Groups that share a name (Sam: Samuel and Samantha) are merged, so the key is the
+    alphabetically first name of the connected group.
+
+    Examples
+    --------
+    >>> key = nickname_key_map({"William": ("Bill", "Will"), "Wilfred": ("Will", "Fred")})
+    >>> key["BILL"] == key["FRED"] == "BILL"
+    True
+    """
+    table = _default_nicknames() if nicknames is None else nicknames
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for formal, informal in table.items():
+        a = find(formal.upper())
+        for name in informal:
+            b = find(name.upper())
+            if a != b:
+                lo, hi = sorted((a, b))
+                parent[hi] = lo
+                a = lo
+    return {name: find(name) for name in sorted(parent)}
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    s = values.astype(object)
+    s = s.where(s.notna(), None)
+    return s.map(lambda v: None if v is None else str(v).strip() or None)
+
+
+def _name(values: pd.Series) -> pd.Series:
+    s = _as_text(values)
+    s = s.map(lambda v: None if v is None else _clean_name_scalar(v))
+    t = s.astype("string").str.upper().str.replace(r"[^A-Z\- ]", "", regex=True)
+    t = t.str.replace(r"\s*-\s*", "-", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    t = t.where(t.str.len() > 0)
+    return t.astype(object).where(t.notna(), None)
+
+
+def _parts(name: pd.Series) -> tuple[pd.Series, pd.Series]:
+    s = name.astype("string")
+    parts = s.str.split(r"[- ]", regex=True)
+    first = parts.str[0]
+    last = parts.str[-1]
+    return (
+        first.astype(object).where(first.notna(), None),
+        last.astype(object).where(last.notna(), None),
+    )
+
+
+def _postcode(values: pd.Series) -> dict[str, pd.Series]:
+    s = _as_text(values).astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
+    s = s.where(s.str.len() > 0)
+    ok = s.str.len().between(5, 7) & s.str.match(r"^[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][A-Z]{2}$")
+    ok = ok.fillna(False).astype(bool)
+    outward = s.str[:-3]
+    inward = s.str[-3:]
+    full = (outward + " " + inward).where(ok, s)
+    sector = (outward + " " + inward.str[0]).where(ok)
+    district = outward.where(ok)
+    area = outward.str.extract(r"^([A-Z]+)", expand=False).where(ok)
+
+    def obj(x: pd.Series) -> pd.Series:
+        return x.astype(object).where(x.notna(), None)
+
+    return {"": obj(full), "_sector": obj(sector), "_district": obj(district), "_area": obj(area)}
+
+
+def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        d = pd.to_datetime(values)
+    else:
+        text = _as_text(values)
+        d = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        bad = text.notna() & d.isna()
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ContractError(
+                dataset,
+                [
+                    Problem(
+                        dataset,
+                        column,
+                        i + 2,
+                        str(text.iloc[i]),
+                        "an ISO date YYYY-MM-DD",
+                        int(bad.sum()),
+                    )
+                ],
+            )
+    ok = d.notna()
+    y = d.dt.year.astype("Int64").astype("string").str.zfill(4)
+    m = d.dt.month.astype("Int64")
+    dd = d.dt.day.astype("Int64")
+    ms, ds = m.astype("string").str.zfill(2), dd.astype("string").str.zfill(2)
+    iso = (y + "-" + ms + "-" + ds).where(ok)
+    swappable = ok & (dd <= 12) & (dd != m)
+    dm = (y + "-" + ds + "-" + ms).where(swappable.fillna(False).astype(bool))
+    lo = np.minimum(m.fillna(0), dd.fillna(0)).astype("Int64").astype("string").str.zfill(2)
+    hi = np.maximum(m.fillna(0), dd.fillna(0)).astype("Int64").astype("string").str.zfill(2)
+    key = (y + "-" + lo + "-" + hi).where(ok)
+
+    def obj(x: pd.Series) -> pd.Series:
+        return x.astype(object).where(x.notna(), None)
+
+    return {
+        "": obj(iso),
+        "_dm": obj(dm),
+        "_ym": obj((y + "-" + ms).where(ok)),
+        "_year": obj(y.where(ok)),
+        "_key": obj(key),
+    }
+
+
+def check_input(
+    df: pd.DataFrame, model: LinkageModelConfig, dataset: str, id_column: str = "record_id"
+) -> None:
+    """Raise :class:`ContractError` listing every problem of one input frame.
+
+    Checks: the frame has rows, the id column and every column the model declares exist,
+    ids are present and unique.
+    """
+    problems: list[Problem] = []
+    if len(df) == 0:
+        problems.append(
+            Problem(dataset, None, None, None, "at least one record (the extract is empty)")
+        )
+    if id_column not in df.columns:
+        problems.append(Problem(dataset, id_column, 1, None, f"a record id column '{id_column}'"))
+    else:
+        ids = _as_text(df[id_column])
+        missing = ids.isna().to_numpy()
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            problems.append(
+                Problem(
+                    dataset, id_column, i + 2, "", "a record id on every row", int(missing.sum())
+                )
+            )
+        dup = (ids.duplicated(keep="first") & ids.notna()).to_numpy()
+        if dup.any():
+            i = int(np.flatnonzero(dup)[0])
+            problems.append(
+                Problem(
+                    dataset,
+                    id_column,
+                    i + 2,
+                    str(ids.iloc[i]),
+                    "unique record ids (duplicate id)",
+                    int(dup.sum()),
+                )
+            )
+    for c in model.input_columns:
+        if c not in df.columns:
+            problems.append(
+                Problem(
+                    dataset,
+                    c,
+                    1,
+                    None,
+                    f"column '{c}' named by the linkage model (columns present: {list(df.columns)[:12]})",
+                )
+            )
+    if problems:
+        raise ContractError(dataset, problems)
+
+
+def prepare(
+    df: pd.DataFrame,
+    model: LinkageModelConfig,
+    dataset: str,
+    id_column: str = "record_id",
+    nickname_keys: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Standardise ``df`` for ``model``: ``unique_id`` plus every available column.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Records with ``id_column`` and every input column the model declares.
+    model : LinkageModelConfig
+        The model whose ``columns`` say how to standardise.
+    dataset : str
+        Name used in error messages (for example ``agencies/police.csv``).
+    id_column : str
+        The record id column.
+    nickname_keys : dict, optional
+        A precomputed :func:`nickname_key_map` (computed from the model when omitted).
+
+    Returns
+    -------
+    DataFrame
+        Text columns with ``None`` for missing, in a fixed order.
+    """
+    check_input(df, model, dataset, id_column)
+    keys = nickname_key_map(model.nicknames) if nickname_keys is None else nickname_keys
+    out: dict[str, pd.Series] = {"unique_id": _as_text(df[id_column]).reset_index(drop=True)}
+    for spec in model.columns:
+        out.update(_standardise(df[spec.name].reset_index(drop=True), spec, dataset, keys))
+    return pd.DataFrame(out)
+
+
+def _standardise(
+    values: pd.Series, spec: ColumnSpec, dataset: str, keys: dict[str, str]
+) -> dict[str, pd.Series]:
+    n = spec.name
+    if spec.kind == "name":
+        clean = _name(values)
+        nick = clean.map(lambda v: None if v is None else keys.get(v, v))
+        first, last = _parts(clean)
+        return {n: clean, f"{n}_nick": nick, f"{n}_first": first, f"{n}_last": last}
+    if spec.kind == "postcode":
+        return {f"{n}{k}": v for k, v in _postcode(values).items()}
+    if spec.kind == "date":
+        return {f"{n}{k}": v for k, v in _dates(values, n, dataset).items()}
+    text = _as_text(values)
+    if spec.kind == "text":
+        text = text.map(lambda v: None if v is None else " ".join(v.upper().split()))
+    return {n: text}

@@ -1,0 +1,197 @@
+"""The in-memory engine: candidate pairs and comparison levels in pandas, the classifier from
+recordlinkage (ECM, the unsupervised Fellegi-Sunter estimator of Herzog, Scheuren & Winkler).
+
+For small jobs and as an independent cross-check of the Splink engine: the same blocking and
+the same levels, but a different estimator (ECM on one binary feature per agreement level).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from fdac_research.exceptions import FdacResearchError
+from fdac_research.linkage._config import LinkageModelConfig
+from fdac_research.linkage._levels import comparison_vectors
+
+__all__ = ["RecordLinkageEngine", "candidate_pairs"]
+
+log = logging.getLogger(__name__)
+
+_MAX_PAIRS = 20_000_000
+
+
+def _block(left: pd.DataFrame, right: pd.DataFrame | None, rule: tuple[str, ...]) -> pd.DataFrame:
+    """Positions ``(il, ir)`` of pairs equal (and not missing) on every column of ``rule``."""
+    cols = list(rule)
+    a = left[cols].copy()
+    a["il"] = np.arange(len(left))
+    a = a.dropna(subset=cols)
+    b_src = left if right is None else right
+    b = b_src[cols].copy()
+    b["ir"] = np.arange(len(b_src))
+    b = b.dropna(subset=cols)
+    m = a.merge(b, on=cols, how="inner")[["il", "ir"]]
+    if right is None:
+        m = m[m["il"] < m["ir"]]
+    return m
+
+
+def candidate_pairs(
+    model: LinkageModelConfig, frames: dict[str, pd.DataFrame], link_type: str
+) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """Candidate pairs from the model's blocking rules (union, no duplicates).
+
+    Returns one ``(left_name, right_name, il, ir)`` per dataset pair compared: between
+    datasets for linking, within each dataset for de-duplication.
+    """
+    names = list(frames)
+    jobs: list[tuple[str, str | None]] = []
+    if link_type in ("link_only", "link_and_dedupe"):
+        jobs += [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
+    if link_type in ("dedupe_only", "link_and_dedupe"):
+        jobs += [(n, None) for n in names]
+    out = []
+    for ln, rn in jobs:
+        left = frames[ln]
+        right = None if rn is None else frames[rn]
+        parts = [_block(left, right, r) for r in model.blocking_rules]
+        pairs = (
+            pd.concat(parts, ignore_index=True)
+            .drop_duplicates()
+            .sort_values(["il", "ir"], kind="stable")
+        )
+        if len(pairs) > _MAX_PAIRS:
+            raise FdacResearchError(
+                f"the recordlinkage engine would compare {len(pairs):,} pairs of {ln} and {rn or ln}; "
+                f"it holds at most {_MAX_PAIRS:,} in memory. Use --engine splink (DuckDB) or stricter blocking rules."
+            )
+        out.append((ln, rn or ln, pairs["il"].to_numpy(), pairs["ir"].to_numpy()))
+    return out
+
+
+def _features(model: LinkageModelConfig, gamma: pd.DataFrame) -> pd.DataFrame:
+    """One binary feature per comparison level that is neither null nor else."""
+    cols = {}
+    for comp in model.comparisons:
+        g = gamma[f"gamma_{comp.name}"].to_numpy()
+        for k, lv in enumerate(comp.levels):
+            if lv.is_null or lv.kind == "else":
+                continue
+            cols[f"{comp.name}__{k}"] = (g == k).astype(np.int8)
+    return pd.DataFrame(cols, index=gamma.index)
+
+
+class RecordLinkageEngine:
+    """In-memory engine with recordlinkage's ECM classifier.
+
+    Parameters
+    ----------
+    seed : int
+        Unused by ECM (deterministic given the pairs); kept for a uniform engine interface.
+    max_iterations : int, optional
+        ECM iterations (default: the model's ``em.max_iterations`` times 4).
+    """
+
+    name = "recordlinkage"
+    backend = "pandas"
+
+    def __init__(self, seed: int = 0, max_iterations: int | None = None) -> None:
+        self.seed = seed
+        self.max_iterations = max_iterations
+
+    def _vectors(
+        self, model: LinkageModelConfig, frames: dict[str, pd.DataFrame], link_type: str
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        meta, gammas = [], []
+        for ln, rn, il, ir in candidate_pairs(model, frames, link_type):
+            g = comparison_vectors(model, frames[ln], frames[rn], il, ir)
+            gammas.append(g)
+            meta.append(
+                pd.DataFrame(
+                    {
+                        "source_l": ln,
+                        "id_l": frames[ln]["unique_id"].to_numpy(dtype=object)[il],
+                        "source_r": rn,
+                        "id_r": frames[rn]["unique_id"].to_numpy(dtype=object)[ir],
+                    }
+                )
+            )
+        if not meta:
+            raise FdacResearchError("no datasets to compare")
+        return pd.concat(meta, ignore_index=True), pd.concat(gammas, ignore_index=True)
+
+    def fit(
+        self,
+        model: LinkageModelConfig,
+        frames: dict[str, pd.DataFrame],
+        link_type: str,
+        labels: pd.DataFrame | None = None,
+    ) -> LinkageModelConfig:
+        """Fit ECM on the candidate pairs; store its per-level P(x=1|M) and P(x=1|U) as m, u."""
+        from recordlinkage import ECMClassifier
+
+        _, gamma = self._vectors(model, frames, link_type)
+        if len(gamma) == 0:
+            raise FdacResearchError(
+                "the blocking rules produced no candidate pairs; nothing to train on"
+            )
+        x = _features(model, gamma)
+        clf = ECMClassifier(
+            binarize=None, max_iter=self.max_iterations or 4 * model.em.max_iterations
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(x)
+        m_probs, u_probs = clf.m_probs, clf.u_probs
+        m_u: dict[str, list[tuple[float | None, float | None]]] = {}
+        for comp in model.comparisons:
+            vals: list[tuple[float | None, float | None]] = []
+            ms, us = [], []
+            for k, lv in enumerate(comp.levels):
+                if lv.is_null:
+                    vals.append((None, None))
+                elif lv.kind == "else":
+                    vals.append((max(1e-9, 1 - sum(ms)), max(1e-9, 1 - sum(us))))
+                else:
+                    f = f"{comp.name}__{k}"
+                    m = float(m_probs.get(f, {}).get(1, 1e-9))
+                    u = float(u_probs.get(f, {}).get(1, 1e-9))
+                    ms.append(m)
+                    us.append(u)
+                    vals.append((m, u))
+            m_u[comp.name] = vals
+        prior = float(np.clip(clf.p, 1e-9, 1 - 1e-9))
+        log.info("ECM: %d candidate pairs, estimated share of matches %.4f", len(x), prior)
+        return model.with_parameters(prior, m_u)
+
+    def predict(
+        self,
+        model: LinkageModelConfig,
+        frames: dict[str, pd.DataFrame],
+        link_type: str,
+        floor: float | None = None,
+    ) -> pd.DataFrame:
+        """Score candidate pairs with the binary-feature ECM model stored in ``model``."""
+        meta, gamma = self._vectors(model, frames, link_type)
+        x = _features(model, gamma)
+        prior = model.prior if model.prior is not None else 1e-4
+        logit = np.full(len(x), np.log2(prior / (1 - prior)))
+        for comp in model.comparisons:
+            for k, lv in enumerate(comp.levels):
+                if lv.is_null or lv.kind == "else":
+                    continue
+                m = min(max(lv.m_probability or 1e-9, 1e-9), 1 - 1e-9)
+                u = min(max(lv.u_probability or 1e-9, 1e-9), 1 - 1e-9)
+                on = x[f"{comp.name}__{k}"].to_numpy() == 1
+                logit += np.where(on, np.log2(m / u), np.log2((1 - m) / (1 - u)))
+        out = meta.copy()
+        out["match_weight"] = logit
+        out["match_probability"] = 1.0 / (1.0 + np.power(2.0, -logit))
+        for c in gamma.columns:
+            out[c] = gamma[c].to_numpy()
+        thr = model.prediction_floor if floor is None else floor
+        return out[out["match_probability"] >= thr].reset_index(drop=True)

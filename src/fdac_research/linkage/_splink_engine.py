@@ -1,0 +1,365 @@
+"""The Splink engine (DuckDB embedded by default, Spark for data beyond one machine).
+
+The engine-neutral :class:`~fdac_research.linkage.LinkageModelConfig` is translated into a
+Splink settings dictionary for the backend's SQL dialect; fitted m/u probabilities are read
+back into the config, so a model trained on one backend scores on the other.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fdac_research.exceptions import DependencyError, FdacResearchError
+from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
+
+__all__ = ["SplinkEngine", "splink_settings", "spark_session"]
+
+log = logging.getLogger(__name__)
+
+
+def _q(name: str, dialect: str) -> str:
+    return f"`{name}`" if dialect == "spark" else f'"{name}"'
+
+
+def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
+    import splink.comparison_level_library as cl
+
+    cols = level.columns
+    k = level.kind
+    creator: Any
+    if k == "null":
+        if len(cols) == 1:
+            creator = cl.NullLevel(cols[0])
+        else:
+            cond = " OR ".join(
+                f"{_q(c + '_l', dialect)} IS NULL OR {_q(c + '_r', dialect)} IS NULL" for c in cols
+            )
+            creator = cl.CustomLevel(cond, is_null_level=True)
+    elif k == "exact":
+        if len(cols) == 1:
+            creator = cl.ExactMatchLevel(cols[0], term_frequency_adjustments=level.tf_adjustment)
+        else:
+            creator = cl.And(*(cl.ExactMatchLevel(c) for c in cols))
+    elif k == "jaro_winkler":
+        creator = cl.JaroWinklerLevel(cols[0], float(level.threshold))  # type: ignore[arg-type]
+    elif k == "jaro":
+        creator = cl.JaroLevel(cols[0], float(level.threshold))  # type: ignore[arg-type]
+    elif k == "levenshtein":
+        creator = cl.LevenshteinLevel(cols[0], int(level.threshold))  # type: ignore[arg-type]
+    elif k == "damerau_levenshtein":
+        creator = cl.DamerauLevenshteinLevel(cols[0], int(level.threshold))  # type: ignore[arg-type]
+    elif k == "columns_reversed":
+        creator = cl.ColumnsReversedLevel(cols[0], cols[1], symmetrical=True)
+    elif k == "any_exact":
+        cond = " OR ".join(
+            f"{_q(a + '_l', dialect)} = {_q(b + '_r', dialect)}" for a in cols for b in cols
+        )
+        creator = cl.CustomLevel(f"({cond})")
+    elif k == "date_within":
+        creator = cl.AbsoluteDateDifferenceLevel(
+            cols[0],
+            input_is_string=True,
+            threshold=int(level.threshold),
+            metric="day",  # type: ignore[arg-type]
+        )
+    elif k == "else":
+        creator = cl.ElseLevel()
+    else:  # pragma: no cover - config validates kinds
+        raise ValueError(f"unknown level kind {k!r}")
+    d: dict[str, Any] = creator.get_comparison_level(dialect).as_dict()
+    d["label_for_charts"] = level.label or d.get("label_for_charts", k)
+    if not level.is_null:
+        if level.m_probability is not None:
+            d["m_probability"] = max(level.m_probability, 1e-12)
+        if level.u_probability is not None:
+            d["u_probability"] = max(level.u_probability, 1e-12)
+    return d
+
+
+def _comparison_dict(comp: Comparison, dialect: str) -> dict[str, Any]:
+    return {
+        "output_column_name": comp.name,
+        "comparison_description": comp.description or comp.name,
+        "comparison_levels": [_level_dict(lv, dialect) for lv in comp.levels],
+    }
+
+
+def _rule_sql(rule: tuple[str, ...], dialect: str) -> str:
+    return " AND ".join(f"l.{_q(c, dialect)} = r.{_q(c, dialect)}" for c in rule)
+
+
+def splink_settings(
+    model: LinkageModelConfig, link_type: str, dialect: str = "duckdb"
+) -> dict[str, Any]:
+    """The Splink settings dictionary for ``model`` in ``dialect`` (``duckdb`` or ``spark``)."""
+    return {
+        "link_type": link_type,
+        "unique_id_column_name": "unique_id",
+        "probability_two_random_records_match": model.prior if model.prior is not None else 1e-4,
+        "blocking_rules_to_generate_predictions": [
+            {"blocking_rule": _rule_sql(r, dialect), "sql_dialect": dialect}
+            for r in model.blocking_rules
+        ],
+        "comparisons": [_comparison_dict(c, dialect) for c in model.comparisons],
+        "em_convergence": model.em.tolerance,
+        "max_iterations": model.em.max_iterations,
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+    }
+
+
+def spark_session(
+    app_name: str = "fdac-research-linkage", cores: int = 2, memory: str = "4g"
+) -> Any:
+    """A local-mode Spark session with Splink's similarity functions.
+
+    Raises :class:`DependencyError` naming what is missing when Java or pyspark is absent.
+    """
+    java = shutil.which("java") or (
+        os.environ.get("JAVA_HOME") and os.path.join(os.environ["JAVA_HOME"], "bin", "java")
+    )
+    if not java or not os.path.exists(java):
+        raise DependencyError(
+            "the Spark backend needs Java (17 or later) on PATH or JAVA_HOME; none was found. "
+            "Install a JDK or use --backend duckdb."
+        )
+    try:
+        from pyspark.sql import SparkSession
+        from splink.internals.spark.jar_location import similarity_jar_location
+    except ImportError as err:
+        raise DependencyError(
+            "the Spark backend needs pyspark: pip install 'fdac-research[spark]', or use --backend duckdb"
+        ) from err
+    try:
+        return (
+            SparkSession.builder.master(f"local[{cores}]")
+            .appName(app_name)
+            .config("spark.jars", similarity_jar_location())
+            .config("spark.driver.memory", memory)
+            .config("spark.sql.shuffle.partitions", str(max(cores * 2, 2)))
+            .config("spark.default.parallelism", str(max(cores * 2, 2)))
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+    except Exception as err:  # Java present but unusable (wrong version, no memory...)
+        raise DependencyError(f"could not start a local Spark session: {err}") from err
+
+
+class SplinkEngine:
+    """Run a linkage model with Splink.
+
+    Parameters
+    ----------
+    backend : {"duckdb", "spark"}
+        SQL backend.
+    seed : int
+        Seed for the random sampling of u probabilities.
+    spark : SparkSession, optional
+        An existing session for the Spark backend (one is started in local mode otherwise).
+    threads : int, optional
+        DuckDB threads (default: DuckDB's own choice).
+    memory_limit : str, optional
+        DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it.
+    """
+
+    name = "splink"
+
+    def __init__(
+        self,
+        backend: str = "duckdb",
+        seed: int = 0,
+        spark: Any = None,
+        threads: int | None = None,
+        memory_limit: str | None = None,
+    ) -> None:
+        if backend not in ("duckdb", "spark"):
+            raise FdacResearchError(
+                f"unknown Splink backend {backend!r}; expected 'duckdb' or 'spark'"
+            )
+        self.backend = backend
+        self.seed = seed
+        self.spark = spark
+        self.threads = threads
+        self.memory_limit = memory_limit
+
+    # ------------------------------------------------------------------ plumbing
+    def _db_api(self) -> Any:
+        if self.backend == "duckdb":
+            import duckdb
+            from splink import DuckDBAPI
+
+            con = duckdb.connect()
+            if self.threads:
+                con.execute(f"SET threads TO {int(self.threads)}")
+            if self.memory_limit:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            con.execute("SET preserve_insertion_order = false")
+            return DuckDBAPI(connection=con)
+        from splink import SparkAPI
+
+        if self.spark is None:
+            self.spark = spark_session()
+        return SparkAPI(spark_session=self.spark)
+
+    def _linker(
+        self, model: LinkageModelConfig, frames: dict[str, pd.DataFrame], link_type: str
+    ) -> Any:
+        from splink import Linker
+
+        db_api = self._db_api()
+        dialect = "spark" if self.backend == "spark" else "duckdb"
+        tables = [
+            db_api.register(_for_backend(df, self.backend), dataset_display_name=name)
+            for name, df in frames.items()
+        ]
+        settings = splink_settings(model, link_type, dialect)
+        return Linker(tables if len(tables) > 1 else tables[0], settings, log_level=None)
+
+    # ------------------------------------------------------------------ training
+    def fit(
+        self,
+        model: LinkageModelConfig,
+        frames: dict[str, pd.DataFrame],
+        link_type: str,
+        labels: pd.DataFrame | None = None,
+    ) -> LinkageModelConfig:
+        """Estimate the prior (when the model has none), u by random sampling, m by EM
+        (and from labelled matching pairs when given); return the fitted config."""
+        from splink import block_on
+
+        linker = self._linker(model.unfitted(), frames, link_type)
+        tr = linker.training
+        if model.prior is None:
+            tr.estimate_probability_two_random_records_match(
+                [block_on(*r) for r in model.em.prior_rules], recall=model.em.prior_recall
+            )
+        tr.estimate_u_using_random_sampling(
+            max_pairs=float(model.em.u_max_pairs), seed=int(self.seed)
+        )
+        if labels is not None and len(labels):
+            lab = labels.loc[
+                labels["is_match"].astype(bool), ["source_l", "id_l", "source_r", "id_r"]
+            ]
+            lab = lab.rename(
+                columns={
+                    "source_l": "source_dataset_l",
+                    "id_l": "unique_id_l",
+                    "source_r": "source_dataset_r",
+                    "id_r": "unique_id_r",
+                }
+            )
+            if len(lab):
+                linker.table_management.register_table(
+                    lab.astype(str), "__fdac_labels", overwrite=True
+                )
+                tr.estimate_m_from_pairwise_labels("__fdac_labels")
+        for rule in model.em.blocking_rules:
+            try:
+                tr.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+            except Exception as err:  # Splink raises plain exceptions when EM has no pairs
+                raise FdacResearchError(
+                    f"EM training with blocking rule {list(rule)} failed: {err}"
+                ) from err
+        fitted = linker.misc.save_model_to_json()
+        return _read_parameters(model, fitted)
+
+    # ------------------------------------------------------------------ prediction
+    def predict(
+        self,
+        model: LinkageModelConfig,
+        frames: dict[str, pd.DataFrame],
+        link_type: str,
+        floor: float | None = None,
+    ) -> pd.DataFrame:
+        """Score candidate pairs; return the engine-neutral pairs frame."""
+        linker = self._linker(model, frames, link_type)
+        thr = model.prediction_floor if floor is None else floor
+        df = linker.inference.predict(threshold_match_probability=thr if thr > 0 else None)
+        try:
+            pdf = df.as_pandas_dataframe()
+        finally:
+            df.drop_table_from_database_and_remove_from_cache()
+        return _normalise_pairs(pdf, model)
+
+
+def _for_backend(df: pd.DataFrame, backend: str) -> pd.DataFrame:
+    if backend != "spark":
+        return df
+    # Spark cannot infer a type for an all-null object column; make every column a string.
+    return df.astype("string").astype(object).where(df.notna(), None)
+
+
+def _read_parameters(model: LinkageModelConfig, fitted: dict[str, Any]) -> LinkageModelConfig:
+    m_u: dict[str, list[tuple[float | None, float | None]]] = {}
+    by_name = {c["output_column_name"]: c for c in fitted["comparisons"]}
+    for comp in model.comparisons:
+        levels = by_name[comp.name]["comparison_levels"]
+        vals: list[tuple[float | None, float | None]] = []
+        for lv, d in zip(comp.levels, levels, strict=True):
+            if lv.is_null:
+                vals.append((None, None))
+            else:
+                m, u = _fill_unobserved(
+                    _clip(d.get("m_probability")),
+                    _clip(d.get("u_probability")),
+                    model.em.u_max_pairs,
+                )
+                vals.append((m, u))
+        m_u[comp.name] = vals
+    return model.with_parameters(float(fitted["probability_two_random_records_match"]), m_u)
+
+
+def _fill_unobserved(m: float | None, u: float | None, u_max_pairs: int) -> tuple[float, float]:
+    """A level never seen in training: an unseen u (never among random pairs) is set to half
+    a pair in ``u_max_pairs``; an unseen m makes the level neutral (m = u, no evidence)."""
+    if u is None or u == 0:
+        u = 0.5 / u_max_pairs
+    if m is None or m == 0:
+        m = u
+    return m, u
+
+
+def _clip(v: Any) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return None if not np.isfinite(v) else min(max(v, 0.0), 1.0)
+
+
+def _normalise_pairs(pdf: pd.DataFrame, model: LinkageModelConfig) -> pd.DataFrame:
+    """Splink's predictions -> ``source_l, id_l, source_r, id_r, match_weight,
+    match_probability, gamma_<comparison>`` with gamma as an index into the config's levels."""
+    out = pd.DataFrame(
+        {
+            "source_l": pdf["source_dataset_l"].astype(str).to_numpy()
+            if "source_dataset_l" in pdf
+            else "",
+            "id_l": pdf["unique_id_l"].astype(str).to_numpy(),
+            "source_r": pdf["source_dataset_r"].astype(str).to_numpy()
+            if "source_dataset_r" in pdf
+            else "",
+            "id_r": pdf["unique_id_r"].astype(str).to_numpy(),
+            "match_weight": pdf["match_weight"].astype(float).to_numpy(),
+            "match_probability": pdf["match_probability"].astype(float).to_numpy(),
+        }
+    )
+    for comp in model.comparisons:
+        col = f"gamma_{comp.name}"
+        if col not in pdf:
+            continue
+        g = pdf[col].astype(int).to_numpy()
+        non_null = [i for i, lv in enumerate(comp.levels) if not lv.is_null]
+        null = [i for i, lv in enumerate(comp.levels) if lv.is_null]
+        k = len(non_null)
+        idx = np.where(
+            g < 0, null[0] if null else -1, np.array(non_null)[np.clip(k - 1 - g, 0, k - 1)]
+        )
+        out[col] = idx.astype(np.int64)
+    return out
