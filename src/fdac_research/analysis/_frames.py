@@ -65,7 +65,8 @@ class AnalysisFrame:
     ----------
     data : pandas.DataFrame
         One row per person, with integer 0/1 ``treatment`` and ``outcome`` columns, float
-        covariates, and the ``cluster`` column when given.
+        covariates, and the ``cluster`` column when given. :func:`analysis_frame` also keeps
+        derived columns it did not adjust for (constant or collinear ones, see ``notes``).
     outcome : str
         Name of the outcome column.
     covariates : tuple of str
@@ -385,6 +386,8 @@ def analysis_frame(
         rows["child_female"] = _female(rows["sex"])
         person_covs = ["child_age", "child_infant", "child_female"]
         rows = rows.merge(mcov, on="case_id", how="left")
+        # no mother recorded: her substances are missing too
+        rows["mother_substances_missing"] = rows["mother_substances_missing"].fillna(1.0)
         person_covs += [c for c in mcov.columns if c != "case_id"]
         extra_notes = (
             [f"{n_multi} case(s) with more than one mother: the first (by person_id) used"]
@@ -418,6 +421,11 @@ def analysis_frame(
     rows = rows[known].copy()
     rows[outcome] = rows[outcome].astype(bool).astype(np.int64)
     rows = rows.sort_values(["case_id", "person_id"], kind="stable").reset_index(drop=True)
+    if rows.empty:
+        raise AnalysisError(
+            f"no rows with a known outcome for {outcome!r} ({population}); "
+            f"{n_dropped} dropped as unknown (open case or not yet observable)"
+        )
     rows, kept, notes = _fill_and_prune(rows, covs + person_covs)
     notes = [
         f"{n_dropped} row(s) dropped: {outcome} unknown (open case or not yet observable)",
@@ -432,7 +440,7 @@ def analysis_frame(
         "local_authority",
         "treated",
         outcome,
-        *kept,
+        *[c for c in rows.columns if c in set(covs + person_covs) or c.endswith("_missing")],
     ]
     log.info("analysis frame %s_%s: %d rows, %d dropped", outcome, population, len(rows), n_dropped)
     return AnalysisFrame(
