@@ -311,6 +311,7 @@ def _run(
         )
     details = dict(details)
     if variance == "sandwich":
+        assert if1 is not None and if0 is not None
         rd, or_, rr = measures_from_influence(p1, p0, if1, if0, a.groups, confidence)
         how = (
             "cluster-robust sandwich" if clustered and frame.cluster else "wald (independent rows)"

@@ -263,7 +263,7 @@ def _person_covariates(adults: pd.DataFrame, prefix: str) -> pd.DataFrame:
     subs = split_list(adults["substances"])
     out[f"{prefix}substances_missing"] = adults["substances"].isna().astype(float)
     for s in schema.SUBSTANCES:
-        out[f"{prefix}substance_{s}"] = subs.map(lambda xs, s=s: s in xs).astype(float)
+        out[f"{prefix}substance_{s}"] = [float(s in xs) for xs in subs]
     for c in ("domestic_abuse", "mental_health", "prior_proceedings", "convictions"):
         out[f"{prefix}{c}"] = adults[c].astype("Float64").astype(float)
     return out

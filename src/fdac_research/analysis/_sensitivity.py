@@ -189,4 +189,5 @@ def is_sensitive_to_hidden_bias(
     """
     if not (isinstance(threshold, int | float) and threshold >= 1):
         raise AnalysisError(f"threshold must be a risk ratio >= 1, got {threshold!r}")
-    return e_value(result, measure=measure).ci < threshold
+    ci = e_value(result, measure=measure).ci
+    return bool(ci <= 1.0 or ci < threshold)

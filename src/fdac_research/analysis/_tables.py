@@ -18,7 +18,7 @@ _MEASURES = ("risk_difference", "odds_ratio")
 
 
 def _results(results: Iterable[EffectResult]) -> list[EffectResult]:
-    out = list(results) if not isinstance(results, EffectResult) else [results]
+    out: list[EffectResult] = [results] if isinstance(results, EffectResult) else list(results)
     bad = [type(r).__name__ for r in out if not isinstance(r, EffectResult)]
     if bad:
         raise AnalysisError(f"expected EffectResult objects, got {sorted(set(bad))}")

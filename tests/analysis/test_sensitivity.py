@@ -1,0 +1,112 @@
+"""E-values against the published examples, and the hidden-bias flag."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from fdac_research.analysis import (
+    AnalysisError,
+    AnalysisFrame,
+    e_value,
+    evalue_or,
+    evalue_rr,
+    is_sensitive_to_hidden_bias,
+    naive_contrast,
+)
+
+
+def test_published_breastfeeding_example() -> None:
+    # VanderWeele & Ding 2017 (Ann Intern Med 167:268), breastfeeding and infant respiratory
+    # death: RR 3.9 (95% CI 1.8 to 8.7) -> E-value 7.26 for the estimate, 3.02 for the lower
+    # limit. Also the EValue R package's test "Annals case #1"
+    # (evalues.RR(3.9, 1.8, 8.7): 3.9 + sqrt(3.9 * 2.9) and 1.8 + sqrt(1.8 * 0.8)).
+    point, ci = evalue_rr(3.9, 1.8, 8.7)
+    assert point == pytest.approx(7.26, abs=0.005)
+    assert ci == pytest.approx(3.0, abs=0.005)
+    # the preventive version (EValue test "Annals case #1, preventive version")
+    point, ci = evalue_rr(1 / 3.9, 1 / 8.7, 1 / 1.8)
+    assert point == pytest.approx(7.26, abs=0.005)
+    assert ci == pytest.approx(3.0, abs=0.005)
+
+
+def test_published_leukaemia_example() -> None:
+    # VanderWeele & Ding 2017, further examples: RR 0.80 (0.71 to 0.91) -> E-values 1.81 and
+    # 1.43 (EValue docs: "compute E-value for leukemia example", evalues.RR(0.80, 0.71, 0.91)).
+    point, ci = evalue_rr(0.80, 0.71, 0.91)
+    assert point == pytest.approx(1.81, abs=0.005)
+    assert ci == pytest.approx(1.43, abs=0.005)
+
+
+def test_published_smoking_lung_cancer_example() -> None:
+    # VanderWeele & Ding 2017 (Hammond & Horn smoking and lung cancer): RR 10.73 (8.02 to
+    # 14.36) -> 20.95 and 15.52; the same figures as the episensr test of confounders.evalue
+    # (20.947, 15.523).
+    point, ci = evalue_rr(10.73, 8.02, 14.36)
+    assert point == pytest.approx(20.947, abs=1e-3)
+    assert ci == pytest.approx(15.523, abs=1e-3)
+
+
+def test_interval_covering_null_has_evalue_one() -> None:
+    assert evalue_rr(1.3, 0.9, 1.8)[1] == 1.0
+    assert evalue_rr(1.2)[1] is None
+
+
+def test_odds_ratio_conversions() -> None:
+    # EValue test "Rare OR": evalues.OR(5, rare = TRUE) = 5 + sqrt(5 * 4)
+    assert evalue_or(5.0, rare=True)[0] == pytest.approx(5 + math.sqrt(20))
+    # EValue test "Common OR": evalues.OR(5, true = 2, rare = FALSE)
+    #   = (sqrt(5) + sqrt(sqrt(5) * (sqrt(5) - sqrt(2)))) / sqrt(2)
+    # and its lower limit 3: (sqrt(3) + sqrt(sqrt(3) * (sqrt(3) - sqrt(2)))) / sqrt(2)
+    s5, s3, s2 = math.sqrt(5), math.sqrt(3), math.sqrt(2)
+    point, ci = evalue_or(5.0, 3.0, 8.0, rare=False, true=2.0)
+    assert point == pytest.approx((s5 + math.sqrt(s5 * (s5 - s2))) / s2)
+    assert ci == pytest.approx((s3 + math.sqrt(s3 * (s3 - s2))) / s2)
+    # EValue docs example evalues.OR(0.86, 0.75, 0.99, rare = FALSE): RR = sqrt(0.86) = 0.92736,
+    # 1/RR = 1.07833, E = 1.07833 + sqrt(1.07833 * 0.07833) = 1.36897; upper limit
+    # sqrt(0.99) = 0.99499, 1/0.99499 = 1.00504, E = 1.00504 + sqrt(1.00504 * 0.00504) = 1.07621.
+    point, ci = evalue_or(0.86, 0.75, 0.99, rare=False)
+    assert point == pytest.approx(1.36897, abs=1e-4)
+    assert ci == pytest.approx(1.07621, abs=1e-4)
+
+
+def test_bad_inputs() -> None:
+    with pytest.raises(AnalysisError, match="not inside"):
+        evalue_rr(1.2, 1.3, 1.4)  # also an error in the EValue package
+    with pytest.raises(AnalysisError, match="positive"):
+        evalue_rr(-0.1)
+    with pytest.raises(AnalysisError, match="threshold"):
+        is_sensitive_to_hidden_bias(_result(30, 20, 20, 30), threshold=0.5)
+    with pytest.raises(AnalysisError, match="measure"):
+        e_value(_result(30, 20, 20, 30), measure="hazard_ratio")
+
+
+def _result(a: int, b: int, c: int, d: int):
+    t = [1] * (a + b) + [0] * (c + d)
+    y = [1] * a + [0] * b + [1] * c + [0] * d
+    frame = AnalysisFrame.from_dataframe(pd.DataFrame({"t": t, "y": y}), outcome="y", treatment="t")
+    return naive_contrast(frame, clustered=False)
+
+
+def test_e_value_of_a_result_and_flag() -> None:
+    # 300/500 vs 200/500: RR = 1.5 with a tight CI; Wald SE(log RR) = sqrt(0.4/300 + 0.6/200)
+    # = 0.065828; lower limit exp(0.405465 - 1.959964 * 0.065828) = exp(0.276444) = 1.318433;
+    # E = 1.318433 + sqrt(1.318433 * 0.318433) = 1.318433 + 0.647944 = 1.966377.
+    strong = _result(300, 200, 200, 300)
+    ev = e_value(strong)
+    assert ev.point == pytest.approx(1.5 + math.sqrt(1.5 * 0.5))
+    assert ev.ci == pytest.approx(1.966377, abs=1e-5)
+    assert "at least 2.37" in ev.statement and "1.97" in ev.statement
+    assert is_sensitive_to_hidden_bias(strong, threshold=2.0)
+    assert not is_sensitive_to_hidden_bias(strong, threshold=1.5)
+    # a small study whose CI includes 1 is always flagged
+    weak = _result(6, 4, 4, 6)
+    assert e_value(weak).ci == 1.0
+    assert is_sensitive_to_hidden_bias(weak, threshold=1.0)
+    assert "already includes no effect" in e_value(weak).statement
+    # odds-ratio route: the outcome is common (40-60%), so sqrt(OR) is used
+    ev_or = e_value(strong, measure="odds_ratio")
+    assert ev_or.measure.startswith("odds_ratio (common")
+    assert ev_or.rr == pytest.approx(math.sqrt(2.25))
