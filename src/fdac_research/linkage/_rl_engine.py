@@ -2,7 +2,7 @@
 recordlinkage (ECM, the unsupervised Fellegi-Sunter estimator of Herzog, Scheuren & Winkler).
 
 For small jobs and as an independent cross-check of the Splink engine: the same blocking and
-the same levels, but a different estimator (ECM on one binary feature per agreement level).
+the same levels, but a different estimator: ECM on one binary agreement feature per comparison.
 """
 
 from __future__ import annotations
@@ -73,16 +73,24 @@ def candidate_pairs(
     return out
 
 
+def _top_level(comp: object) -> int:
+    levels = comp.levels  # type: ignore[attr-defined]
+    return next(k for k, lv in enumerate(levels) if not lv.is_null)
+
+
 def _features(model: LinkageModelConfig, gamma: pd.DataFrame) -> pd.DataFrame:
-    """One binary feature per comparison level that is neither null nor else."""
-    cols = {}
-    for comp in model.comparisons:
-        g = gamma[f"gamma_{comp.name}"].to_numpy()
-        for k, lv in enumerate(comp.levels):
-            if lv.is_null or lv.kind == "else":
-                continue
-            cols[f"{comp.name}__{k}"] = (g == k).astype(np.int8)
-    return pd.DataFrame(cols, index=gamma.index)
+    """One binary feature per comparison: agreement at its top (exact) level.
+
+    This is the classic ECM set-up (binary agreement patterns, the 'jaro' initialisation
+    assumes 1 means agreement); the lower, partial levels are the Splink engine's job.
+    """
+    return pd.DataFrame(
+        {
+            c.name: (gamma[f"gamma_{c.name}"].to_numpy() == _top_level(c)).astype(np.int8)
+            for c in model.comparisons
+        },
+        index=gamma.index,
+    )
 
 
 class RecordLinkageEngine:
@@ -134,7 +142,12 @@ class RecordLinkageEngine:
         """Fit ECM on the candidate pairs; store its per-level P(x=1|M) and P(x=1|U) as m, u."""
         from recordlinkage import ECMClassifier
 
-        _, gamma = self._vectors(model, frames, link_type)
+        meta, gamma = self._vectors(model, frames, link_type)
+        between = (meta["source_l"] != meta["source_r"]).to_numpy()
+        if (
+            between.any()
+        ):  # train on pairs between datasets: within-dataset pairs are mostly relatives
+            gamma = gamma[between].reset_index(drop=True)
         if len(gamma) == 0:
             raise FdacResearchError(
                 "the blocking rules produced no candidate pairs; nothing to train on"
@@ -149,20 +162,17 @@ class RecordLinkageEngine:
         m_probs, u_probs = clf.m_probs, clf.u_probs
         m_u: dict[str, list[tuple[float | None, float | None]]] = {}
         for comp in model.comparisons:
+            top = _top_level(comp)
+            m1 = float(m_probs.get(comp.name, {}).get(1, 1e-9))
+            u1 = float(u_probs.get(comp.name, {}).get(1, 1e-9))
             vals: list[tuple[float | None, float | None]] = []
-            ms, us = [], []
             for k, lv in enumerate(comp.levels):
                 if lv.is_null:
                     vals.append((None, None))
-                elif lv.kind == "else":
-                    vals.append((max(1e-9, 1 - sum(ms)), max(1e-9, 1 - sum(us))))
-                else:
-                    f = f"{comp.name}__{k}"
-                    m = float(m_probs.get(f, {}).get(1, 1e-9))
-                    u = float(u_probs.get(f, {}).get(1, 1e-9))
-                    ms.append(m)
-                    us.append(u)
-                    vals.append((m, u))
+                elif k == top:
+                    vals.append((m1, u1))
+                else:  # ECM sees only 'agree' / 'not agree': every lower level shares 1 - m, 1 - u
+                    vals.append((max(1e-9, 1 - m1), max(1e-9, 1 - u1)))
             m_u[comp.name] = vals
         prior = float(np.clip(clf.p, 1e-9, 1 - 1e-9))
         log.info("ECM: %d candidate pairs, estimated share of matches %.4f", len(x), prior)
@@ -181,13 +191,11 @@ class RecordLinkageEngine:
         prior = model.prior if model.prior is not None else 1e-4
         logit = np.full(len(x), np.log2(prior / (1 - prior)))
         for comp in model.comparisons:
-            for k, lv in enumerate(comp.levels):
-                if lv.is_null or lv.kind == "else":
-                    continue
-                m = min(max(lv.m_probability or 1e-9, 1e-9), 1 - 1e-9)
-                u = min(max(lv.u_probability or 1e-9, 1e-9), 1 - 1e-9)
-                on = x[f"{comp.name}__{k}"].to_numpy() == 1
-                logit += np.where(on, np.log2(m / u), np.log2((1 - m) / (1 - u)))
+            top = comp.levels[_top_level(comp)]
+            m = min(max(top.m_probability or 1e-9, 1e-9), 1 - 1e-9)
+            u = min(max(top.u_probability or 1e-9, 1e-9), 1 - 1e-9)
+            on = x[comp.name].to_numpy() == 1
+            logit += np.where(on, np.log2(m / u), np.log2((1 - m) / (1 - u)))
         out = meta.copy()
         out["match_weight"] = logit
         out["match_probability"] = 1.0 / (1.0 + np.power(2.0, -logit))

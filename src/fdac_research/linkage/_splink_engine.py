@@ -95,9 +95,12 @@ def _rule_sql(rule: tuple[str, ...], dialect: str) -> str:
 
 
 def splink_settings(
-    model: LinkageModelConfig, link_type: str, dialect: str = "duckdb"
+    model: LinkageModelConfig, link_type: str, dialect: str = "duckdb", retain_gamma: bool = False
 ) -> dict[str, Any]:
-    """The Splink settings dictionary for ``model`` in ``dialect`` (``duckdb`` or ``spark``)."""
+    """The Splink settings dictionary for ``model`` in ``dialect`` (``duckdb`` or ``spark``).
+
+    ``retain_gamma`` keeps the comparison-vector columns (and Bayes factors) in predictions.
+    """
     return {
         "link_type": link_type,
         "unique_id_column_name": "unique_id",
@@ -109,8 +112,8 @@ def splink_settings(
         "comparisons": [_comparison_dict(c, dialect) for c in model.comparisons],
         "em_convergence": model.em.tolerance,
         "max_iterations": model.em.max_iterations,
-        "retain_matching_columns": False,
-        "retain_intermediate_calculation_columns": False,
+        "retain_matching_columns": retain_gamma,
+        "retain_intermediate_calculation_columns": retain_gamma,
     }
 
 
@@ -167,6 +170,8 @@ class SplinkEngine:
         DuckDB threads (default: DuckDB's own choice).
     memory_limit : str, optional
         DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it.
+    retain_gamma : bool
+        Keep each pair's comparison levels (``gamma_<comparison>``) in predictions.
     """
 
     name = "splink"
@@ -178,6 +183,7 @@ class SplinkEngine:
         spark: Any = None,
         threads: int | None = None,
         memory_limit: str | None = None,
+        retain_gamma: bool = False,
     ) -> None:
         if backend not in ("duckdb", "spark"):
             raise FdacResearchError(
@@ -188,6 +194,7 @@ class SplinkEngine:
         self.spark = spark
         self.threads = threads
         self.memory_limit = memory_limit
+        self.retain_gamma = retain_gamma
 
     # ------------------------------------------------------------------ plumbing
     def _db_api(self) -> Any:
@@ -216,10 +223,14 @@ class SplinkEngine:
         db_api = self._db_api()
         dialect = "spark" if self.backend == "spark" else "duckdb"
         tables = [
-            db_api.register(_for_backend(df, self.backend), dataset_display_name=name)
-            for name, df in frames.items()
+            db_api.register(
+                _for_backend(df, self.backend),
+                dataset_display_name=name,
+                table_name=f"fdac_input_{i}",
+            )
+            for i, (name, df) in enumerate(frames.items())
         ]
-        settings = splink_settings(model, link_type, dialect)
+        settings = splink_settings(model, link_type, dialect, self.retain_gamma)
         return Linker(tables if len(tables) > 1 else tables[0], settings, log_level=None)
 
     # ------------------------------------------------------------------ training

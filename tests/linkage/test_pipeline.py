@@ -1,0 +1,182 @@
+"""End to end on a small synthetic world: crosswalk, quality, evaluation, determinism, CLI,
+clerical review, bad input."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fdac_research import schema
+from fdac_research._io import read_text_table
+from fdac_research.cli import main
+from fdac_research.exceptions import ContractError, DependencyError
+from fdac_research.linkage import link_sources, load_model_file
+from fdac_research.validation import validate_frame
+
+AGENCIES = ["police", "education"]
+
+
+@pytest.fixture(scope="module")
+def linked(small_world: Path, tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("link") / "run1"
+    result = link_sources(small_world, out, agencies=AGENCIES, seed=3)
+    return out, result
+
+
+def test_crosswalk_has_every_record_exactly_once(linked, small_world):
+    out, _ = linked
+    cw = read_text_table(out / "crosswalk.csv")
+    assert list(cw.columns) == ["source", "record_id", "person_key", "match_probability"]
+    court = read_text_table(small_world / "court_people.csv")
+    expected = {("court", r) for r in court["person_ref"]}
+    for a in AGENCIES:
+        expected |= {
+            (a, r) for r in read_text_table(small_world / "agencies" / f"{a}.csv")["record_id"]
+        }
+    got = list(zip(cw["source"], cw["record_id"], strict=True))
+    assert len(got) == len(set(got)) == len(expected)
+    assert set(got) == expected
+    assert (cw["person_key"] != "").all()
+
+
+def test_quality_and_evaluation(linked):
+    out, result = linked
+    q = read_text_table(out / "linkage_quality.csv")
+    assert validate_frame(q, schema.RESEARCH.table("linkage_quality"), "linkage_quality.csv") == []
+    assert list(q["agency"]) == AGENCIES
+    ev = result.evaluation["agencies"]
+    for a in AGENCIES:
+        # a 300-family world at the default error rate links almost perfectly
+        assert ev[a]["links"]["f1"] >= 0.97, ev[a]
+        assert ev[a]["cluster"]["f1"] >= 0.97, ev[a]
+        assert ev[a]["n_linked"] > 0
+    for name in (
+        "model.json",
+        "evaluation.json",
+        "threshold_curve.csv",
+        "charts/precision_recall.png",
+        "charts/police_m_u.png",
+    ):
+        assert (out / name).is_file(), name
+
+
+def test_same_seed_gives_identical_bytes(linked, small_world, tmp_path):
+    out, _ = linked
+    again = tmp_path / "run2"
+    link_sources(small_world, again, agencies=AGENCIES, seed=3)
+    for name in (
+        "crosswalk.csv",
+        "model.json",
+        "linkage_quality.csv",
+        "pairs/police.csv",
+        "charts/police_match_weights.png",
+    ):
+        assert (out / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_fitted_model_is_reused_without_training(linked, small_world, tmp_path):
+    out, result = linked
+    base, fitted = load_model_file(out / "model.json")
+    assert set(fitted) == set(AGENCIES) and all(m.is_fitted for m in fitted.values())
+    rerun = link_sources(
+        small_world, tmp_path / "r", model=base, fitted=fitted, agencies=AGENCIES, charts=False
+    )
+    pd.testing.assert_frame_equal(rerun.crosswalk, result.crosswalk)
+
+
+def test_recordlinkage_engine_runs_the_same_layout(small_world, tmp_path):
+    r = link_sources(
+        small_world, tmp_path / "rl", agencies=["police"], engine="recordlinkage", charts=False
+    )
+    assert list(r.crosswalk.columns) == ["source", "record_id", "person_key", "match_probability"]
+    assert r.evaluation["agencies"]["police"]["links"]["precision"] >= 0.9
+
+
+def test_without_truth_a_clerical_sample_is_written_and_read_back(small_world, tmp_path):
+    world = tmp_path / "world"
+    shutil.copytree(small_world, world)
+    truth_people = read_text_table(world / "truth" / "people.csv")
+    truth_links = read_text_table(world / "truth" / "agency_links.csv")
+    shutil.rmtree(world / "truth")
+    out = link_sources(world, tmp_path / "noTruth", agencies=["police"], charts=False)
+    assert out.evaluation is None
+    sample = read_text_table(tmp_path / "noTruth" / "clerical_review.csv")
+    assert len(sample) > 0 and (sample["is_match"] == "").all()
+    assert {"given_name_l", "given_name_r", "date_of_birth_l", "date_of_birth_r"} <= set(
+        sample.columns
+    )
+    # a "reviewer" labels the sample from the truth
+    tid = dict(zip(truth_people["person_ref"], truth_people["true_person_id"], strict=True))
+    tid.update(zip(truth_links["record_id"], truth_links["true_person_id"], strict=True))
+    sample["is_match"] = [
+        str(int(tid[a] == tid[b])) for a, b in zip(sample["id_l"], sample["id_r"], strict=True)
+    ]
+    labels = tmp_path / "labelled.csv"
+    sample.to_csv(labels, index=False)
+    res = link_sources(
+        world, tmp_path / "withLabels", agencies=["police"], labels=labels, charts=False
+    )
+    q = res.quality.iloc[0]
+    assert q["precision"] >= 0.9 and q["recall"] >= 0.9
+
+
+def test_cli_link(small_world, tmp_path, capsys):
+    rc = main(
+        [
+            "link",
+            str(small_world),
+            "--out",
+            str(tmp_path / "cli"),
+            "--agencies",
+            "police",
+            "--no-charts",
+        ]
+    )
+    assert rc == 0
+    assert (tmp_path / "cli" / "crosswalk.csv").is_file()
+    assert "police" in capsys.readouterr().out
+
+
+def test_cli_bad_input_is_a_clear_error(small_world, tmp_path, capsys):
+    world = tmp_path / "world"
+    shutil.copytree(small_world, world)
+    police = world / "agencies" / "police.csv"
+    df = read_text_table(police)
+    df.loc[3, "record_id"] = df.loc[2, "record_id"]
+    df.loc[5, "date_of_birth"] = "31/02/1990"
+    df.to_csv(police, index=False)
+    (world / "agencies" / "health.csv").write_text(police.read_text().splitlines()[0] + "\n")
+    rc = main(["link", str(world), "--out", str(tmp_path / "bad")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "agencies/police.csv" in err and "record_id" in err and "date_of_birth" in err
+    assert "agencies/health.csv" in err and "empty" in err
+    assert not (tmp_path / "bad").exists()  # never a half-written or empty crosswalk
+
+
+def test_unknown_agency_is_named(small_world, tmp_path):
+    with pytest.raises(ContractError, match="agencies/prison.csv"):
+        link_sources(small_world, tmp_path / "x", agencies=["prison"])
+
+
+def test_model_naming_an_absent_column(small_world, tmp_path):
+    import dataclasses
+
+    from fdac_research.linkage import ColumnSpec, uk_person_model
+
+    m = uk_person_model()
+    m = dataclasses.replace(m, columns=(*m.columns, ColumnSpec("nhs_number", "text")))
+    with pytest.raises(ContractError) as info:
+        link_sources(small_world, tmp_path / "x", model=m, agencies=["police"])
+    assert "nhs_number" in str(info.value) and "court" in str(info.value)
+
+
+def test_spark_without_java_is_a_clear_error(small_world, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(DependencyError, match="Java"):
+        link_sources(small_world, tmp_path / "x", agencies=["police"], backend="spark")
+    assert not (tmp_path / "x").exists()
