@@ -4,6 +4,8 @@
   individual and global risk, l-diversity, SUDA, family-level risk, attack models).
 - :mod:`~fdac_research.risk.fixes` (:func:`recode_bands`, :func:`recode_map`,
   :func:`top_bottom_code`, :func:`local_suppression`) shows what each fix buys.
+- :func:`check_table` / :func:`check_table_or_raise` check frequency and magnitude tables
+  (threshold, zeros, p%, dominance, rounding) with secondary suppression proved by LP.
 """
 
 from fdac_research.risk.fixes import (
@@ -14,6 +16,15 @@ from fdac_research.risk.fixes import (
     top_bottom_code,
 )
 from fdac_research.risk.microdata import MicrodataRiskResult, individual_risk, microdata_risk
+from fdac_research.risk.tables import (
+    PRESETS,
+    TableCheckResult,
+    TableRules,
+    TableSpec,
+    check_table,
+    check_table_or_raise,
+    tabulate,
+)
 
 __all__ = [
     "MicrodataRiskResult",
@@ -24,4 +35,11 @@ __all__ = [
     "recode_map",
     "top_bottom_code",
     "local_suppression",
+    "PRESETS",
+    "TableRules",
+    "TableSpec",
+    "TableCheckResult",
+    "tabulate",
+    "check_table",
+    "check_table_or_raise",
 ]

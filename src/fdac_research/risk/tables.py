@@ -1,0 +1,523 @@
+"""Output checking of frequency and magnitude tables before publication.
+
+Rules (a :class:`TableRules` config, or a preset name): minimum threshold, disclosive zeros,
+the p%-rule and (n,k)-dominance for magnitudes, rounding, and **secondary suppression** so
+that no suppressed cell can be recovered from the published row, column and grand totals.
+Protection is proved, not assumed: for every suppressed cell the attacker's linear program
+(``scipy.optimize.linprog``: min and max of the cell subject to the published cells, the
+margins and non-negativity) is solved and the feasible interval reported.
+
+Presets
+-------
+``"ons_10_5"``
+    ONS-style "10-5": cells below 10 suppressed (zeros may be shown), magnitude cells need
+    10 contributors, pass the p%-rule (p = 10) and (2, 85)-dominance; published counts
+    rounded to base 5.
+``"nhs_1_7_round_5"``
+    Counts 1-7 suppressed, every other count rounded to the nearest 5 (the HES/NHS rule).
+``"tre_10_zeros"``
+    A trusted research environment's rule (ACRO/SACRO defaults): threshold 10, zeros
+    disclosive, p = 10, (2, 85)-dominance, no rounding.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = pd.DataFrame({"fdac": [12, 3, 20], "comparison": [15, 11, 30]}, index=["a", "b", "c"])
+>>> res = check_table(t, "tre_10_zeros")
+>>> res.reasons.loc["b", "fdac"], res.summary["n_primary"], res.is_protected
+('threshold', 1, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from fdac_research.config import ConfigBase
+from fdac_research.exceptions import ConfigError, ContractError, DisclosureError, Problem
+from fdac_research.risk._audit import extend, secondary_suppression
+
+__all__ = [
+    "TableRules",
+    "PRESETS",
+    "TableSpec",
+    "TableCheckResult",
+    "tabulate",
+    "check_table",
+    "check_table_or_raise",
+]
+
+log = logging.getLogger(__name__)
+
+TOTAL = "Total"
+SUPPRESSED = "[c]"
+
+
+@dataclass(frozen=True)
+class TableRules(ConfigBase):
+    """A disclosure-control rule set for tables.
+
+    Attributes
+    ----------
+    name : str
+        Label used in reports.
+    threshold : int
+        Cells counting fewer than this many people (contributors for magnitudes), but more
+        than zero, are suppressed.
+    zeros_disclosive : bool
+        Suppress zero cells too (a zero can reveal that nobody in a group has an attribute).
+    p_percent : float or None
+        p%-rule for magnitudes (percent): unsafe when the cell minus its two largest
+        contributions is below ``p%`` of the largest.
+    dominance_n, dominance_k : int, float or None
+        (n,k)-dominance for magnitudes: unsafe when the ``n`` largest contributions exceed
+        ``k`` percent of the cell.
+    round_base : int or None
+        Round every published value to a multiple of this (after suppression).
+    secondary : bool
+        Add complementary suppressions so no suppressed cell is recoverable from margins.
+    min_interval : float
+        A suppressed cell is protected when its feasible interval is wider than this.
+    protection_percent : float
+        ...and wider than this percent of the cell's value.
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    name: str = "custom"
+    threshold: int = 10
+    zeros_disclosive: bool = False
+    p_percent: float | None = 10.0
+    dominance_n: int | None = 2
+    dominance_k: float | None = 85.0
+    round_base: int | None = None
+    secondary: bool = True
+    min_interval: float = 0.0
+    protection_percent: float = 0.0
+
+    def _problems(self) -> list[str]:
+        p = []
+        if not isinstance(self.threshold, int) or self.threshold < 0:
+            p.append(f"threshold must be a whole number >= 0, got {self.threshold!r}")
+        if self.p_percent is not None and not 0 < self.p_percent < 100:
+            p.append(f"p_percent must be in (0, 100), got {self.p_percent!r}")
+        if (self.dominance_n is None) != (self.dominance_k is None):
+            p.append("give both dominance_n and dominance_k, or neither")
+        if self.dominance_n is not None and (
+            not isinstance(self.dominance_n, int) or self.dominance_n < 1
+        ):
+            p.append(f"dominance_n must be a whole number >= 1, got {self.dominance_n!r}")
+        if self.dominance_k is not None and not 0 < self.dominance_k <= 100:
+            p.append(f"dominance_k must be in (0, 100], got {self.dominance_k!r}")
+        if self.round_base is not None and (
+            not isinstance(self.round_base, int) or self.round_base < 1
+        ):
+            p.append(f"round_base must be a whole number >= 1, got {self.round_base!r}")
+        if self.min_interval < 0:
+            p.append(f"min_interval must be >= 0, got {self.min_interval!r}")
+        if not 0 <= self.protection_percent < 100:
+            p.append(f"protection_percent must be in [0, 100), got {self.protection_percent!r}")
+        return p
+
+
+PRESETS: dict[str, TableRules] = {
+    "ons_10_5": TableRules(name="ons_10_5", threshold=10, round_base=5),
+    "nhs_1_7_round_5": TableRules(name="nhs_1_7_round_5", threshold=8, round_base=5),
+    "tre_10_zeros": TableRules(name="tre_10_zeros", threshold=10, zeros_disclosive=True),
+}
+
+
+def rules_from(rules: TableRules | str | dict[str, Any]) -> TableRules:
+    """A :class:`TableRules` from a preset name, a dict / JSON / YAML path, or itself."""
+    if isinstance(rules, TableRules):
+        return rules
+    if isinstance(rules, dict):
+        return TableRules.from_dict(rules)
+    if isinstance(rules, str):
+        if rules in PRESETS:
+            return PRESETS[rules]
+        if rules.endswith((".json", ".yaml", ".yml")):
+            return TableRules.from_file(rules)
+        raise ConfigError(
+            "table rules",
+            [
+                f"unknown preset {rules!r}; presets are {sorted(PRESETS)} (or give a .json/.yaml rules file)"
+            ],
+        )
+    raise ConfigError(
+        "table rules", [f"expected a preset name, a dict or TableRules, got {type(rules).__name__}"]
+    )
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A 2-D table to check, without margins (they are computed and published).
+
+    ``values`` holds counts (``kind="frequency"``) or sums (``kind="magnitude"``). A
+    magnitude table also needs, per cell, the number of contributors and the largest and
+    second-largest contributions (:func:`tabulate` computes them from microdata).
+    """
+
+    values: pd.DataFrame
+    kind: str = "frequency"
+    n_contributors: pd.DataFrame | None = None
+    largest: pd.DataFrame | None = None
+    second: pd.DataFrame | None = None
+
+
+def tabulate(df: pd.DataFrame, rows: str, cols: str, value: str | None = None) -> TableSpec:
+    """Cross-tabulate microdata into a :class:`TableSpec` (counts, or sums of ``value``)."""
+    missing = [c for c in (rows, cols, value) if c is not None and c not in df.columns]
+    if missing:
+        raise ContractError(
+            "data",
+            [
+                Problem("data", c, None, None, "column to tabulate is not in the frame")
+                for c in missing
+            ],
+        )
+    if value is None:
+        counts = pd.crosstab(df[rows], df[cols])
+        return TableSpec(values=counts.astype(float), kind="frequency")
+    v = pd.to_numeric(df[value], errors="coerce")
+    d = pd.DataFrame(
+        {"r": df[rows].to_numpy(), "c": df[cols].to_numpy(), "v": v.to_numpy()}
+    ).dropna(subset=["v"])
+    d = d.sort_values("v", ascending=False, kind="stable")
+    g = d.groupby(["r", "c"], sort=True)["v"]
+    sums = g.sum().unstack(fill_value=0.0)
+    n = g.size().unstack(fill_value=0).reindex_like(sums).fillna(0)
+    first = g.nth(0)
+    largest = (
+        pd.Series(first.to_numpy(), index=pd.MultiIndex.from_frame(d.loc[first.index, ["r", "c"]]))
+        .unstack(fill_value=0.0)
+        .reindex_like(sums)
+        .fillna(0.0)
+    )
+    sec = g.nth(1)
+    second = (
+        pd.Series(sec.to_numpy(), index=pd.MultiIndex.from_frame(d.loc[sec.index, ["r", "c"]]))
+        .unstack(fill_value=0.0)
+        .reindex_like(sums)
+        .fillna(0.0)
+    )
+    for t in (sums, n, largest, second):
+        t.index.name, t.columns.name = rows, cols
+    return TableSpec(
+        values=sums.astype(float),
+        kind="magnitude",
+        n_contributors=n.astype(float),
+        largest=largest,
+        second=second,
+    )
+
+
+@dataclass
+class TableCheckResult:
+    """The outcome of checking one table.
+
+    Attributes
+    ----------
+    published : pandas.DataFrame
+        The safe table with margins (``Total`` row and column): suppressed cells shown as
+        ``"[c]"``, the rest rounded when the rules round.
+    reasons : pandas.DataFrame
+        Same shape: ``"ok"``, ``"threshold"``, ``"zero"``, ``"p_percent"``, ``"dominance"``
+        (primary) or ``"secondary"``.
+    bounds : pandas.DataFrame
+        One row per suppressed cell: ``row``, ``column``, ``value``, ``lower``, ``upper``,
+        ``width``, ``reason``, ``protected`` (the attacker's feasible interval).
+    summary : dict
+        Counts of cells, primary and secondary suppressions, rules, and whether protected.
+    """
+
+    published: pd.DataFrame
+    reasons: pd.DataFrame
+    bounds: pd.DataFrame
+    summary: dict[str, Any]
+    rules: TableRules
+
+    @property
+    def passes(self) -> bool:
+        """Whether the table could be published as given (no cell needs suppression)."""
+        return bool((self.reasons.to_numpy() == "ok").all())
+
+    @property
+    def is_protected(self) -> bool:
+        """Whether every suppressed cell of the safe table has a wide enough interval."""
+        return bool(self.bounds["protected"].all()) if len(self.bounds) else True
+
+    def unsafe_cells(self) -> list[tuple[Any, Any, str]]:
+        """``(row, column, reason)`` of every cell that is not ``ok``."""
+        out = []
+        for r in self.reasons.index:
+            for c in self.reasons.columns:
+                why = self.reasons.loc[r, c]
+                if why != "ok":
+                    out.append((r, c, str(why)))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary with the per-cell reasons and bounds."""
+        return {
+            "summary": self.summary,
+            "rules": self.rules.to_dict(),
+            "unsafe_cells": [
+                {"row": str(r), "column": str(c), "reason": w} for r, c, w in self.unsafe_cells()
+            ],
+            "bounds": json_records(self.bounds),
+        }
+
+
+def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``df`` as JSON-ready dicts (infinite bounds as ``None``)."""
+    out = []
+    for rec in df.to_dict(orient="records"):
+        clean = {}
+        for k, v in rec.items():
+            if isinstance(v, float | np.floating) and not np.isfinite(v):
+                v = None
+            elif isinstance(v, np.generic):
+                v = v.item()
+            clean[str(k)] = v if isinstance(v, int | float | bool | type(None)) else str(v)
+        out.append(clean)
+    return out
+
+
+def _as_spec(table: TableSpec | pd.DataFrame, kind: str | None) -> TableSpec:
+    if isinstance(table, TableSpec):
+        return (
+            table if kind is None or kind == table.kind else dataclasses.replace(table, kind=kind)
+        )
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table must be a DataFrame or TableSpec, got {type(table).__name__}")
+    return TableSpec(values=table, kind=kind or "frequency")
+
+
+def _validate(spec: TableSpec) -> np.ndarray:
+    v = spec.values
+    problems = []
+    if v.shape[0] == 0 or v.shape[1] == 0:
+        problems.append(
+            Problem(
+                "table", None, None, None, "at least one row and one column (the table is empty)"
+            )
+        )
+    numeric = v.apply(pd.to_numeric, errors="coerce")
+    bad = numeric.isna() & v.notna() | v.isna()
+    if bad.to_numpy().any():
+        r, c = np.argwhere(bad.to_numpy())[0]
+        problems.append(
+            Problem(
+                "table",
+                str(v.columns[c]),
+                None,
+                str(v.iloc[r, c]),
+                f"a number in every cell (row {v.index[r]!r})",
+                int(bad.to_numpy().sum()),
+            )
+        )
+    if spec.kind not in ("frequency", "magnitude"):
+        problems.append(Problem("table", None, None, spec.kind, "kind 'frequency' or 'magnitude'"))
+    if spec.kind == "frequency" and not bad.to_numpy().any():
+        arr = numeric.to_numpy(dtype=float)
+        if (arr < 0).any() or (np.round(arr) != arr).any():
+            problems.append(
+                Problem(
+                    "table",
+                    None,
+                    None,
+                    None,
+                    "whole, non-negative counts in a frequency table (use kind='magnitude' for sums)",
+                )
+            )
+    if spec.kind == "magnitude":
+        for name in ("n_contributors", "largest", "second"):
+            other = getattr(spec, name)
+            if other is None:
+                problems.append(
+                    Problem(
+                        "table",
+                        None,
+                        None,
+                        None,
+                        f"a magnitude table needs its contributor information: {name} is missing (build it with risk.tabulate(df, rows, cols, value))",
+                    )
+                )
+            elif other.shape != v.shape:
+                problems.append(
+                    Problem(
+                        "table",
+                        None,
+                        None,
+                        str(other.shape),
+                        f"{name} of the same shape as the table {v.shape}",
+                    )
+                )
+    if problems:
+        raise ContractError("table", problems)
+    return numeric.to_numpy(dtype=float)
+
+
+def _round(x: np.ndarray, base: int) -> np.ndarray:
+    return np.floor(x / base + 0.5) * base
+
+
+def check_table(
+    table: TableSpec | pd.DataFrame,
+    rules: TableRules | str | dict[str, Any] = "tre_10_zeros",
+    *,
+    kind: str | None = None,
+) -> TableCheckResult:
+    """Check a table, suppress what must be suppressed and prove the suppression holds.
+
+    Parameters
+    ----------
+    table : TableSpec or pandas.DataFrame
+        The interior cells (no margins). A DataFrame is a frequency table unless
+        ``kind="magnitude"`` (which then needs a :class:`TableSpec` with contributors).
+    rules : TableRules, preset name, dict or path to a JSON/YAML rules file
+    kind : {"frequency", "magnitude"}, optional
+
+    Returns
+    -------
+    TableCheckResult
+
+    Raises
+    ------
+    ContractError
+        Empty table, non-numeric cells, negative/fractional counts, or a magnitude table
+        without its contributor counts.
+    ConfigError
+        Unknown preset or invalid rules.
+    """
+    spec = _as_spec(table, kind)
+    rules = rules_from(rules)
+    vals = _validate(spec)
+    r, c = vals.shape
+    grid = extend(vals)
+    reasons = np.full(grid.shape, "ok", dtype=object)
+    # contributor counts for the threshold rule (margins included)
+    if spec.kind == "magnitude":
+        n_int = spec.n_contributors.to_numpy(dtype=float)  # type: ignore[union-attr]
+        ngrid = extend(n_int)
+        lg = spec.largest.to_numpy(dtype=float)  # type: ignore[union-attr]
+        sg = spec.second.to_numpy(dtype=float)  # type: ignore[union-attr]
+    else:
+        ngrid = grid
+    below = (ngrid > 0) & (ngrid < rules.threshold)
+    reasons[below] = "threshold"
+    if rules.zeros_disclosive:
+        reasons[(ngrid == 0) & (reasons == "ok")] = "zero"
+    if spec.kind == "magnitude":
+        inner = reasons[:r, :c]
+        if rules.p_percent is not None:
+            rest = vals - lg - sg
+            unsafe = (n_int > 0) & (rest < rules.p_percent / 100.0 * lg)
+            inner[unsafe & (inner == "ok")] = "p_percent"
+        if rules.dominance_n is not None and rules.dominance_k is not None:
+            top = lg if rules.dominance_n == 1 else lg + sg
+            if rules.dominance_n > 2:
+                log.warning(
+                    "dominance_n > 2 uses the two largest contributions only (a lower bound on the top n)"
+                )
+            unsafe = (vals > 0) & (top > rules.dominance_k / 100.0 * vals)
+            inner[unsafe & (inner == "ok")] = "dominance"
+    primary = reasons != "ok"
+    required = np.maximum(rules.min_interval, rules.protection_percent / 100.0 * np.abs(grid))
+    nonneg = bool((vals >= 0).all())
+    if rules.secondary and primary.any():
+        supp, bounds, still = secondary_suppression(grid, primary, required, nonnegative=nonneg)
+    else:
+        from fdac_research.risk._audit import cell_bounds
+
+        supp = primary
+        bounds = cell_bounds(grid, supp, nonnegative=nonneg)
+        still = [k for k, (lo, hi) in bounds.items() if not (hi - lo > required[k] + 1e-9)]
+    reasons[supp & (reasons == "ok")] = "secondary"
+
+    row_labels = [*map(_label, spec.values.index), TOTAL]
+    col_labels = [*map(_label, spec.values.columns), TOTAL]
+    shown = _round(grid, rules.round_base) if rules.round_base else grid
+    published = pd.DataFrame(shown, index=row_labels, columns=col_labels).astype(object)
+    for i, j in np.argwhere(supp):
+        published.iat[i, j] = SUPPRESSED
+    for i, j in np.argwhere(~supp):
+        v = published.iat[i, j]
+        published.iat[i, j] = int(v) if float(v).is_integer() else float(v)
+    reason_df = pd.DataFrame(reasons, index=row_labels, columns=col_labels)
+    recs = []
+    for (i, j), (lo, hi) in sorted(bounds.items()):
+        recs.append(
+            {
+                "row": row_labels[i],
+                "column": col_labels[j],
+                "value": float(grid[i, j]),
+                "lower": lo,
+                "upper": hi,
+                "width": hi - lo,
+                "reason": reasons[i, j],
+                "protected": (i, j) not in still,
+            }
+        )
+    bounds_df = pd.DataFrame(
+        recs, columns=["row", "column", "value", "lower", "upper", "width", "reason", "protected"]
+    )
+    summary = {
+        "rules": rules.name,
+        "kind": spec.kind,
+        "n_cells": int(grid.size),
+        "n_primary": int(primary.sum()),
+        "n_secondary": int((supp & ~primary).sum()),
+        "primary_reasons": {
+            k: int((reasons[primary] == k).sum())
+            for k in ("threshold", "zero", "p_percent", "dominance")
+            if (reasons[primary] == k).any()
+        },
+        "passes_as_given": bool(not primary.any()),
+        "protected": not still,
+        "rounded_to": rules.round_base,
+    }
+    return TableCheckResult(
+        published=published, reasons=reason_df, bounds=bounds_df, summary=summary, rules=rules
+    )
+
+
+def _label(x: Any) -> str:
+    return str(x)
+
+
+def check_table_or_raise(
+    table: TableSpec | pd.DataFrame,
+    rules: TableRules | str | dict[str, Any] = "tre_10_zeros",
+    *,
+    kind: str | None = None,
+    allow_suppression: bool = False,
+    name: str = "table",
+) -> TableCheckResult:
+    """Check a table and raise :class:`DisclosureError` if it is not safe to publish.
+
+    With ``allow_suppression=False`` (default) any cell that needs suppression is an error
+    naming the cell and the reason. With ``allow_suppression=True`` the suppressed table is
+    returned (publish ``result.published``) unless protection failed.
+    """
+    res = check_table(table, rules, kind=kind)
+    cells = res.unsafe_cells()
+    if not res.is_protected:
+        bad = res.bounds[~res.bounds["protected"]].iloc[0]
+        raise DisclosureError(
+            f"{name}: suppressed cell ({bad['row']}, {bad['column']}) can be recovered from the margins "
+            f"(feasible range {bad['lower']:g} to {bad['upper']:g}); rules {res.rules.name}"
+        )
+    if cells and not allow_suppression:
+        shown = "; ".join(f"({r}, {c}): {w}" for r, c, w in cells[:10])
+        more = f" and {len(cells) - 10} more" if len(cells) > 10 else ""
+        raise DisclosureError(
+            f"{name} fails output checking under rules {res.rules.name}: {len(cells)} unsafe cell(s): {shown}{more}"
+        )
+    return res
