@@ -213,6 +213,11 @@ class SplinkEngine:
 
         if self.spark is None:
             self.spark = spark_session()
+        sc = self.spark.sparkContext
+        if sc.getCheckpointDir() is None:  # Splink breaks lineage with checkpoints
+            import tempfile
+
+            sc.setCheckpointDir(tempfile.mkdtemp(prefix="fdac-spark-checkpoints-"))
         return SparkAPI(spark_session=self.spark)
 
     def _linker(

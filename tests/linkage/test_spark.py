@@ -1,0 +1,51 @@
+"""The Spark backend (local mode) gives the same links as DuckDB for the same fitted model."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from fdac_research.dataset import load_sources
+from fdac_research.linkage import LinkageModel
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed")
+    pytest.importorskip("pyspark")
+    from fdac_research.linkage._splink_engine import spark_session
+
+    session = spark_session(cores=2, memory="2g")
+    yield session
+    session.stop()
+
+
+def test_spark_and_duckdb_give_the_same_links(small_world, spark):
+    src = load_sources(small_world)
+    data = {
+        "court": src.court_people.rename(columns={"person_ref": "record_id"}),
+        "police": src.agencies["police"],
+    }
+    duck = LinkageModel(seed=1).fit(data)
+    fitted = duck.config_
+    pairs_duck = duck.predict(data)
+    pairs_spark = LinkageModel(fitted, backend="spark", engine_options={"spark": spark}).predict(
+        data
+    )
+    key = ["source_l", "id_l", "source_r", "id_r"]
+    thr = fitted.match_threshold
+    links_duck = set(
+        map(tuple, pairs_duck.loc[pairs_duck["match_probability"] >= thr, key].to_numpy())
+    )
+    links_spark = set(
+        map(tuple, pairs_spark.loc[pairs_spark["match_probability"] >= thr, key].to_numpy())
+    )
+    assert len(links_duck) > 100
+    assert links_spark == links_duck
+    both = pairs_duck.merge(pairs_spark, on=key, suffixes=("_d", "_s"))
+    assert len(both) == len(pairs_duck) == len(pairs_spark)
+    assert (both["match_weight_d"] - both["match_weight_s"]).abs().max() < 1e-6
