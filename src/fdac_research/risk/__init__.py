@@ -6,6 +6,8 @@
   :func:`top_bottom_code`, :func:`local_suppression`) shows what each fix buys.
 - :func:`check_table` / :func:`check_table_or_raise` check frequency and magnitude tables
   (threshold, zeros, p%, dominance, rounding) with secondary suppression proved by LP.
+- :func:`synthetic_privacy` measures a synthetic release against held-out real records
+  (DCR, NNDR, singling-out / linkability / inference attacks with confidence intervals).
 """
 
 from fdac_research.risk.fixes import (
@@ -16,6 +18,16 @@ from fdac_research.risk.fixes import (
     top_bottom_code,
 )
 from fdac_research.risk.microdata import MicrodataRiskResult, individual_risk, microdata_risk
+from fdac_research.risk.synthetic import (
+    AttackResult,
+    Rate,
+    SyntheticPrivacyResult,
+    distance_metrics,
+    inference_attack,
+    linkability_attack,
+    singling_out_attack,
+    synthetic_privacy,
+)
 from fdac_research.risk.tables import (
     PRESETS,
     TableCheckResult,
@@ -42,4 +54,12 @@ __all__ = [
     "tabulate",
     "check_table",
     "check_table_or_raise",
+    "synthetic_privacy",
+    "SyntheticPrivacyResult",
+    "AttackResult",
+    "Rate",
+    "distance_metrics",
+    "singling_out_attack",
+    "linkability_attack",
+    "inference_attack",
 ]
