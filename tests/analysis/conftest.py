@@ -18,6 +18,7 @@ TAU = 0.9  # true conditional log-odds ratio of FDAC on reunification and on ces
 class Simulated:
     research: ResearchData
     truth: dict[str, dict[str, dict[str, float]]]  # effects.json layout
+    hidden: pd.Series  # the hidden confounder by case_id
 
 
 def _summary(p1: np.ndarray, p0: np.ndarray) -> dict[str, float]:
@@ -30,11 +31,15 @@ def _summary(p1: np.ndarray, p0: np.ndarray) -> dict[str, float]:
     }
 
 
-def simulate_research(seed: int, n_cases: int = 1500, tau: float = TAU) -> Simulated:
+def simulate_research(
+    seed: int, n_cases: int = 1500, tau: float = TAU, hidden: float = 0.0
+) -> Simulated:
     """Families where the mother's severity drives both FDAC referral and outcomes.
 
     Every confounder is observed (and is a covariate of ``analysis_frame``), the models are
     main-effects logistic, so adjusted estimators are consistent and the naive one is not.
+    With ``hidden > 0`` an unobserved family factor ``U`` (returned in ``Simulated.hidden``,
+    by case) raises FDAC referral and both outcomes by ``hidden`` log-odds per SD.
     Children of one family share a family random effect (clustering). Truth is the average
     of the true risks under both arms over the rows with a known outcome.
     """
@@ -51,7 +56,8 @@ def simulate_research(seed: int, n_cases: int = 1500, tau: float = TAU) -> Simul
     age = np.round(22 + rng.gamma(4.0, 2.5, n)).astype(int)
     n_children = 1 + np.minimum(rng.poisson(0.7, n), 4)
     year = rng.integers(2015, 2021, n)
-    lin_t = -0.1 - 1.0 * heroin - 0.6 * mental - 0.6 * prior + 0.3 * alcohol
+    U = rng.standard_normal(n)
+    lin_t = -0.1 - 1.0 * heroin - 0.6 * mental - 0.6 * prior + 0.3 * alcohol + hidden * U
     fdac = rng.random(n) < expit(lin_t)
     closed = rng.random(n) < 0.9
     subs = np.array(
@@ -82,7 +88,7 @@ def simulate_research(seed: int, n_cases: int = 1500, tau: float = TAU) -> Simul
         }
     )
     # mothers (all cases) and fathers (half); cessation outcome
-    base_m = -0.6 - 1.0 * heroin - 0.5 * mental - 0.4 * prior + 0.4 * alcohol
+    base_m = -0.6 - 1.0 * heroin - 0.5 * mental - 0.4 * prior + 0.4 * alcohol + hidden * U
     u = rng.random(n)
     m0, m1 = u < expit(base_m), u < expit(base_m + tau)
     ceased = np.where(fdac, m1, m0)
@@ -113,7 +119,7 @@ def simulate_research(seed: int, n_cases: int = 1500, tau: float = TAU) -> Simul
     k_case = np.repeat(np.arange(n), n_children)
     k = len(k_case)
     kid_age = np.where(rng.random(k) < 0.3, 0, rng.integers(1, 17, k))
-    family = rng.normal(0, 1.0, n)[k_case]
+    family = rng.normal(0, 1.0, n)[k_case] + hidden * U[k_case]
     base_r = (
         -0.4
         - 1.1 * heroin[k_case]
@@ -154,10 +160,16 @@ def simulate_research(seed: int, n_cases: int = 1500, tau: float = TAU) -> Simul
         },
     }
     research = ResearchData(cases=cases, adults=adults, children=children)
-    return Simulated(research=research, truth=truth)
+    return Simulated(research=research, truth=truth, hidden=pd.Series(U, index=case_id))
 
 
 @pytest.fixture(scope="session")
 def simulated() -> Simulated:
     """A 1,500-family simulated research dataset (seed 2024) with known effects."""
     return simulate_research(2024)
+
+
+@pytest.fixture(scope="session")
+def simulated_hidden() -> Simulated:
+    """The same design with a strong hidden family factor (1.2 log-odds per SD)."""
+    return simulate_research(2024, hidden=1.2)

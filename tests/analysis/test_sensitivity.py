@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from fdac_research.analysis import (
     AnalysisError,
     AnalysisFrame,
+    bias_adjusted_risk_ratio,
+    bias_factor,
+    confounder_strength,
     e_value,
     evalue_or,
     evalue_rr,
@@ -110,3 +114,56 @@ def test_e_value_of_a_result_and_flag() -> None:
     ev_or = e_value(strong, measure="odds_ratio")
     assert ev_or.measure.startswith("odds_ratio (common")
     assert ev_or.rr == pytest.approx(math.sqrt(2.25))
+
+
+def test_bias_factor_and_evalue_are_consistent() -> None:
+    # VanderWeele & Ding 2017: the E-value is the equal strength RR_EU = RR_UD = E whose
+    # bounding factor E^2 / (2E - 1) equals the observed RR. For E = 2: B = 4/3, and the
+    # E-value of 4/3 is 4/3 + sqrt(4/3 * 1/3) = 2.
+    assert bias_factor(2.0, 2.0) == pytest.approx(4 / 3)
+    assert evalue_rr(4 / 3)[0] == pytest.approx(2.0)
+    # Ding & VanderWeele 2016: B = RR_EU * RR_UD / (RR_EU + RR_UD - 1); 3 and 1.5 -> 4.5/3.5
+    assert bias_factor(3.0, 1.5) == pytest.approx(4.5 / 3.5)
+    assert bias_factor(1 / 3.0, 1.5) == pytest.approx(4.5 / 3.5)
+
+
+def test_confounder_strength_hand_counted() -> None:
+    # u high in 3 of 4 treated rows and 1 of 4 untreated: RR_EU = max(.75/.25, .25/.75) = 3.
+    # Outcome among treated: u high 2/3, u low 0/1 (zero risk skipped); untreated: high 1/1,
+    # low 1/3 -> RR_UD = 1 / (1/3) = 3.
+    df = pd.DataFrame(
+        {
+            "t": [1, 1, 1, 1, 0, 0, 0, 0],
+            "y": [1, 1, 0, 0, 1, 1, 0, 0],
+            "u": [5.0, 6.0, 7.0, 0.0, 8.0, 1.0, 2.0, 3.0],
+        }
+    )
+    frame = AnalysisFrame.from_dataframe(df, outcome="y", treatment="t")
+    rr_eu, rr_ud = confounder_strength(frame, df["u"].to_numpy())
+    assert rr_eu == pytest.approx(3.0)
+    assert rr_ud == pytest.approx(3.0)
+    with pytest.raises(AnalysisError, match="one per row"):
+        confounder_strength(frame, np.ones(3))
+
+
+def test_hidden_confounder_biases_estimate_and_bias_factor_accounts_for_it(
+    simulated_hidden,
+) -> None:
+    from fdac_research.analysis import aipw, analysis_frame
+
+    sim = simulated_hidden
+    frame = analysis_frame(sim.research, "reunified", "children")
+    truth = sim.truth["reunified_children"]["ate"]
+    true_rr = truth["p_treated"] / truth["p_untreated"]
+    r = aipw(frame)
+    # U is not measured: the doubly robust interval misses the truth ...
+    assert not r.risk_ratio.covers(true_rr)
+    assert r.risk_ratio.ci_low > true_rr
+    # ... and a confounder as strong as the planted one could remove the bias
+    u = frame.data["case_id"].map(sim.hidden).to_numpy()
+    b = bias_factor(*confounder_strength(frame, u))
+    adjusted = bias_adjusted_risk_ratio(r, b)
+    assert adjusted.ci_low <= true_rr <= r.risk_ratio.ci_high
+    assert "at least" in e_value(r).statement
+    with pytest.raises(AnalysisError, match="bounding factor"):
+        bias_adjusted_risk_ratio(r, 0.5)

@@ -41,6 +41,9 @@ from fdac_research.analysis._profile import (
 from fdac_research.analysis._results import EffectResult, Estimate, cluster_variance
 from fdac_research.analysis._sensitivity import (
     EValueResult,
+    bias_adjusted_risk_ratio,
+    bias_factor,
+    confounder_strength,
     e_value,
     evalue_or,
     evalue_rr,
@@ -73,6 +76,9 @@ __all__ = [
     "evalue_or",
     "e_value",
     "is_sensitive_to_hidden_bias",
+    "bias_factor",
+    "confounder_strength",
+    "bias_adjusted_risk_ratio",
     "PROFILE_VARIABLES",
     "TOTAL",
     "NOT_RECORDED",

@@ -11,6 +11,18 @@ outcome (over 15%) is first turned into an approximate risk ratio ``sqrt(OR)``; 
 outcome's OR is used as a RR. With ``true != 1`` the estimate is shifted to that value
 (``RR / true``), as in the R package EValue.
 
+A confounder ``U`` with risk ratios ``RR_EU`` (with FDAC) and ``RR_UD`` (with the outcome) can
+shift a risk ratio by at most the bounding factor (Ding & VanderWeele 2016, Epidemiology
+27:368)::
+
+    B = RR_EU * RR_UD / (RR_EU + RR_UD - 1)
+
+and the E-value is the equal strength ``RR_EU = RR_UD = E`` whose ``B`` equals the observed
+risk ratio; so the E-value of ``B`` is the "equal-strength" size of a given confounder, the
+scale of ``is_sensitive_to_hidden_bias``'s threshold. When the confounder is known (the
+planted ``hidden_confounder`` of a synthetic world), :func:`confounder_strength` measures it
+and :func:`bias_adjusted_risk_ratio` divides the estimate and its limits by ``B``.
+
 Reading: "an unmeasured confounder associated with both FDAC and the outcome by a risk
 ratio of E each, above and beyond the measured covariates, could explain the estimate away;
 weaker confounding could not".
@@ -21,10 +33,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from fdac_research.analysis._errors import AnalysisError
-from fdac_research.analysis._results import EffectResult
+import numpy as np
 
-__all__ = ["EValueResult", "evalue_rr", "evalue_or", "e_value", "is_sensitive_to_hidden_bias"]
+from fdac_research.analysis._errors import AnalysisError
+from fdac_research.analysis._frames import AnalysisFrame
+from fdac_research.analysis._results import EffectResult, Estimate
+
+__all__ = [
+    "EValueResult",
+    "evalue_rr",
+    "evalue_or",
+    "e_value",
+    "is_sensitive_to_hidden_bias",
+    "bias_factor",
+    "confounder_strength",
+    "bias_adjusted_risk_ratio",
+]
 
 
 @dataclass(frozen=True)
@@ -191,3 +215,64 @@ def is_sensitive_to_hidden_bias(
         raise AnalysisError(f"threshold must be a risk ratio >= 1, got {threshold!r}")
     ci = e_value(result, measure=measure).ci
     return bool(ci <= 1.0 or ci < threshold)
+
+
+def bias_factor(rr_eu: float, rr_ud: float) -> float:
+    """Ding & VanderWeele (2016) bounding factor of a confounder of the given strengths.
+
+    Examples
+    --------
+    >>> round(bias_factor(2.0, 2.0), 4)  # 4 / 3: and the E-value of 4/3 is 2
+    1.3333
+    """
+    _check("rr_eu", rr_eu)
+    _check("rr_ud", rr_ud)
+    a, b = max(rr_eu, 1 / rr_eu), max(rr_ud, 1 / rr_ud)
+    return a * b / (a + b - 1)
+
+
+def confounder_strength(
+    frame: AnalysisFrame, u: np.ndarray, *, n_bins: int = 2
+) -> tuple[float, float]:
+    """Risk ratios of a known confounder with treatment and with the outcome.
+
+    ``u`` (one value per row of ``frame.data``) is cut into ``n_bins`` quantile groups.
+    ``RR_EU = max_k P(U=k | FDAC) / P(U=k | comparison)`` and ``RR_UD = max over arms and
+    pairs of groups of P(y | U=k, arm) / P(y | U=k', arm)`` (Ding & VanderWeele 2016; here
+    unadjusted for the measured covariates, so an upper-end summary).
+    """
+    u = np.asarray(u, dtype=float)
+    if u.shape != (len(frame.data),) or not np.isfinite(u).all():
+        raise AnalysisError(f"u must be {len(frame.data)} finite values, one per row of the frame")
+    if not isinstance(n_bins, int) or n_bins < 2:
+        raise AnalysisError(f"n_bins must be an integer >= 2, got {n_bins!r}")
+    edges = np.quantile(u, np.linspace(0, 1, n_bins + 1)[1:-1])
+    k = np.searchsorted(edges, u, side="right")
+    t, y = frame.t == 1, frame.y
+    rr_eu, rr_ud = 1.0, 1.0
+    for g in np.unique(k):
+        p1, p0 = np.mean(k[t] == g), np.mean(k[~t] == g)
+        if p1 > 0 and p0 > 0:
+            rr_eu = max(rr_eu, p1 / p0, p0 / p1)
+    for arm in (t, ~t):
+        risks = [y[arm & (k == g)].mean() for g in np.unique(k) if (arm & (k == g)).any()]
+        risks = [r for r in risks if r > 0]
+        if len(risks) > 1:
+            rr_ud = max(rr_ud, max(risks) / min(risks))
+    return float(rr_eu), float(rr_ud)
+
+
+def bias_adjusted_risk_ratio(result: EffectResult, bias: float) -> Estimate:
+    """The risk ratio and its limits moved towards the null by a bounding factor ``bias``.
+
+    For an estimate above 1 the limits are divided by ``bias`` (below 1, multiplied): the
+    most a confounder with that bounding factor could remove.
+    """
+    if not isinstance(result, EffectResult):
+        raise AnalysisError(f"expected an EffectResult, got {type(result).__name__}")
+    _check("bias", bias)
+    if bias < 1:
+        raise AnalysisError(f"bias must be a bounding factor >= 1, got {bias!r}")
+    rr = result.risk_ratio
+    f = 1 / bias if rr.value >= 1 else bias
+    return Estimate("risk_ratio", rr.value * f, rr.se, rr.ci_low * f, rr.ci_high * f)
