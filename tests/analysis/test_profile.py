@@ -11,6 +11,7 @@ from fdac_research.analysis import (
     TOTAL,
     AnalysisError,
     add_percentages,
+    as_check_table,
     profile_table,
     profile_tables,
 )
@@ -153,3 +154,15 @@ def test_errors(research) -> None:
     )
     with pytest.raises(AnalysisError, match=r"missing column\(s\) \['court'\]"):
         profile_table(bad, "court")
+
+
+def test_tables_go_through_the_output_check(research) -> None:
+    # integration with fdac_research.risk: the court table has cells of 0, 1 and 2, all below
+    # any UK threshold, so the checker must suppress them; interior only, no total row
+    from fdac_research.risk import check_table
+
+    inner = as_check_table(profile_table(research, "court"))
+    assert list(inner.index) == ["X", "Y"] and list(inner.columns) == ["fdac", "comparison"]
+    result = check_table(inner)
+    assert not result.passes
+    assert ("X", "fdac", "threshold") in result.unsafe_cells()

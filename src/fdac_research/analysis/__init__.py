@@ -35,6 +35,7 @@ from fdac_research.analysis._profile import (
     PROFILE_VARIABLES,
     TOTAL,
     add_percentages,
+    as_check_table,
     profile_table,
     profile_tables,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "profile_table",
     "profile_tables",
     "add_percentages",
+    "as_check_table",
     "estimates_table",
     "compare_with_truth",
     "load_effects",

@@ -24,6 +24,7 @@ from fdac_research.analysis._errors import AnalysisError
 from fdac_research.dataset import ResearchData, split_list
 
 __all__ = [
+    "as_check_table",
     "PROFILE_VARIABLES",
     "TOTAL",
     "NOT_RECORDED",
@@ -203,6 +204,21 @@ def profile_table(
 def profile_tables(research: ResearchData, *, adults: str = "mothers") -> dict[str, pd.DataFrame]:
     """Every :data:`PROFILE_VARIABLES` table, by variable name, in a fixed order."""
     return {v: profile_table(research, v, adults=adults) for v in PROFILE_VARIABLES}
+
+
+def as_check_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The interior cells of a profile table, as ``fdac_research.risk.check_table`` takes them.
+
+    Category labels become the index, the :data:`TOTAL` row is dropped (the checker computes
+    and publishes margins itself). For multi-valued variables (substances) the checker's
+    margin is a count of mentions, not of people; publish the people total from a
+    single-valued table of the same unit.
+    """
+    if not isinstance(table, pd.DataFrame) or table.shape[1] < 3:
+        raise AnalysisError("expected a profile table (category, fdac, comparison)")
+    name = table.columns[0]
+    inner = table[table[name] != TOTAL]
+    return inner.set_index(name)[list(COHORT_COLUMNS)].rename_axis(name)
 
 
 def add_percentages(table: pd.DataFrame, *, decimals: int = 0) -> pd.DataFrame:
