@@ -36,7 +36,8 @@ LEVEL_KINDS: dict[str, str] = {
     "jaro": "Jaro similarity of the column >= threshold",
     "levenshtein": "Levenshtein distance of the column <= threshold",
     "damerau_levenshtein": "Damerau-Levenshtein distance of the column <= threshold",
-    "columns_reversed": "two columns swapped: l.a = r.b and l.b = r.a",
+    "columns_reversed": "two columns swapped: l.a = r.b and l.b = r.a (with a threshold: both "
+    "crossed Jaro-Winkler similarities >= threshold)",
     "any_exact": "some column of the list on the left equals some column of the list on the right",
     "date_within": "dates (ISO text) at most threshold days apart",
     "else": "anything else (must be last)",
@@ -165,6 +166,12 @@ class Level(ConfigBase):
                 t < 0 or t != int(t)
             ):
                 p.append(f"level {self.kind!r}: threshold must be a whole number >= 0, got {t!r}")
+        elif self.kind == "columns_reversed" and self.threshold is not None:
+            t = self.threshold
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 1:
+                p.append(
+                    f"level 'columns_reversed': threshold (Jaro-Winkler) must be in (0, 1], got {t!r}"
+                )
         elif self.threshold is not None:
             p.append(f"level {self.kind!r} takes no threshold, got {self.threshold!r}")
         if self.tf_adjustment and (self.kind != "exact" or len(cols) != 1):

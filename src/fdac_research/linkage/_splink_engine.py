@@ -54,8 +54,16 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
         creator = cl.LevenshteinLevel(cols[0], int(level.threshold))  # type: ignore[arg-type]
     elif k == "damerau_levenshtein":
         creator = cl.DamerauLevenshteinLevel(cols[0], int(level.threshold))  # type: ignore[arg-type]
-    elif k == "columns_reversed":
+    elif k == "columns_reversed" and level.threshold is None:
         creator = cl.ColumnsReversedLevel(cols[0], cols[1], symmetrical=True)
+    elif k == "columns_reversed":
+        fn = "jaro_winkler" if dialect == "spark" else "jaro_winkler_similarity"
+        a, b = cols
+        t = float(level.threshold)  # type: ignore[arg-type]
+        creator = cl.CustomLevel(
+            f"({fn}({_q(a + '_l', dialect)}, {_q(b + '_r', dialect)}) >= {t} "
+            f"AND {fn}({_q(b + '_l', dialect)}, {_q(a + '_r', dialect)}) >= {t})"
+        )
     elif k == "any_exact":
         cond = " OR ".join(
             f"{_q(a + '_l', dialect)} = {_q(b + '_r', dialect)}" for a in cols for b in cols

@@ -27,7 +27,7 @@ def uk_person_model(
     Comparisons (first matching level wins):
 
     - **given_name**: exact (term-frequency adjusted); given and family name swapped;
-      same nickname group (Bill/William); Jaro-Winkler >= ``name_similarity[0]``; >=
+      same nickname group (Bill/William); swapped with a typo; Jaro-Winkler >= ``name_similarity[0]``; >=
       ``name_similarity[1]``; else.
     - **family_name**: exact (term-frequency adjusted); Jaro-Winkler >=
       ``name_similarity[0]``; a part of a double-barrelled or hyphenated name in common
@@ -38,8 +38,9 @@ def uk_person_model(
     - **postcode**: unit; sector; district; area; else.
     - **sex**: exact; else.
 
-    Candidate pairs agree on date of birth (or its transposition), on both names, on
-    family name and year of birth, or on postcode and given name.
+    Candidate pairs agree on date of birth (or its transposition); on family name and given
+    name (or nickname group); on family name and year of birth; on given name and year and
+    month of birth; or on postcode and one of given name, family name or year of birth.
 
     Parameters
     ----------
@@ -77,6 +78,12 @@ def uk_person_model(
                 label="given and family names swapped",
             ),
             Level("exact", ("given_name_nick",), label="nickname (same name group)"),
+            Level(
+                "columns_reversed",
+                ("given_name", "family_name"),
+                threshold=hi,
+                label="names swapped, with a typo",
+            ),
             Level("jaro_winkler", ("given_name",), threshold=hi, label=f"Jaro-Winkler >= {hi}"),
             Level("jaro_winkler", ("given_name",), threshold=lo, label=f"Jaro-Winkler >= {lo}"),
             Level("else", label="different"),
@@ -149,9 +156,12 @@ def uk_person_model(
         comparisons=(given, family, dob, post, sex),
         blocking_rules=(
             ("date_of_birth_key",),
-            ("given_name", "family_name"),
+            ("given_name_nick", "family_name"),
             ("family_name", "date_of_birth_year"),
+            ("given_name", "date_of_birth_ym"),
             ("postcode", "given_name_nick"),
+            ("postcode", "family_name"),
+            ("postcode", "date_of_birth_year"),
         ),
         prior=prior,
         em=EMSettings(
