@@ -196,12 +196,18 @@ def file_manifest(folder: Path, **extra: Any) -> dict[str, Any]:
 
 
 def write_research(
-    data: ResearchData, folder: Path | str, *, manifest: dict[str, Any] | None = None
+    data: ResearchData,
+    folder: Path | str,
+    *,
+    manifest: dict[str, Any] | None = None,
+    extra_tables: dict[str, pd.DataFrame] | None = None,
 ) -> Path:
     """Write a research folder atomically (all files, then ``manifest.json``), then validate it.
 
-    Columns are written in contract order, extra columns after. Nothing is left behind if
-    validation fails.
+    Columns are written in contract order, extra columns after. ``extra_tables`` maps a
+    relative path inside the folder (for example ``"_governance/external_exclusions.csv"``)
+    to a table written beside the contract tables and covered by the manifest. Nothing is
+    left behind if validation fails.
     """
     folder = Path(folder)
     with atomic_dir(folder) as tmp:
@@ -211,6 +217,11 @@ def write_research(
                 c for c in df.columns if c not in table.names
             ]
             write_table(df[cols], tmp / f"{name}.csv")
+        for rel, df in (extra_tables or {}).items():
+            path = (tmp / rel).resolve()
+            if tmp.resolve() not in path.parents or path.suffix != ".csv":
+                raise ValueError(f"extra table path {rel!r} must be a .csv inside the folder")
+            write_table(df, path)
         write_json(file_manifest(tmp, **(manifest or {})), tmp / "manifest.json")
         check_folder(tmp, "research")
     return folder

@@ -1,0 +1,318 @@
+"""Build the pseudonymised research dataset (DATA-CONTRACT.md §2) from the identifiable
+sources and the linkage crosswalk."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fdac_research import schema
+from fdac_research.config import ConfigBase
+from fdac_research.dataset import ResearchData, Sources, load_sources, write_research
+from fdac_research.exceptions import ContractError, Problem
+from fdac_research.governance._attributes import agency_attributes
+from fdac_research.governance._crosswalk import read_crosswalk, read_linkage_quality
+from fdac_research.governance._keys import Pseudonymiser
+from fdac_research.governance._optouts import disclosed_count, resolve_opt_outs
+
+__all__ = ["BuildConfig", "BuildResult", "build_research", "EXCLUSIONS_FILE"]
+
+log = logging.getLogger(__name__)
+
+#: Controller-side list of pseudonymous case_ids withheld from external recipients.
+EXCLUSIONS_FILE = "_governance/external_exclusions.csv"
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildConfig(ConfigBase):
+    """Options of :func:`build_research` (recorded in the manifest; the key never is).
+
+    Parameters
+    ----------
+    pseudonym_length : int
+        Hex characters of each pseudonym (16 = 64 bits; collisions are checked).
+    min_match_probability : float
+        Agency records linked with a lower crosswalk ``match_probability`` are ignored.
+    report_rounding : int
+        Opt-out counts are reported rounded to this base...
+    report_threshold : int
+        ...and as "fewer than N" below this threshold.
+    """
+
+    pseudonym_length: int = 16
+    min_match_probability: float = 0.0
+    report_rounding: int = 5
+    report_threshold: int = 10
+
+    def _problems(self) -> list[str]:
+        p = []
+        if not isinstance(self.pseudonym_length, int) or not 16 <= self.pseudonym_length <= 64:
+            p.append(
+                f"pseudonym_length must be an integer in [16, 64], got {self.pseudonym_length!r}"
+            )
+        mp = self.min_match_probability
+        if not isinstance(mp, (int, float)) or not 0 <= mp <= 1:
+            p.append(f"min_match_probability must be in [0, 1], got {mp!r}")
+        if not isinstance(self.report_rounding, int) or self.report_rounding < 1:
+            p.append(f"report_rounding must be a positive integer, got {self.report_rounding!r}")
+        if not isinstance(self.report_threshold, int) or self.report_threshold < 1:
+            p.append(f"report_threshold must be a positive integer, got {self.report_threshold!r}")
+        return p
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    """What :func:`build_research` wrote (no identities, opt-out counts disclosed safely)."""
+
+    folder: Path
+    n_cases: int
+    n_adults: int
+    n_children: int
+    removed_all_research: str
+    withheld_from_external: str
+    key_kind: str
+    key_fingerprint: str
+
+
+def _whole_years(dob: pd.Series, at: pd.Series) -> pd.Series:
+    """Completed years from ``dob`` to ``at`` (vectorised; NaT gives missing)."""
+    years = at.dt.year - dob.dt.year
+    before = (at.dt.month * 100 + at.dt.day) < (dob.dt.month * 100 + dob.dt.day)
+    return (years - before.astype(float)).astype("Int64")
+
+
+def _bounded(values: pd.Series, table: str) -> tuple[pd.Series, int]:
+    """Ages outside the contract's range become missing; returns the count blanked."""
+    col = schema.RESEARCH.table(table).column("age_at_application")
+    bad = values.notna() & ((values < col.minimum) | (values > col.maximum))
+    return values.mask(bad), int(bad.sum())
+
+
+def _cases(kept: pd.DataFrame, people: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    app, final = kept["application_date"], kept["final_hearing_date"]
+    n_children = people[people["role"] == "child"].groupby("case_ref").size()
+    return pd.DataFrame(
+        {
+            "case_id": ids.to_numpy(),
+            "cohort": kept["cohort"].to_numpy(),
+            "court": kept["court"].to_numpy(),
+            "local_authority": kept["local_authority"].to_numpy(),
+            "application_year": app.dt.year.astype("Int64").array,
+            "duration_weeks": ((final - app).dt.days / 7).round(1).to_numpy(),
+            "n_children": kept["case_ref"].map(n_children).fillna(0).astype("Int64").array,
+            "contested_final_hearing": kept["contested_final_hearing"].astype("boolean").array,
+            "expert_witness": kept["expert_witness"].astype("boolean").array,
+        }
+    )
+
+
+def _attendance(hearings: pd.DataFrame) -> pd.Series:
+    """Per case_ref: percent of hearings (with attendance recorded) a parent attended."""
+    att = hearings["parent_attended"].astype("Float64")
+    g = att.groupby(hearings["case_ref"].to_numpy())
+    pct = 100 * g.sum() / g.count()
+    return pct.astype(float).round(1)
+
+
+def _research_tables(
+    s: Sources,
+    crosswalk: pd.DataFrame,
+    keep: np.ndarray,
+    pseudo: Pseudonymiser,
+    config: BuildConfig,
+) -> tuple[ResearchData, dict[str, Any]]:
+    kept = s.court_cases[s.court_cases["case_ref"].isin(keep)].reset_index(drop=True)
+    people = s.court_people[s.court_people["case_ref"].isin(keep)].reset_index(drop=True)
+    outcomes = s.court_outcomes.set_index("person_ref")
+    hearings = s.hearings[s.hearings["case_ref"].isin(keep)]
+    case_id = pd.Series(
+        pseudo.pseudonyms("case", kept["case_ref"].to_numpy()), index=kept["case_ref"]
+    )
+    people["person_id"] = pseudo.pseudonyms("person", people["person_ref"].to_numpy())
+    people["case_id"] = people["case_ref"].map(case_id).to_numpy()
+    app = people["case_ref"].map(kept.set_index("case_ref")["application_date"])
+    people["age"] = _whole_years(people["date_of_birth"], app)
+    out = people.join(outcomes, on="person_ref")
+    child = (out["role"] == "child").to_numpy()
+    a, c = out[~child], out[child]
+    age_a, blank_a = _bounded(a["age"], "adults")
+    age_c, blank_c = _bounded(c["age"], "children")
+    court = crosswalk[crosswalk["source"] == "court"].set_index("record_id")["person_key"]
+    attrs = agency_attributes(
+        s,
+        crosswalk,
+        a["person_ref"].map(court),
+        min_match_probability=config.min_match_probability,
+    )
+    adults = pd.DataFrame(
+        {
+            "person_id": a["person_id"],
+            "case_id": a["case_id"],
+            "role": a["role"],
+            "sex": a["sex"],
+            "age_at_application": age_a,
+            "ethnicity": a["ethnicity"],
+            **{k: attrs[k] for k in attrs.columns},
+            "hearings_attended_pct": a["case_ref"].map(_attendance(hearings)),
+            "ceased_misuse": a["ceased_misuse"].astype("boolean"),
+        }
+    )
+    placement = c["placement_at_end"]
+    children = pd.DataFrame(
+        {
+            "person_id": c["person_id"],
+            "case_id": c["case_id"],
+            "sex": c["sex"],
+            "age_at_application": age_c,
+            "ethnicity": c["ethnicity"],
+            "final_order": c["final_order"],
+            "placement_at_end": placement,
+            "reunified": pd.array(
+                np.where(placement.isna(), None, placement == "parent"), dtype="boolean"
+            ),
+            "returned_to_court_3y": c["returned_to_court_3y"].astype("boolean"),
+        }
+    )
+    cases = _cases(kept, people, case_id)
+    # Row order follows the pseudonyms (source order could reveal dates or references).
+    data = ResearchData(
+        cases=cases.sort_values("case_id", kind="stable").reset_index(drop=True),
+        adults=adults.sort_values(["case_id", "person_id"], kind="stable").reset_index(drop=True),
+        children=children.sort_values(["case_id", "person_id"], kind="stable").reset_index(
+            drop=True
+        ),
+    )
+    quality = {
+        "ages_out_of_contract_range_blanked": blank_a + blank_c,
+        "adults_without_age": int(age_a.isna().sum()),
+        "children_without_age": int(age_c.isna().sum()),
+    }
+    return data, quality
+
+
+def build_research(
+    sources: Path | str,
+    linkdir: Path | str,
+    out: Path | str,
+    *,
+    key: bytes,
+    key_kind: str = "secret",
+    config: BuildConfig | None = None,
+) -> BuildResult:
+    """Build the research dataset of DATA-CONTRACT.md §2 into ``out`` (atomically).
+
+    Parameters
+    ----------
+    sources : path
+        Identifiable sources folder (DATA-CONTRACT.md §1).
+    linkdir : path
+        Linkage output holding ``crosswalk.csv`` and ``linkage_quality.csv``.
+    out : path
+        Research folder to write; replaced only when everything succeeded.
+    key : bytes
+        The pseudonymisation key (:func:`load_key`); never written anywhere.
+    key_kind : {"secret", "demo"}
+        Recorded in the manifest (with the key's irreversible fingerprint).
+    config : BuildConfig, optional
+        Options.
+
+    Returns
+    -------
+    BuildResult
+
+    Notes
+    -----
+    * ``case_id = HMAC(key, "case|" + case_ref)`` and
+      ``person_id = HMAC(key, "person|" + person_ref)``, hex truncated to
+      ``config.pseudonym_length``; collisions are checked.
+    * Objections are applied first (see :mod:`fdac_research.governance._optouts`): removed
+      cases never enter any derivation. Cases withheld from external recipients are listed
+      by ``case_id`` only in ``_governance/external_exclusions.csv``, which
+      :func:`write_extract` reads.
+    * Agency attributes follow :data:`ATTRIBUTE_RULES` (what "no linked record" means is
+      documented per attribute there).
+    * Derived: ``age_at_application`` in whole years (ages outside the contract's range are
+      blanked and counted in the manifest), ``application_year``, ``duration_weeks``
+      (to 0.1 week), ``n_children``, ``hearings_attended_pct`` (share of the case's hearings
+      with ``parent_attended`` recorded at which a parent attended, given to every adult of
+      the case), ``reunified`` (``placement_at_end == "parent"``; empty while unknown).
+    """
+    config = config or BuildConfig()
+    if key_kind not in ("secret", "demo"):
+        raise ValueError(f"key_kind must be 'secret' or 'demo', got {key_kind!r}")
+    pseudo = Pseudonymiser(key, length=config.pseudonym_length)
+    s = load_sources(sources)
+    crosswalk = read_crosswalk(linkdir, s)
+    lq = read_linkage_quality(linkdir)
+    unknown = sorted(set(lq["agency"]) - set(s.agencies))
+    if unknown:
+        raise ContractError(
+            f"linkage quality {Path(linkdir) / 'linkage_quality.csv'}",
+            [
+                Problem(
+                    "linkage_quality.csv",
+                    "agency",
+                    None,
+                    unknown[0],
+                    f"an agency present in the sources ({', '.join(sorted(s.agencies))})",
+                    len(unknown),
+                )
+            ],
+        )
+    opt = resolve_opt_outs(s, crosswalk)
+    keep = np.setdiff1d(s.court_cases["case_ref"].to_numpy(dtype=str), opt.removed)
+    data, quality = _research_tables(s, crosswalk, keep, pseudo, config)
+    data.linkage_quality = lq
+    excluded = pd.DataFrame(
+        {"case_id": np.sort(pseudo.pseudonyms("case", opt.external_only)).astype(object)}
+    )
+
+    def shown(n: int) -> str:
+        return disclosed_count(n, base=config.report_rounding, threshold=config.report_threshold)
+
+    removed, withheld = shown(len(opt.removed)), shown(len(opt.external_only))
+    manifest = {
+        "stage": "governance.build",
+        "config": config.to_dict(),
+        "key": {"kind": key_kind, "fingerprint": pseudo.fingerprint},
+        "counts": {
+            "cases": len(data.cases),
+            "adults": len(data.adults),
+            "children": len(data.children),
+        },
+        "opt_outs": {
+            "cases_removed_all_research": removed,
+            "cases_withheld_from_external_recipients": withheld,
+            "reporting": (
+                f"rounded to the nearest {config.report_rounding}; "
+                f"'fewer than {config.report_threshold}' below {config.report_threshold}"
+            ),
+        },
+        "data_quality": quality,
+        "external_exclusions": EXCLUSIONS_FILE,
+    }
+    folder = write_research(data, out, manifest=manifest, extra_tables={EXCLUSIONS_FILE: excluded})
+    log.info(
+        "research dataset: %d cases, %d adults, %d children; opted-out cases removed: %s; "
+        "withheld from external recipients: %s",
+        len(data.cases),
+        len(data.adults),
+        len(data.children),
+        removed,
+        withheld,
+    )
+    return BuildResult(
+        folder=Path(folder),
+        n_cases=len(data.cases),
+        n_adults=len(data.adults),
+        n_children=len(data.children),
+        removed_all_research=removed,
+        withheld_from_external=withheld,
+        key_kind=key_kind,
+        key_fingerprint=pseudo.fingerprint,
+    )
