@@ -6,6 +6,7 @@
   :func:`top_bottom_code`, :func:`local_suppression`) shows what each fix buys.
 - :func:`check_table` / :func:`check_table_or_raise` check frequency and magnitude tables
   (threshold, zeros, p%, dominance, rounding) with secondary suppression proved by LP.
+- :func:`write_risk_report` writes the reviewer's HTML + JSON report for a research folder.
 - :func:`synthetic_privacy` measures a synthetic release against held-out real records
   (DCR, NNDR, singling-out / linkability / inference attacks with confidence intervals).
 """
@@ -18,6 +19,7 @@ from fdac_research.risk.fixes import (
     top_bottom_code,
 )
 from fdac_research.risk.microdata import MicrodataRiskResult, individual_risk, microdata_risk
+from fdac_research.risk.report import risk_report, scoring_frame, write_risk_report
 from fdac_research.risk.synthetic import (
     AttackResult,
     Rate,
@@ -54,6 +56,9 @@ __all__ = [
     "tabulate",
     "check_table",
     "check_table_or_raise",
+    "risk_report",
+    "scoring_frame",
+    "write_risk_report",
     "synthetic_privacy",
     "SyntheticPrivacyResult",
     "AttackResult",

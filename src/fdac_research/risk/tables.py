@@ -346,7 +346,7 @@ def _validate(spec: TableSpec) -> np.ndarray:
                         None,
                         None,
                         None,
-                        f"a magnitude table needs its contributor information: {name} is missing (build it with risk.tabulate(df, rows, cols, value))",
+                        f"a magnitude table needs its contributor information: {name} is missing (in Python build it with risk.tabulate(df, rows, cols, value); on the command line give --contributors, --largest and --second)",
                     )
                 )
             elif other.shape != v.shape:
