@@ -47,7 +47,14 @@ from sklearn.neighbors import NearestNeighbors
 from fdac_research._progress import progress
 from fdac_research.analysis._errors import AnalysisError
 from fdac_research.analysis._frames import AnalysisFrame
-from fdac_research.analysis._models import Arrays, arrays, beta_influence, fit_logistic, subset
+from fdac_research.analysis._models import (
+    Arrays,
+    arrays,
+    beta_influence,
+    fit_logistic,
+    single_threaded,
+    subset,
+)
 from fdac_research.analysis._results import (
     EffectResult,
     cluster_variance,
@@ -285,6 +292,7 @@ def _bootstrap(
     return np.array(reps), failed
 
 
+@single_threaded
 def _run(
     frame: AnalysisFrame,
     core: _Core,
@@ -555,11 +563,13 @@ def evaluate(
     ]
 
 
+@single_threaded
 def propensity_scores(frame: AnalysisFrame) -> np.ndarray:
     """Estimated probability of FDAC given the covariates (main-effects logistic model)."""
     return _ps(_frame_arrays(frame, clustered=False))
 
 
+@single_threaded
 def ipw_weights(frame: AnalysisFrame, estimand: str = "ATE") -> np.ndarray:
     """Inverse-probability weights per row (see :func:`ipw`)."""
     _check_args("sandwich", estimand, 0.95, 0, None)
@@ -568,6 +578,7 @@ def ipw_weights(frame: AnalysisFrame, estimand: str = "ATE") -> np.ndarray:
     return np.asarray(w1 + w0)
 
 
+@single_threaded
 def matching_weights(
     frame: AnalysisFrame, caliper: float = 0.2, n_neighbours: int = 1
 ) -> np.ndarray:

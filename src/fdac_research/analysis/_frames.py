@@ -26,6 +26,7 @@ import pandas as pd
 
 from fdac_research import schema
 from fdac_research.analysis._errors import AnalysisError
+from fdac_research.analysis._models import single_threaded
 from fdac_research.dataset import ResearchData, split_list
 
 __all__ = ["AnalysisFrame", "analysis_frame", "OUTCOME_POPULATIONS"]
@@ -309,6 +310,7 @@ def _fill_and_prune(
     return df, kept, notes
 
 
+@single_threaded
 def analysis_frame(
     research: ResearchData,
     outcome: str = "reunified",
