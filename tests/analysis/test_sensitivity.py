@@ -167,3 +167,26 @@ def test_hidden_confounder_biases_estimate_and_bias_factor_accounts_for_it(
     assert "at least" in e_value(r).statement
     with pytest.raises(AnalysisError, match="bounding factor"):
         bias_adjusted_risk_ratio(r, 0.5)
+
+
+def test_benchmark_comparison_points_to_hidden_confounding(simulated, simulated_hidden) -> None:
+    from fdac_research.analysis import aipw, analysis_frame, compare_with_benchmark
+
+    def dr(sim):
+        return aipw(analysis_frame(sim.research, "reunified", "children"))
+
+    # the benchmark here is the planted truth of the simulation, as a published figure would be
+    for sim, agrees in ((simulated, True), (simulated_hidden, False)):
+        t = sim.truth["reunified_children"]["ate"]["odds_ratio"]
+        c = compare_with_benchmark(dr(sim), (t, t * 0.85, t * 1.15), source="the benchmark")
+        assert c.agrees is agrees
+        if not agrees:
+            assert c.direction == "above" and "hidden confounding" in c.statement
+    # 300/500 vs 200/500: OR 2.25, SE(log OR) = sqrt(2/300 + 2/200) = 0.129099, Wald CI
+    # exp(0.810930 -/+ 0.253030) = (1.748, 2.898): overlaps Zhang's (1.38, 2.22)
+    r = _result(300, 200, 200, 300)
+    assert compare_with_benchmark(r).agrees
+    assert compare_with_benchmark(r, (1.2, 1.1, 1.3)).direction == "above"
+    assert compare_with_benchmark(r, (5.0, 4.0, 6.0)).direction == "below"
+    with pytest.raises(AnalysisError, match="not inside"):
+        compare_with_benchmark(r, (1.0, 2.0, 3.0))

@@ -41,9 +41,12 @@ from fdac_research.analysis._profile import (
 )
 from fdac_research.analysis._results import EffectResult, Estimate, cluster_variance
 from fdac_research.analysis._sensitivity import (
+    ZHANG_REUNIFICATION_OR,
+    BenchmarkComparison,
     EValueResult,
     bias_adjusted_risk_ratio,
     bias_factor,
+    compare_with_benchmark,
     confounder_strength,
     e_value,
     evalue_or,
@@ -80,6 +83,9 @@ __all__ = [
     "bias_factor",
     "confounder_strength",
     "bias_adjusted_risk_ratio",
+    "BenchmarkComparison",
+    "compare_with_benchmark",
+    "ZHANG_REUNIFICATION_OR",
     "PROFILE_VARIABLES",
     "TOTAL",
     "NOT_RECORDED",

@@ -48,7 +48,14 @@ __all__ = [
     "bias_factor",
     "confounder_strength",
     "bias_adjusted_risk_ratio",
+    "BenchmarkComparison",
+    "compare_with_benchmark",
+    "ZHANG_REUNIFICATION_OR",
 ]
+
+#: Published benchmark: reunification odds ratio of family treatment drug courts, meta-analysis
+#: of 16 studies (Zhang et al., Child Abuse & Neglect; FDAC-FIGURES.md): 1.75 (1.38 to 2.22).
+ZHANG_REUNIFICATION_OR = (1.75, 1.38, 2.22)
 
 
 @dataclass(frozen=True)
@@ -276,3 +283,66 @@ def bias_adjusted_risk_ratio(result: EffectResult, bias: float) -> Estimate:
     rr = result.risk_ratio
     f = 1 / bias if rr.value >= 1 else bias
     return Estimate("risk_ratio", rr.value * f, rr.se, rr.ci_low * f, rr.ci_high * f)
+
+
+@dataclass(frozen=True)
+class BenchmarkComparison:
+    """An estimate against external (published) evidence on the same scale.
+
+    Attributes
+    ----------
+    agrees : bool
+        Whether the two confidence intervals overlap.
+    direction : str
+        ``"above"``, ``"below"`` or ``"overlaps"``: where the estimate's interval lies.
+    statement : str
+        A plain-English reading for the report.
+    """
+
+    agrees: bool
+    direction: str
+    statement: str
+
+
+def compare_with_benchmark(
+    result: EffectResult,
+    benchmark: tuple[float, float, float] = ZHANG_REUNIFICATION_OR,
+    *,
+    measure: str = "odds_ratio",
+    source: str = "Zhang et al. meta-analysis of family treatment drug courts",
+) -> BenchmarkComparison:
+    """Triangulate an estimate with published evidence ``(estimate, low, high)``.
+
+    An adjusted estimate whose interval lies wholly **above** the published one is the
+    pattern FDAC-FIGURES.md describes for the NatCen 2023 contrasts: selection into FDAC on
+    factors the records do not hold (motivation, severity) inflating the effect. This is the
+    check that can point to hidden confounding, which an E-value by itself cannot.
+    """
+    if not isinstance(result, EffectResult):
+        raise AnalysisError(f"expected an EffectResult, got {type(result).__name__}")
+    try:
+        b, lo, hi = (float(v) for v in benchmark)
+    except (TypeError, ValueError) as err:
+        raise AnalysisError(f"benchmark must be (estimate, low, high), got {benchmark!r}") from err
+    if not lo <= b <= hi:
+        raise AnalysisError(f"benchmark estimate {b} is not inside its interval ({lo}, {hi})")
+    est = result.measure(measure)
+    if est.ci_low > hi:
+        direction = "above"
+    elif est.ci_high < lo:
+        direction = "below"
+    else:
+        direction = "overlaps"
+    name = measure.replace("_", " ")
+    text = (
+        f"{result.method} ({result.estimand}) {name} {est.value:.2f} "
+        f"({est.ci_low:.2f} to {est.ci_high:.2f}) against {source} {b:.2f} ({lo:.2f} to {hi:.2f}): "
+    )
+    if direction == "overlaps":
+        text += "consistent with the published evidence."
+    else:
+        text += (
+            f"wholly {direction} the published evidence; selection on factors the records do "
+            "not hold (hidden confounding) or a real difference in this population would explain it."
+        )
+    return BenchmarkComparison(agrees=direction == "overlaps", direction=direction, statement=text)
