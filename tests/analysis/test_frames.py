@@ -127,3 +127,28 @@ def test_no_known_outcomes_is_a_clear_error() -> None:
     one_arm = research.cases.assign(cohort="comparison")
     with pytest.raises(AnalysisError, match="no fdac"):
         analysis_frame(dataclasses.replace(research, cases=one_arm), "reunified")
+
+
+def test_returned_to_court_and_boolean_covariates() -> None:
+    research = _tiny()
+    children = research.children.assign(
+        returned_to_court_3y=pd.array([True, None, False, None], dtype="boolean")
+    )
+    f = analysis_frame(dataclasses.replace(research, children=children), "returned_to_court_3y")
+    assert f.key == "returned_to_court_3y_children"
+    assert f.data["person_id"].tolist() == ["k1", "k3"] and f.n_dropped == 2
+    from fdac_research.analysis import AnalysisFrame
+
+    df = pd.DataFrame(
+        {
+            "t": [1, 0, 1, 0],
+            "y": [1, 0, 0, 1],
+            "flag": pd.array([True, False, False, True], dtype="boolean"),
+        }
+    )
+    frame = AnalysisFrame.from_dataframe(df, outcome="y", treatment="t", covariates=["flag"])
+    assert frame.X[:, 0].tolist() == [1.0, 0.0, 0.0, 1.0]
+    with pytest.raises(AnalysisError, match="not numeric"):
+        AnalysisFrame.from_dataframe(
+            df.assign(flag=["a", "b", "c", "d"]), outcome="y", treatment="t", covariates=["flag"]
+        )
