@@ -3,8 +3,12 @@ table passes the disclosure output check first, and a manifest records how it wa
 
 from fdac_research.reports._notebooks import NotebookFailed, execute_notebook, render_html
 from fdac_research.reports.pipeline import NOTEBOOKS, PipelineConfig, StageFailed, run_pipeline
+from fdac_research.reports.publish import DEFAULT_RULES, publish_estimates, publish_table
 
 __all__ = [
+    "DEFAULT_RULES",
+    "publish_estimates",
+    "publish_table",
     "NOTEBOOKS",
     "NotebookFailed",
     "PipelineConfig",
