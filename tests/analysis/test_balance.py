@@ -68,3 +68,29 @@ def test_balance_errors() -> None:
         standardised_mean_differences(np.ones((3, 1)), np.array([1, 1, 1]))
     with pytest.raises(AnalysisError, match="weights have length"):
         standardised_mean_differences(np.ones((3, 1)), np.array([1, 0, 1]), np.ones(2))
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return buf.getvalue()
+
+
+def test_forest_and_overlap_plots(simulated) -> None:
+    from fdac_research.analysis import evaluate, forest_plot, overlap_plot
+
+    frame = analysis_frame(simulated.research, "reunified", "children")
+    results = evaluate(frame)
+    fig = forest_plot(results, truth=simulated.truth, title="reunification")
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == len(results)
+    # one truth marker per row (every result has a planted ATE or ATT)
+    assert sum(1 for line in ax.lines if line.get_marker() == "x") == len(results)
+    assert _png(forest_plot(results, measure="odds_ratio")) == _png(
+        forest_plot(results, measure="odds_ratio")
+    )
+    assert _png(overlap_plot(frame, bins=10)) == _png(overlap_plot(frame, bins=10))
+    with pytest.raises(AnalysisError, match="measure"):
+        forest_plot(results, measure="hazard_ratio")
+    with pytest.raises(AnalysisError, match="non-empty"):
+        forest_plot([])

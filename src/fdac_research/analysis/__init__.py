@@ -9,7 +9,8 @@ Tested functions the notebooks call:
 * :func:`naive_contrast`, :func:`g_computation`, :func:`ipw`, :func:`ps_matching`,
   :func:`aipw` (and :func:`evaluate` for all of them) — :class:`EffectResult` with risk
   difference, odds ratio and risk ratio, cluster-robust or cluster-bootstrap intervals;
-* :func:`balance_table`, :func:`love_plot` — standardised mean differences;
+* :func:`balance_table`, :func:`love_plot`, :func:`overlap_plot` — balance and overlap;
+* :func:`forest_plot` — estimates with intervals (and the truth, for synthetic worlds);
 * :func:`e_value`, :func:`evalue_rr`, :func:`evalue_or`, :func:`is_sensitive_to_hidden_bias`
   — sensitivity to unmeasured confounding;
 * :func:`compare_with_truth`, :func:`estimates_table` — tables for the report.
@@ -29,6 +30,7 @@ from fdac_research.analysis._estimators import (
     ps_matching,
 )
 from fdac_research.analysis._frames import OUTCOME_POPULATIONS, AnalysisFrame, analysis_frame
+from fdac_research.analysis._plots import forest_plot, overlap_plot
 from fdac_research.analysis._profile import (
     AGE_BANDS,
     NOT_RECORDED,
@@ -75,6 +77,8 @@ __all__ = [
     "standardised_mean_differences",
     "balance_table",
     "love_plot",
+    "forest_plot",
+    "overlap_plot",
     "EValueResult",
     "evalue_rr",
     "evalue_or",
