@@ -94,3 +94,17 @@ def test_forest_and_overlap_plots(simulated) -> None:
         forest_plot(results, measure="hazard_ratio")
     with pytest.raises(AnalysisError, match="non-empty"):
         forest_plot([])
+
+
+def test_trim_by_propensity(simulated) -> None:
+    from fdac_research.analysis import AnalysisError, ipw, propensity_scores, trim_by_propensity
+
+    frame = analysis_frame(simulated.research, "reunified", "children")
+    e = propensity_scores(frame)
+    trimmed = trim_by_propensity(frame, 0.1, 0.9)
+    assert len(trimmed.data) == int(((e >= 0.1) & (e <= 0.9)).sum()) < len(frame.data)
+    assert "trimmed" in trimmed.notes[-1]
+    assert ipw(trimmed).n == len(trimmed.data)
+    assert len(trim_by_propensity(frame, 0.0, 1.0).data) == len(frame.data)
+    with pytest.raises(AnalysisError, match="low < high"):
+        trim_by_propensity(frame, 0.9, 0.1)

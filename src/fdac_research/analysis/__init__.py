@@ -16,7 +16,12 @@ Tested functions the notebooks call:
 * :func:`compare_with_truth`, :func:`estimates_table` — tables for the report.
 """
 
-from fdac_research.analysis._balance import balance_table, love_plot, standardised_mean_differences
+from fdac_research.analysis._balance import (
+    balance_table,
+    love_plot,
+    standardised_mean_differences,
+    trim_by_propensity,
+)
 from fdac_research.analysis._errors import AnalysisError
 from fdac_research.analysis._estimators import (
     aipw,
@@ -77,6 +82,7 @@ __all__ = [
     "standardised_mean_differences",
     "balance_table",
     "love_plot",
+    "trim_by_propensity",
     "forest_plot",
     "overlap_plot",
     "EValueResult",

@@ -12,6 +12,7 @@ default). ``|SMD| < 0.1`` is the usual mark of good balance.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import numpy as np
@@ -19,9 +20,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fdac_research.analysis._errors import AnalysisError
+from fdac_research.analysis._estimators import propensity_scores
 from fdac_research.analysis._frames import AnalysisFrame
 
-__all__ = ["standardised_mean_differences", "balance_table", "love_plot"]
+__all__ = ["standardised_mean_differences", "balance_table", "love_plot", "trim_by_propensity"]
 
 
 def _weighted_mean(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -132,3 +134,27 @@ def love_plot(balance: pd.DataFrame, *, threshold: float = 0.1, title: str | Non
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def trim_by_propensity(
+    frame: AnalysisFrame, low: float = 0.05, high: float = 0.95
+) -> AnalysisFrame:
+    """The rows whose estimated propensity score lies in ``[low, high]``.
+
+    Trimming (Crump et al. 2009) restores overlap when some families almost certainly would
+    or would not have gone to FDAC; it changes the estimand to the population with overlap,
+    which the returned frame's ``notes`` say. Estimators refit their models on the trimmed
+    rows.
+    """
+    if not (0 <= low < high <= 1):
+        raise AnalysisError(f"need 0 <= low < high <= 1, got low={low!r}, high={high!r}")
+    e = propensity_scores(frame)
+    keep = (e >= low) & (e <= high)
+    n_out = int((~keep).sum())
+    note = (
+        f"trimmed {n_out} row(s) with propensity score outside [{low:g}, {high:g}] "
+        f"({int((~keep & (frame.t == 1)).sum())} FDAC); estimand is the population with overlap"
+    )
+    return dataclasses.replace(
+        frame, data=frame.data[keep].reset_index(drop=True), notes=(*frame.notes, note)
+    )
