@@ -540,6 +540,7 @@ def evaluate(
     n_bootstrap: int = 200,
     seed: int | None = None,
     caliper: float = 0.2,
+    clustered: bool = True,
 ) -> list[EffectResult]:
     """Every estimator on one frame, in report order.
 
@@ -548,12 +549,13 @@ def evaluate(
     """
     kw: dict[str, Any] = {
         "variance": variance,
+        "clustered": clustered,
         "confidence": confidence,
         "n_bootstrap": n_bootstrap,
         "seed": seed,
     }
     return [
-        naive_contrast(frame, confidence=confidence),
+        naive_contrast(frame, confidence=confidence, clustered=clustered),
         g_computation(frame, estimand="ATE", **kw),
         g_computation(frame, estimand="ATT", **kw),
         ipw(frame, estimand="ATE", **kw),
