@@ -1,0 +1,1 @@
+"""Synthetic releases of the research dataset (placeholder; filled below)."""

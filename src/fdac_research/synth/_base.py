@@ -1,0 +1,128 @@
+"""The synthesizer contract shared by every model (template method: ``fit``/``sample`` are
+public and check their inputs; ``_fit``/``_sample_raw`` are per model)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from fdac_research import schema
+from fdac_research.dataset import ResearchData
+from fdac_research.exceptions import NotFittedError
+from fdac_research.synth._enforce import enforce_rules, learn_conditionals, relabel_keys
+from fdac_research.synth._metadata import DATA_TABLES, prepare_research
+
+__all__ = ["BaseSynthesizer", "check_seed", "check_scale"]
+
+log = logging.getLogger(__name__)
+
+
+def check_seed(seed: object, name: str = "seed") -> int:
+    """``seed`` as a non-negative int; ``ValueError`` naming the parameter otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def check_scale(scale: object) -> float:
+    """``scale`` as a positive finite float; ``ValueError`` otherwise."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.number)):
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be a positive finite number, got {scale!r}")
+    return float(scale)
+
+
+class BaseSynthesizer:
+    """Base of the research-dataset synthesizers.
+
+    Subclasses set :attr:`name` and implement ``_fit(tables)`` and
+    ``_sample_raw(n_cases, seed) -> dict of DataFrame``. The base validates input, learns
+    the conditionals used to enforce the contract's rules, and turns raw samples into a
+    :class:`~fdac_research.dataset.ResearchData` with rules enforced and fresh keys.
+
+    Attributes
+    ----------
+    n_cases_ : int
+        Cases in the training data (``scale=1`` samples this many).
+    conditionals_ : dict
+        P(placement) and P(order | placement) used to repair rule violations.
+    """
+
+    name: ClassVar[str] = "base"
+
+    def fit(self, research: ResearchData) -> BaseSynthesizer:
+        """Fit on a research dataset (``cases``, ``adults``, ``children``); returns ``self``.
+
+        Raises
+        ------
+        ContractError
+            Missing tables or columns, empty tables, duplicate keys, orphan rows.
+        """
+        tables = prepare_research(research)
+        self._fit(tables)
+        self.conditionals_ = learn_conditionals(tables)
+        self.n_cases_ = int(len(tables["cases"]))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "n_cases_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet; call fit(research) first"
+            )
+
+    def sample_raw(self, scale: float = 1.0, seed: int = 0) -> dict[str, pd.DataFrame]:
+        """The model's own output before rules are enforced (for measuring violations)."""
+        self._check_fitted()
+        scale = check_scale(scale)
+        seed = check_seed(seed)
+        n_cases = max(1, int(round(scale * self.n_cases_)))
+        raw = self._sample_raw(n_cases, seed)
+        return {n: raw[n].reset_index(drop=True) for n in DATA_TABLES}
+
+    def sample(self, scale: float = 1.0, seed: int = 0) -> ResearchData:
+        """A synthetic research dataset with ``scale`` times the training cases.
+
+        Parameters
+        ----------
+        scale : float
+            Size relative to the training data (number of cases).
+        seed : int
+            The same seed gives identical output.
+
+        Returns
+        -------
+        ResearchData
+            ``cases``, ``adults``, ``children`` with every rule of
+            :data:`fdac_research.synth.RULES` enforced and synthetic keys.
+        """
+        raw = self.sample_raw(scale, seed)
+        return self.finalise(raw, seed)
+
+    def finalise(self, raw: dict[str, pd.DataFrame], seed: int) -> ResearchData:
+        """Enforce the rules on ``raw`` and give it fresh keys."""
+        self._check_fitted()
+        rng = np.random.default_rng([check_seed(seed), 0x5E7])
+        fixed = relabel_keys(enforce_rules(raw, self.conditionals_, rng))
+        ordered = {n: fixed[n][schema.RESEARCH.table(n).names] for n in DATA_TABLES}
+        return ResearchData(**ordered)
+
+    # -- per model -----------------------------------------------------------------
+    def _fit(self, tables: dict[str, pd.DataFrame]) -> None:
+        raise NotImplementedError
+
+    def _sample_raw(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
+        raise NotImplementedError
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments (for reports and manifests)."""
+        return {
+            k: v for k, v in vars(self).items() if not k.endswith("_") and not k.startswith("_")
+        }
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,335 @@
+"""A relational sequential-CART synthesizer of the research dataset (synthpop's method on
+scikit-learn trees, extended to cases -> adults, children).
+
+Order of synthesis
+------------------
+1. **cases**, column by column: court, local authority, cohort, application year,
+   number of children, the case's adult roles (e.g. ``father;mother``), duration, contested
+   final hearing, expert witness; each column conditioned on the ones before it.
+2. **mothers** (one per ``mother`` in the roles), each conditioned on her case.
+3. **other adults** (fathers, other carers), conditioned on the case, their role and the
+   first mother's age, ethnicity, substances and cessation.
+4. **children**, exactly ``n_children`` per case, eldest first, each conditioned on the case,
+   the mother and the previous sibling's age and placement (siblings' outcomes go together).
+
+Exact copies (a case row, an adult row or a whole family identical to a real one on every
+attribute) are redrawn (whole families, up to ``max_copy_retries`` rounds); see
+:mod:`fdac_research.synth._copies`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from fdac_research.synth._base import BaseSynthesizer, check_seed
+from fdac_research.synth._cart_tree import ColumnTree, Encoder
+from fdac_research.synth._copies import exact_copy_mask, family_text, row_text
+from fdac_research.synth._metadata import column_specs
+
+__all__ = ["CARTSynthesizer"]
+
+log = logging.getLogger(__name__)
+
+CASE_SEQUENCE = (
+    "court",
+    "local_authority",
+    "cohort",
+    "application_year",
+    "n_children",
+    "adult_roles",
+    "duration_weeks",
+    "contested_final_hearing",
+    "expert_witness",
+)
+CASE_FEATURES = tuple(c for c in CASE_SEQUENCE if c != "adult_roles")
+ADULT_SEQUENCE = (
+    "sex",
+    "age_at_application",
+    "ethnicity",
+    "substances",
+    "domestic_abuse",
+    "mental_health",
+    "prior_proceedings",
+    "convictions",
+    "hearings_attended_pct",
+    "ceased_misuse",
+)
+MOTHER_FEATURES = ("m_age", "m_ethnicity", "m_substances", "m_ceased")
+CHILD_SEQUENCE = (
+    "age_at_application",
+    "sex",
+    "ethnicity",
+    "placement_at_end",
+    "reunified",
+    "final_order",
+    "returned_to_court_3y",
+)
+SIBLING_FEATURES = ("sib_position", "prev_age", "prev_placement")
+
+_KINDS = {t: {s.name: s.kind for s in column_specs(t)} for t in ("cases", "adults", "children")}
+_KINDS["cases"]["adult_roles"] = "categorical"
+
+
+class _Sequence:
+    """Trees for ``columns`` of one table, each given ``conditions`` + earlier columns."""
+
+    def __init__(self, table: str, columns: tuple[str, ...], conditions: tuple[str, ...]) -> None:
+        self.table = table
+        self.columns = columns
+        self.conditions = conditions
+
+    def fit(self, df: pd.DataFrame, seed: int, min_samples_leaf: int) -> _Sequence:
+        self.encoder_ = Encoder().fit(df[list(self.conditions + self.columns)])
+        self.trees_: list[ColumnTree] = []
+        for j, col in enumerate(self.columns):
+            kind = _KINDS[self.table].get(col, "float")
+            smooth = kind == "float" or (kind == "integer" and df[col].nunique() > 25)
+            X = self._design(df, j)  # noqa: N806
+            tree = ColumnTree(kind, smooth=smooth, min_samples_leaf=min_samples_leaf)
+            self.trees_.append(tree.fit(X, df[col], seed + j))
+        return self
+
+    def _design(self, df: pd.DataFrame, j: int) -> np.ndarray:
+        cols = list(self.conditions + self.columns[:j])
+        enc = Encoder({c: v for c, v in self.encoder_.categories.items() if c in cols}, cols)
+        return enc.transform(df[cols])
+
+    def sample(self, cond: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        out = cond.reset_index(drop=True).copy()
+        for j, col in enumerate(self.columns):
+            out[col] = self.trees_[j].sample(self._design(out, j), rng).array
+        return out
+
+
+def _roles(adults: pd.DataFrame, case_ids: pd.Series) -> pd.Series:
+    joined = adults.groupby("case_id")["role"].agg(lambda r: ";".join(sorted(r)))
+    return case_ids.map(joined).fillna("none")
+
+
+def _mother_features(adults: pd.DataFrame) -> pd.DataFrame:
+    """The first mother of each case as ``m_*`` columns, indexed by case_id."""
+    m = adults[adults["role"] == "mother"].drop_duplicates("case_id")
+    return pd.DataFrame(
+        {
+            "m_age": m["age_at_application"].astype("Float64").to_numpy(),
+            "m_ethnicity": m["ethnicity"].to_numpy(),
+            "m_substances": m["substances"].to_numpy(),
+            "m_ceased": m["ceased_misuse"].astype("Float64").to_numpy(),
+        },
+        index=m["case_id"].to_numpy(),
+    )
+
+
+def _with_mother(df: pd.DataFrame, mothers: pd.DataFrame) -> pd.DataFrame:
+    feats = mothers.reindex(df["case_id"].to_numpy())
+    feats.index = df.index
+    out = pd.concat([df, feats], axis=1)
+    out["m_age"] = out["m_age"].astype(float)
+    out["m_ceased"] = out["m_ceased"].astype(float)
+    return out
+
+
+def _children_order(kids: pd.DataFrame) -> pd.DataFrame:
+    """Children eldest first within each case, with sibling position and previous sibling."""
+    k = kids.assign(_age=kids["age_at_application"].astype("Float64").fillna(-1))
+    k = k.sort_values(["case_id", "_age"], ascending=[True, False], kind="stable")
+    k = k.drop(columns="_age").reset_index(drop=True)
+    g = k.groupby("case_id", sort=False)
+    k["sib_position"] = g.cumcount().astype(float)
+    k["prev_age"] = g["age_at_application"].shift(1).astype("Float64").astype(float)
+    k["prev_placement"] = g["placement_at_end"].shift(1)
+    return k
+
+
+class CARTSynthesizer(BaseSynthesizer):
+    """Relational sequential-CART synthesizer (synthpop's method, scikit-learn trees).
+
+    Parameters
+    ----------
+    min_samples_leaf : int, default 5
+        Smallest leaf of every tree (synthpop ``minbucket``); larger leaves give smoother,
+        more private and less faithful data.
+    max_copy_retries : int, default 10
+        Rounds of redrawing families that copy a real case row, adult row or family.
+    seed : int, default 0
+        Seed of the trees' tie-breaking (fitting is otherwise deterministic).
+
+    Attributes
+    ----------
+    cases_, mothers_, others_, children_ : fitted column sequences
+    real_rows_ : dict of numpy.ndarray
+        Text of the training rows and families (for exact-copy removal; never released).
+    max_children_ : int
+        Largest number of children in a case seen in training.
+
+    Examples
+    --------
+    >>> from fdac_research.synth import CARTSynthesizer
+    >>> synth = CARTSynthesizer(min_samples_leaf=5)  # doctest: +SKIP
+    >>> release = synth.fit(research).sample(scale=1.0, seed=1)  # doctest: +SKIP
+    """
+
+    name: ClassVar[str] = "cart"
+
+    def __init__(
+        self, min_samples_leaf: int = 5, max_copy_retries: int = 10, seed: int = 0
+    ) -> None:
+        self.min_samples_leaf = min_samples_leaf
+        self.max_copy_retries = max_copy_retries
+        self.seed = seed
+
+    def _fit(self, tables: dict[str, pd.DataFrame]) -> None:
+        problems = []
+        if isinstance(self.min_samples_leaf, bool) or not isinstance(self.min_samples_leaf, int):
+            problems.append(f"min_samples_leaf must be an integer, got {self.min_samples_leaf!r}")
+        elif self.min_samples_leaf < 1:
+            problems.append(f"min_samples_leaf must be >= 1, got {self.min_samples_leaf}")
+        if not isinstance(self.max_copy_retries, int) or self.max_copy_retries < 0:
+            problems.append(
+                f"max_copy_retries must be an integer >= 0, got {self.max_copy_retries!r}"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        seed = check_seed(self.seed)
+        leaf = self.min_samples_leaf
+        cases = tables["cases"].copy()
+        adults, kids = tables["adults"], tables["children"]
+        cases["adult_roles"] = _roles(adults, cases["case_id"]).to_numpy()
+        self.cases_ = _Sequence("cases", CASE_SEQUENCE, ()).fit(cases, seed, leaf)
+        case_feats = cases.set_index("case_id")[list(CASE_FEATURES)]
+        a = adults.join(case_feats, on="case_id")
+        mothers = a[a["role"] == "mother"]
+        cond = CASE_FEATURES
+        self.mothers_ = _Sequence("adults", ADULT_SEQUENCE, cond).fit(mothers, seed + 100, leaf)
+        mfeat = _mother_features(adults)
+        others = _with_mother(a[a["role"] != "mother"].reset_index(drop=True), mfeat)
+        self.others_ = None
+        if len(others):
+            self.others_ = _Sequence(
+                "adults", ADULT_SEQUENCE, cond + ("role",) + MOTHER_FEATURES
+            ).fit(others, seed + 200, leaf)
+        k = _with_mother(_children_order(kids).join(case_feats, on="case_id"), mfeat)
+        self.children_ = _Sequence(
+            "children", CHILD_SEQUENCE, cond + MOTHER_FEATURES + SIBLING_FEATURES
+        ).fit(k, seed + 300, leaf)
+        self.max_children_ = int(kids.groupby("case_id").size().max())
+        self.real_rows_ = {
+            "cases": row_text(tables["cases"], "cases").astype(str),
+            "adults": row_text(adults, "adults").astype(str),
+            "families": family_text(tables).to_numpy().astype(str),
+        }
+
+    # -- sampling ------------------------------------------------------------------
+    def _families(self, n: int, rng: np.random.Generator, start: int) -> dict[str, pd.DataFrame]:
+        cases = self.cases_.sample(pd.DataFrame(index=range(n)), rng)
+        cases.insert(0, "case_id", [f"tmp{start + i}" for i in range(n)])
+        n_kids = pd.to_numeric(cases["n_children"]).fillna(0).astype(int).clip(0, None)
+        cases["n_children"] = pd.array(n_kids.to_numpy(), dtype="Int64")
+        feats = cases[["case_id", *CASE_FEATURES]]
+        roles = cases["adult_roles"].str.split(";")
+        slots = pd.DataFrame(
+            {
+                "case_id": cases["case_id"].repeat(roles.str.len()).to_numpy(),
+                "role": np.concatenate(roles.to_numpy()) if n else [],
+            }
+        )
+        slots = slots[slots["role"] != "none"].reset_index(drop=True)
+        slots = slots.merge(feats, on="case_id", how="left", sort=False)
+        m_slots = slots[slots["role"] == "mother"].reset_index(drop=True)
+        mothers = self.mothers_.sample(m_slots, rng)
+        mothers = mothers[["case_id", "role", *ADULT_SEQUENCE]]
+        mfeat = _mother_features(mothers)
+        parts = [mothers]
+        o_slots = slots[slots["role"] != "mother"].reset_index(drop=True)
+        if len(o_slots) and self.others_ is not None:
+            others = self.others_.sample(_with_mother(o_slots, mfeat), rng)
+            parts.append(others[["case_id", "role", *ADULT_SEQUENCE]])
+        adults = pd.concat(parts, ignore_index=True)
+        kids = self._children(feats, n_kids.to_numpy(), mfeat, rng)
+        return {"cases": cases.drop(columns="adult_roles"), "adults": adults, "children": kids}
+
+    def _children(
+        self, feats: pd.DataFrame, n_kids: np.ndarray, mfeat: pd.DataFrame, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        out = []
+        prev: pd.DataFrame | None = None
+        for pos in range(int(n_kids.max()) if len(n_kids) else 0):
+            rows = feats[n_kids > pos].reset_index(drop=True)
+            cond = _with_mother(rows, mfeat)
+            cond["sib_position"] = float(min(pos, self.max_children_ - 1))
+            if prev is None:
+                cond["prev_age"] = np.nan
+                cond["prev_placement"] = np.nan
+            else:
+                p = prev.set_index("case_id").reindex(cond["case_id"])
+                cond["prev_age"] = (
+                    p["age_at_application"].astype("Float64").astype(float).to_numpy()
+                )
+                cond["prev_placement"] = p["placement_at_end"].to_numpy()
+            kids = self.children_.sample(cond, rng)
+            prev = kids[["case_id", "age_at_application", "placement_at_end"]]
+            out.append(kids.assign(_pos=pos))
+        if not out:
+            return pd.DataFrame(columns=["case_id", *CHILD_SEQUENCE])
+        kids = pd.concat(out, ignore_index=True)
+        order = pd.Series(range(len(feats)), index=feats["case_id"])
+        kids = kids.assign(_c=kids["case_id"].map(order).to_numpy())
+        kids = kids.sort_values(["_c", "_pos"], kind="stable").reset_index(drop=True)
+        return kids[["case_id", *CHILD_SEQUENCE]]
+
+    def _copies(self, fam: dict[str, pd.DataFrame]) -> np.ndarray:
+        """Case ids whose case row, an adult row or the whole family copies a real one."""
+        c = fam["cases"]
+        bad = set(c.loc[exact_copy_mask(row_text(c, "cases"), self.real_rows_["cases"]), "case_id"])
+        a = fam["adults"]
+        bad |= set(
+            a.loc[exact_copy_mask(row_text(a, "adults"), self.real_rows_["adults"]), "case_id"]
+        )
+        ft = family_text(fam)
+        bad |= set(ft.index[exact_copy_mask(ft.to_numpy(), self.real_rows_["families"])])
+        return np.array(sorted(bad), dtype=object)
+
+    def _sample_raw(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
+        rng = np.random.default_rng([seed, 0xCA27])
+        fam = self._families(n_cases, rng, 0)
+        start = n_cases
+        for round_ in range(self.max_copy_retries):
+            bad = self._copies(fam)
+            if not len(bad):
+                break
+            log.info(
+                "cart: redrawing %d families that copy a real record (round %d)",
+                len(bad),
+                round_ + 1,
+            )
+            new = self._families(len(bad), rng, start)
+            start += len(bad)
+            # the redrawn families take the places of the copies, in order
+            mapping = dict(zip(new["cases"]["case_id"], bad, strict=True))
+            for name in fam:
+                keep = fam[name][~fam[name]["case_id"].isin(set(bad))]
+                repl = new[name].assign(case_id=new[name]["case_id"].map(mapping))
+                fam[name] = pd.concat([keep, repl], ignore_index=True)
+            for name in fam:
+                fam[name] = _in_case_order(fam[name], n_cases)
+        else:
+            left = len(self._copies(fam)) if self.max_copy_retries else 0
+            if left:
+                log.warning("cart: %d families still copy a real record after retries", left)
+        return fam
+
+    def _info(self) -> dict[str, Any]:
+        return {"max_children": self.max_children_}
+
+
+def _in_case_order(df: pd.DataFrame, n_cases: int) -> pd.DataFrame:
+    """Rows sorted by their case's original position (``tmp0``, ``tmp1`` ...), stable."""
+    pos = pd.Series(np.arange(n_cases), index=[f"tmp{i}" for i in range(n_cases)])
+    o = df["case_id"].map(pos).to_numpy()
+    return (
+        df.assign(_o=o).sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    )

@@ -1,0 +1,66 @@
+"""Exact copies of real records: rows (per table) and whole families (a case with its adults
+and children), compared on every non-key contract column in contract text form."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fdac_research._io import to_contract_text
+from fdac_research.synth._metadata import DATA_TABLES, column_specs
+
+__all__ = ["row_text", "family_text", "exact_copy_mask", "exact_copy_rates"]
+
+
+def attribute_columns(table: str) -> list[str]:
+    """The non-key contract columns of ``table`` (``n_children`` is derived; kept in)."""
+    return [s.name for s in column_specs(table) if s.kind != "key"]
+
+
+def row_text(df: pd.DataFrame, table: str) -> np.ndarray:
+    """One string per row: its attribute values in contract text, ``|``-joined."""
+    cols = attribute_columns(table)
+    if df.empty:
+        return np.array([], dtype=object)
+    parts = [to_contract_text(df[c]).astype(str).to_numpy() for c in cols]
+    out = parts[0].astype(object)
+    for p in parts[1:]:
+        out = out + "|" + p
+    return out
+
+
+def family_text(tables: dict[str, pd.DataFrame]) -> pd.Series:
+    """One string per case: the case row plus its sorted adult and child rows."""
+    cases = tables["cases"]
+    text = pd.Series(row_text(cases, "cases"), index=cases["case_id"].to_numpy())
+    for name in ("adults", "children"):
+        df = tables[name]
+        rows = pd.Series(row_text(df, name), index=df.index)
+        joined = (
+            pd.DataFrame({"case_id": df["case_id"].to_numpy(), "t": rows.to_numpy()})
+            .sort_values(["case_id", "t"], kind="stable")
+            .groupby("case_id", sort=False)["t"]
+            .agg("#".join)
+        )
+        text = text + f"/{name}:" + joined.reindex(text.index).fillna("")
+    return text
+
+
+def exact_copy_mask(synthetic: np.ndarray, real: np.ndarray) -> np.ndarray:
+    """Whether each synthetic string occurs among the real ones."""
+    return np.isin(synthetic, np.unique(real.astype(str))) if len(synthetic) else np.zeros(0, bool)
+
+
+def exact_copy_rates(
+    synthetic: dict[str, pd.DataFrame], real: dict[str, pd.DataFrame]
+) -> dict[str, float]:
+    """Share of synthetic rows (per table) and families identical to a real one."""
+    out = {}
+    for name in DATA_TABLES:
+        s = row_text(synthetic[name], name).astype(str)
+        r = row_text(real[name], name).astype(str)
+        out[name] = float(exact_copy_mask(s, r).mean()) if len(s) else 0.0
+    fs = family_text(synthetic).to_numpy().astype(str)
+    fr = family_text(real).to_numpy().astype(str)
+    out["families"] = float(exact_copy_mask(fs, fr).mean()) if len(fs) else 0.0
+    return out
