@@ -19,7 +19,6 @@ from fdac_research.risk.fixes import (
     top_bottom_code,
 )
 from fdac_research.risk.microdata import MicrodataRiskResult, individual_risk, microdata_risk
-from fdac_research.risk.report import risk_report, scoring_frame, write_risk_report
 from fdac_research.risk.synthetic import (
     AttackResult,
     Rate,
@@ -68,3 +67,12 @@ __all__ = [
     "linkability_attack",
     "inference_attack",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the report pulls in matplotlib: import it only when asked for
+    if name in ("risk_report", "scoring_frame", "write_risk_report"):
+        from fdac_research.risk import report
+
+        return getattr(report, name)
+    raise AttributeError(f"module 'fdac_research.risk' has no attribute {name!r}")

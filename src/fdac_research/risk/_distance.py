@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["MixedEncoder", "nearest"]
 
@@ -79,6 +78,8 @@ def nearest(
     ref: np.ndarray, query: np.ndarray, n_columns: int, k: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """Gower distances and indices of the ``k`` nearest ``ref`` rows of each ``query`` row."""
+    from sklearn.neighbors import NearestNeighbors
+
     k = min(k, len(ref))
     nn = NearestNeighbors(n_neighbors=k, metric="manhattan", algorithm="auto", n_jobs=1).fit(ref)
     dist, idx = nn.kneighbors(query, n_neighbors=k)

@@ -40,20 +40,13 @@ class SudaScores:
     contributions: np.ndarray  # (q,): percent of the total score each variable takes part in
 
 
-def _count(
-    key: np.ndarray, radix: int, mult: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Group counts of ``key`` (weighted by ``mult``); compresses the key when its radix is large."""
-    if radix > max(4 * len(key), 1 << 16):
-        key, uniq = pd.factorize(key, sort=False)
-        key = key.astype(np.int64)
-        radix = len(uniq)
-    counts = np.bincount(key, weights=mult, minlength=radix)
-    return counts[key], key, radix
-
-
 def suda2(
-    codes: np.ndarray, cards: list[int], *, dis_fraction: float = 0.01, max_size: int | None = None
+    codes: np.ndarray,
+    cards: list[int],
+    *,
+    dis_fraction: float = 0.01,
+    max_size: int | None = None,
+    ids: tuple[np.ndarray, int] | None = None,
 ) -> SudaScores:
     """SUDA2 scores of every record of ``codes`` (``(n, q)`` int codes, ``-1`` = missing).
 
@@ -73,7 +66,7 @@ def suda2(
     weight = np.array([float(math.factorial(m_eff - s)) for s in range(1, q + 1)])
     max_size = q if max_size is None else min(max_size, q)
     # collapse to distinct full keys with multiplicities
-    ids, g = group_ids(codes, cards)
+    ids, g = group_ids(codes, cards) if ids is None else ids
     first = np.full(g, -1, dtype=np.int64)
     first[ids[::-1]] = np.arange(n)[::-1]
     x = codes[first] + 1  # 0 = missing
@@ -104,44 +97,61 @@ def suda2(
             cols = [v for v in range(q) if (s_mask >> v) & 1]
             contrib[np.ix_(ev, cols)] += weight[size - 1]
 
+    limit = 1 << 22
+
     def visit(
         mask: int,
         low: int,
         size: int,
-        idx: np.ndarray,
+        idx: np.ndarray | None,
         key: np.ndarray,
         radix: int,
         m: np.ndarray | None,
         cp: np.ndarray,
+        is_c: np.ndarray,
     ) -> None:
         for j in range(low):
             base = cards[j] + 1
-            k = key * base + xt[j][idx]
-            cnt, k, r = _count(k, radix * base, m)
-            alive = cnt >= 2
+            k = key * base + (xt[j] if idx is None else xt[j][idx])
+            rad = radix * base
+            if rad > limit:
+                k, uniq = pd.factorize(k, sort=False)
+                rad = len(uniq)
+            counts = np.bincount(k, weights=m, minlength=rad)
+            alive = (counts >= 2)[k]
             s_mask = mask | (1 << j)
-            ev = cp[~alive]
-            ev = ev[ev >= 0]
-            if len(ev):
-                events(s_mask, size + 1, ev, j)
-            cpa = cp[alive]
-            cpa_c = cpa[cpa >= 0]
-            if len(cpa_c):
+            dead_c = is_c & ~alive
+            if dead_c.any():
+                events(s_mask, size + 1, cp[dead_c], j)
+            live_c = is_c & alive
+            cpa_c = cp[live_c]
+            if len(cpa_c) and size + 1 < q:  # a full-size set is nobody's parent
                 alive_bits[s_mask >> 3, cpa_c] |= np.uint8(1 << (s_mask & 7))
-            if size + 1 < max_size and j > 0 and alive.sum() > 1:
-                visit(
-                    s_mask,
-                    j,
-                    size + 1,
-                    idx[alive],
-                    k[alive],
-                    r,
-                    None if m is None else m[alive],
-                    cpa,
-                )
+            if size + 1 < max_size and j > 0 and len(cpa_c):
+                # only groups holding a candidate that is still not unique matter below
+                # (descendant groups refine these groups, so their counts stay exact);
+                # the kept groups are renumbered densely to keep the next radix small
+                gkeep = np.zeros(rad, dtype=bool)
+                gkeep[k[live_c]] = True
+                keep = gkeep[k]
+                dense = np.cumsum(gkeep) - 1
+                if keep.all():
+                    visit(s_mask, j, size + 1, idx, dense[k], int(dense[-1]) + 1, m, cp, is_c)
+                else:
+                    visit(
+                        s_mask,
+                        j,
+                        size + 1,
+                        np.flatnonzero(keep) if idx is None else idx[keep],
+                        dense[k[keep]],
+                        int(dense[-1]) + 1,
+                        None if m is None else m[keep],
+                        cp[keep],
+                        is_c[keep],
+                    )
 
     if c and q:
-        visit(0, q, 0, np.arange(g), np.zeros(g, dtype=np.int64), 1, mult, cand_pos)
+        visit(0, q, 0, None, np.zeros(g, dtype=np.int64), 1, mult, cand_pos, cand_pos >= 0)
     score_g = np.zeros(g)
     score_g[cand] = msu @ weight
     score = score_g[ids]

@@ -140,16 +140,35 @@ class MicrodataRiskResult:
     prosecutor: dict[str, float] = field(default_factory=dict)
     journalist: dict[str, float] = field(default_factory=dict)
     marketer: dict[str, float] = field(default_factory=dict)
-    keys: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    _key_source: pd.DataFrame | None = field(default=None, repr=False)
+    _key_first: np.ndarray | None = field(default=None, repr=False)
+    _key_size: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_records(self) -> int:
         """Number of records scored."""
         return len(self.records)
 
-    def riskiest_keys(self, n: int = 10) -> pd.DataFrame:
-        """The ``n`` key combinations with the highest individual risk (then smallest ``fk``)."""
-        return self.keys.head(n)
+    def riskiest_keys(self, n: int | None = 10) -> pd.DataFrame:
+        """The ``n`` key combinations with the highest individual risk (then smallest ``fk``).
+
+        One row per distinct key: the quasi-identifier values, ``n_records``, ``fk``, ``Fk``
+        and ``risk``; ``n=None`` gives every key.
+        """
+        if self._key_source is None or self._key_first is None or self._key_size is None:
+            return pd.DataFrame()
+        first = self._key_first
+        fk = self.records["fk"].to_numpy()[first]
+        risk = self.records["risk"].to_numpy()[first]
+        order = np.lexsort((np.arange(len(first)), fk, -risk))
+        if n is not None:
+            order = order[:n]
+        keys = self._key_source.iloc[first[order]].reset_index(drop=True)
+        keys["n_records"] = self._key_size[order]
+        keys["fk"] = fk[order]
+        keys["Fk"] = self.records["Fk"].to_numpy()[first[order]]
+        keys["risk"] = risk[order]
+        return keys
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (no per-record values)."""
@@ -342,9 +361,13 @@ def microdata_risk(
     w = _weights(df, weight)
 
     codes, cards = encode(df, qi)
-    fk, Fk = key_frequencies(codes, cards, w, missing=missing, alpha=alpha)
-    risk = individual_risk(fk, Fk if w is not None else None)
     gid, g = group_ids(codes, cards)
+    if missing == "own_category" or not (codes < 0).any():
+        fk = np.bincount(gid, minlength=g).astype(float)[gid]
+        Fk = fk if w is None else np.bincount(gid, weights=w, minlength=g)[gid]
+    else:
+        fk, Fk = key_frequencies(codes, cards, w, missing=missing, alpha=alpha)
+    risk = individual_risk(fk, Fk if w is not None else None)
     cols: dict[str, np.ndarray] = {"fk": fk, "Fk": Fk, "risk": risk}
 
     l_div: dict[str, dict[str, float]] = {}
@@ -356,7 +379,7 @@ def microdata_risk(
 
     suda_summary: dict[str, Any] = {}
     if suda:
-        sc = suda2(codes, cards, dis_fraction=dis_fraction)
+        sc = suda2(codes, cards, dis_fraction=dis_fraction, ids=(gid, g))
         cols["suda_score"] = sc.score
         cols["dis_suda_score"] = sc.dis_score
         suda_summary = {
@@ -405,17 +428,9 @@ def microdata_risk(
     records = pd.DataFrame(cols, index=df.index)
     pros, jour, mark = _attack_models(fk, Fk, risk_threshold)
 
-    # one row per exact key: the riskiest key combinations
+    # one representative row per exact key, for the riskiest key combinations
     first = np.full(g, -1, dtype=np.int64)
     first[gid[::-1]] = np.arange(len(gid))[::-1]
-    keys = df[qi].iloc[first].reset_index(drop=True)
-    keys["n_records"] = np.bincount(gid, minlength=g)
-    keys["fk"] = fk[first]
-    keys["Fk"] = Fk[first]
-    keys["risk"] = risk[first]
-    keys = keys.sort_values(["risk", "fk"], ascending=[False, True], kind="stable").reset_index(
-        drop=True
-    )
 
     return MicrodataRiskResult(
         quasi_identifiers=qi,
@@ -434,5 +449,7 @@ def microdata_risk(
         prosecutor=pros,
         journalist=jour,
         marketer=mark,
-        keys=keys,
+        _key_source=df[qi],
+        _key_first=first,
+        _key_size=np.bincount(gid, minlength=g),
     )
