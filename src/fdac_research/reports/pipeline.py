@@ -151,6 +151,7 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
     linkage = work / "linkage"
     research = work / "research"
     synthetic = work / "synthetic"
+    disclosure = work / "disclosure"
     if sources is not None:
         if cfg.linkage == "truth":
             _run_stage(
@@ -174,7 +175,9 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         linkage = research
     out = Path(cfg.out).resolve()
     with tempfile.TemporaryDirectory(prefix="fdac-notebooks-") as scratch, atomic_dir(out) as tmp:
-        _run_stage("risk", ["risk", str(research), "--out", str(tmp / "disclosure")], stages, 4, n)
+        # The reviewer's full risk report names the riskiest key combinations, which would
+        # themselves disclose: it stays with the work files; the published review is notebook 4.
+        _run_stage("risk", ["risk", str(research), "--out", str(disclosure)], stages, 4, n)
         synth = ["synthesise", str(research), "--out", str(synthetic), "--seed", str(cfg.seed)]
         if cfg.synth_model:
             synth += ["--model", cfg.synth_model]
@@ -187,7 +190,7 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
             "linkage_dir": str(linkage),
             "research_dir": str(research),
             "synthetic_dir": str(synthetic),
-            "disclosure_dir": str(tmp / "disclosure"),
+            "disclosure_dir": str(disclosure),
             "tables_dir": str(tables),
             "seed": cfg.seed,
         }
@@ -210,14 +213,6 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         print(f"[7/{n}] index and manifest", file=sys.stderr, flush=True)
         published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
         reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
-        if (tmp / "disclosure" / "report.html").is_file():
-            reports.append(
-                (
-                    "disclosure/report.html",
-                    "Disclosure-risk report (reviewer)",
-                    "The risk scorer's full report of the research dataset.",
-                )
-            )
         write_index(tmp, reports, published, _notes(cfg, sources))
         old_bench = out / "benchmarks"
         if old_bench.is_dir():
@@ -238,5 +233,7 @@ def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:
         return [
             f"Synthetic world: {cfg.families} families, seed {cfg.seed}. No real person is described.",
             "The world's planted effects are in data/synthetic/truth/effects.json.",
+            "The reviewer's full disclosure-risk report (with the riskiest key combinations) is in "
+            "data/work/disclosure/ and is not published; the Disclosure review above shows aggregate measures.",
         ]
     return [f"Data folder: {cfg.data}."]

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from fdac_research._io import atomic_file
+from fdac_research._io import atomic_file, write_json
 from fdac_research.exceptions import ConfigError, DisclosureError
 from fdac_research.risk import TableRules, check_table_or_raise
 
@@ -81,6 +81,7 @@ def publish_table(
     path = _target(tables_dir, name)
     res = check_table_or_raise(table, rules, allow_suppression=allow_suppression, name=name)
     _write(res.published, path)
+    write_json({"table": name, "kind": "counts", **res.summary}, path.with_suffix(".check.json"))
     return res.published
 
 
@@ -118,4 +119,14 @@ def publish_estimates(
             )
         out[c] = (5 * (n / 5).round()).astype(int)
     _write(out, path)
+    write_json(
+        {
+            "table": name,
+            "kind": "estimates",
+            "rule": f"at least {threshold} people behind every estimate",
+            "passed": True,
+            "n_rows": len(out),
+        },
+        path.with_suffix(".check.json"),
+    )
     return out
