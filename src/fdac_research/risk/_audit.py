@@ -53,13 +53,13 @@ def cell_bounds(
     nonnegative : bool
         The attacker knows every cell is >= 0.
     """
-    cells = [tuple(map(int, ij)) for ij in np.argwhere(suppressed)]
+    cells: list[tuple[int, int]] = [(int(i), int(j)) for i, j in np.argwhere(suppressed)]
     if not cells:
         return {}
     pos = {c: k for k, c in enumerate(cells)}
     a_rows = []
     b = []
-    for members, total in _equations(grid.shape):
+    for members, total in _equations((int(grid.shape[0]), int(grid.shape[1]))):
         coef = np.zeros(len(cells))
         rhs = 0.0
         involved = False

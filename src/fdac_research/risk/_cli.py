@@ -110,7 +110,7 @@ def _check_table(args: argparse.Namespace) -> int:
     return 0 if safe else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     p = sub.add_parser("risk", help="disclosure-risk report (HTML + JSON) for a research folder")
     p.add_argument("research", help="research folder (data contract section 2)")
     p.add_argument("--out", required=True, help="folder to write (replaced atomically)")

@@ -63,10 +63,8 @@ class MixedEncoder:
                 parts.append(miss.astype(float)[:, None])
             else:
                 cats = self.categories_[c]
-                text = s.astype(object).where(s.notna(), None)
-                codes = pd.Categorical(
-                    text.map(lambda x: None if x is None else str(x)), categories=cats
-                ).codes
+                text = s.astype(object).map(lambda x: None if pd.isna(x) else str(x))
+                codes = pd.Categorical(text, categories=cats).codes
                 onehot = np.zeros((len(s), len(cats) + 1))
                 # unseen and missing values share the extra indicator
                 onehot[np.arange(len(s)), np.where(codes < 0, len(cats), codes)] = 0.5

@@ -157,7 +157,11 @@ def key_frequencies(
             if factor == 0.0:
                 continue
             both = np.concatenate([rows_p, rows_q])
-            sub = codes[np.ix_(both, cols)] if cols else np.zeros((len(both), 0), dtype=np.int64)
+            sub = (
+                codes[np.ix_(both, np.asarray(cols, dtype=np.intp))]
+                if cols
+                else np.zeros((len(both), 0), dtype=np.int64)
+            )
             ids, g = group_ids(sub, [cards[j] for j in cols])
             ids_p, ids_q = ids[: len(rows_p)], ids[len(rows_p) :]
             cnt = np.bincount(ids_q, minlength=g).astype(float)

@@ -46,7 +46,7 @@ def suda2(
     *,
     dis_fraction: float = 0.01,
     max_size: int | None = None,
-    ids: tuple[np.ndarray, int] | None = None,
+    groups: tuple[np.ndarray, int] | None = None,
 ) -> SudaScores:
     """SUDA2 scores of every record of ``codes`` (``(n, q)`` int codes, ``-1`` = missing).
 
@@ -66,7 +66,7 @@ def suda2(
     weight = np.array([float(math.factorial(m_eff - s)) for s in range(1, q + 1)])
     max_size = q if max_size is None else min(max_size, q)
     # collapse to distinct full keys with multiplicities
-    ids, g = group_ids(codes, cards) if ids is None else ids
+    ids, g = group_ids(codes, cards) if groups is None else groups
     first = np.full(g, -1, dtype=np.int64)
     first[ids[::-1]] = np.arange(n)[::-1]
     x = codes[first] + 1  # 0 = missing
@@ -95,7 +95,7 @@ def suda2(
         if len(ev):
             msu[ev, size - 1] += 1
             cols = [v for v in range(q) if (s_mask >> v) & 1]
-            contrib[np.ix_(ev, cols)] += weight[size - 1]
+            contrib[np.ix_(ev, np.asarray(cols, dtype=np.intp))] += weight[size - 1]
 
     limit = 1 << 22
 

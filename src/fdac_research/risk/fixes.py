@@ -190,7 +190,7 @@ def recode_bands(
     if width is not None:
         if width < 1:
             raise ConfigError("recode_bands arguments", [f"width must be >= 1, got {width}"])
-        lo = np.floor(values / width) * width
+        lo = pd.Series(np.floor(values.to_numpy() / width) * width, index=df.index)
         label = lo.map(lambda v: f"{int(v)}-{int(v) + width - 1}" if pd.notna(v) else np.nan)
         name = f"{column} in {width}-year bands"
     else:

@@ -333,8 +333,12 @@ def microdata_risk(
     """
     from fdac_research.exceptions import ConfigError
 
-    qi = list(quasi_identifiers) if not isinstance(quasi_identifiers, str) else quasi_identifiers
-    check_frame(df, qi)  # type: ignore[arg-type]
+    if isinstance(quasi_identifiers, str):
+        raise TypeError(
+            f"quasi_identifiers must be a list of column names, not the string {quasi_identifiers!r}"
+        )
+    qi = list(quasi_identifiers)
+    check_frame(df, qi)
     sens = [sensitive] if isinstance(sensitive, str) else list(sensitive or [])
     problems = []
     if missing not in ("own_category", "matches_any"):
@@ -379,7 +383,7 @@ def microdata_risk(
 
     suda_summary: dict[str, Any] = {}
     if suda:
-        sc = suda2(codes, cards, dis_fraction=dis_fraction, ids=(gid, g))
+        sc = suda2(codes, cards, dis_fraction=dis_fraction, groups=(gid, g))
         cols["suda_score"] = sc.score
         cols["dis_suda_score"] = sc.dis_score
         suda_summary = {

@@ -190,19 +190,19 @@ def tabulate(df: pd.DataFrame, rows: str, cols: str, value: str | None = None) -
     ).dropna(subset=["v"])
     d = d.sort_values("v", ascending=False, kind="stable")
     g = d.groupby(["r", "c"], sort=True)["v"]
-    sums = g.sum().unstack(fill_value=0.0)
+    sums = g.sum().unstack(fill_value=0)
     n = g.size().unstack(fill_value=0).reindex_like(sums).fillna(0)
     first = g.nth(0)
     largest = (
         pd.Series(first.to_numpy(), index=pd.MultiIndex.from_frame(d.loc[first.index, ["r", "c"]]))
-        .unstack(fill_value=0.0)
+        .unstack(fill_value=0)
         .reindex_like(sums)
         .fillna(0.0)
     )
     sec = g.nth(1)
     second = (
         pd.Series(sec.to_numpy(), index=pd.MultiIndex.from_frame(d.loc[sec.index, ["r", "c"]]))
-        .unstack(fill_value=0.0)
+        .unstack(fill_value=0)
         .reindex_like(sums)
         .fillna(0.0)
     )
@@ -448,8 +448,8 @@ def check_table(
     for i, j in np.argwhere(supp):
         published.iat[i, j] = SUPPRESSED
     for i, j in np.argwhere(~supp):
-        v = published.iat[i, j]
-        published.iat[i, j] = int(v) if float(v).is_integer() else float(v)
+        x = float(shown[i, j])
+        published.iat[i, j] = int(x) if x.is_integer() else x
     reason_df = pd.DataFrame(reasons, index=row_labels, columns=col_labels)
     recs = []
     for (i, j), (lo, hi) in sorted(bounds.items()):
