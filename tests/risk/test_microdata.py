@@ -300,3 +300,15 @@ def test_suda_agrees_with_brute_force_enumeration(seed: int) -> None:
         df.loc[rng.choice(n, 5, replace=False), "c"] = np.nan
     r = microdata_risk(df, list(df.columns))
     assert r.records["suda_score"].tolist() == _naive_suda(df)
+
+
+def test_suda_max_size_limits_msus_and_many_qis_need_it() -> None:
+    # with MSUs up to size 1 only, the guideline example keeps the one-variable MSUs:
+    # Primary incomplete (row 3), Rural (row 5), Primary complete (row 7) and
+    # Post-secondary (row 8) are unique values; each weighs (4 - 1)! = 6
+    r = microdata_risk(SUDA_GUIDELINE, list(SUDA_GUIDELINE.columns), suda_max_size=1)
+    assert r.records["suda_score"].tolist() == [0, 0, 6, 0, 6, 0, 6, 6, 0, 0]
+    wide = pd.DataFrame({f"c{i}": [0, 1, 0, 1] for i in range(13)})
+    with pytest.raises(ConfigError, match="suda_max_size"):
+        microdata_risk(wide, list(wide.columns))
+    assert microdata_risk(wide, list(wide.columns), suda_max_size=2).k_anonymity == 2

@@ -19,6 +19,7 @@ frequency exactly 2 and ``f`` the sampling fraction (``dis_fraction``, default 0
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -76,8 +77,14 @@ def suda2(
     c = len(cand)
     cand_pos = np.full(g, -1, dtype=np.int64)
     cand_pos[cand] = np.arange(c)
-    nbytes = (1 << q) // 8 + 1
-    alive_bits = np.zeros((nbytes, c), dtype=np.uint8)  # bit S: candidate not unique on S
+    # one bit per candidate for every subset that can be a parent (size < max_size)
+    slot = {
+        sum(1 << v for v in sub): i
+        for i, sub in enumerate(
+            sub for size in range(1, max_size) for sub in itertools.combinations(range(q), size)
+        )
+    }
+    alive_bits = np.zeros((len(slot) // 8 + 1, c), dtype=np.uint8)  # candidate not unique on S
     na_mask = ((x[cand] == 0) * (1 << np.arange(q, dtype=np.int64))).sum(axis=1)
     msu = np.zeros((c, q), dtype=np.int64)
     contrib = np.zeros((c, q))
@@ -91,7 +98,8 @@ def suda2(
             if v == skip or not (s_mask >> v) & 1:
                 continue
             pm = s_mask ^ (1 << v)
-            ev = ev[(alive_bits[pm >> 3, ev] >> (pm & 7)) & 1 == 1]
+            b = slot[pm]
+            ev = ev[(alive_bits[b >> 3, ev] >> (b & 7)) & 1 == 1]
         if len(ev):
             msu[ev, size - 1] += 1
             cols = [v for v in range(q) if (s_mask >> v) & 1]
@@ -125,8 +133,9 @@ def suda2(
                 events(s_mask, size + 1, cp[dead_c], j)
             live_c = is_c & alive
             cpa_c = cp[live_c]
-            if len(cpa_c) and size + 1 < q:  # a full-size set is nobody's parent
-                alive_bits[s_mask >> 3, cpa_c] |= np.uint8(1 << (s_mask & 7))
+            if len(cpa_c) and size + 1 < max_size:  # the largest sets are nobody's parent
+                b = slot[s_mask]
+                alive_bits[b >> 3, cpa_c] |= np.uint8(1 << (b & 7))
             if size + 1 < max_size and j > 0 and len(cpa_c):
                 # only groups holding a candidate that is still not unique matter below
                 # (descendant groups refine these groups, so their counts stay exact);

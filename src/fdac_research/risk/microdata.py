@@ -281,6 +281,7 @@ def microdata_risk(
     missing: Missing = "own_category",
     alpha: float = 1.0,
     suda: bool = True,
+    suda_max_size: int | None = None,
     dis_fraction: float = 0.01,
     risk_threshold: float = 0.2,
 ) -> MicrodataRiskResult:
@@ -306,6 +307,9 @@ def microdata_risk(
         missing pattern count (1 = fully, as by default in sdcMicro).
     suda : bool
         Compute SUDA2 scores (the most expensive measure).
+    suda_max_size : int, optional
+        Largest minimal sample unique searched (default: all sizes, as sdcMicro). Required
+        above 12 quasi-identifiers, where the search over every subset becomes impractical.
     dis_fraction : float
         Sampling fraction for DIS-SUDA (sdcMicro's ``DisFraction``, default 0.01).
     risk_threshold : float
@@ -349,6 +353,13 @@ def microdata_risk(
         problems.append(f"dis_fraction must be in (0, 1), got {dis_fraction!r}")
     if not 0.0 < risk_threshold <= 1.0:
         problems.append(f"risk_threshold must be in (0, 1], got {risk_threshold!r}")
+    if suda and suda_max_size is None and len(qi) > 12:
+        problems.append(
+            f"SUDA over all subsets of {len(qi)} quasi-identifiers is impractical; "
+            "give suda_max_size (e.g. 4) or suda=False"
+        )
+    if suda_max_size is not None and suda_max_size < 1:
+        problems.append(f"suda_max_size must be >= 1, got {suda_max_size!r}")
     overlap = sorted(set(sens) & set(qi))
     if overlap:
         problems.append(f"sensitive columns {overlap} are also quasi-identifiers")
@@ -383,7 +394,7 @@ def microdata_risk(
 
     suda_summary: dict[str, Any] = {}
     if suda:
-        sc = suda2(codes, cards, dis_fraction=dis_fraction, groups=(gid, g))
+        sc = suda2(codes, cards, dis_fraction=dis_fraction, max_size=suda_max_size, groups=(gid, g))
         cols["suda_score"] = sc.score
         cols["dis_suda_score"] = sc.dis_score
         suda_summary = {
@@ -392,6 +403,7 @@ def microdata_risk(
             "dis_above_0.1": int((sc.dis_score > 0.1).sum()),
             "highest_dis_score": float(sc.dis_score.max()),
             "dis_fraction": dis_fraction,
+            "max_msu_size": suda_max_size or len(qi),
             "contribution_percent": {
                 c: float(v) for c, v in zip(qi, sc.contributions, strict=True)
             },
