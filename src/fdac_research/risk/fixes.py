@@ -126,6 +126,18 @@ def _finish(
     )
 
 
+def _numeric(df: pd.DataFrame, column: str, expected: str) -> pd.Series:
+    """``df[column]`` as floats; any non-number is an error naming the column."""
+    values = pd.to_numeric(df[column], errors="coerce").astype(float)
+    bad = values.isna() & df[column].notna()
+    if bad.any():
+        example = str(df[column][bad].iloc[0])
+        raise ContractError(
+            "data", [Problem("data", column, None, example, expected, int(bad.sum()))]
+        )
+    return values
+
+
 def _band_labels(edges: np.ndarray) -> list[str]:
     labels = []
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -171,22 +183,7 @@ def recode_bands(
     _check_column(df, quasi_identifiers, column)
     if (width is None) == (edges is None):
         raise ConfigError("recode_bands arguments", ["give exactly one of width or edges"])
-    values = pd.to_numeric(df[column], errors="coerce").astype(float)
-    bad = values.isna() & df[column].notna()
-    if bad.any():
-        raise ContractError(
-            "data",
-            [
-                Problem(
-                    "data",
-                    column,
-                    None,
-                    str(df[column][bad].iloc[0]),
-                    "numbers to band",
-                    int(bad.sum()),
-                )
-            ],
-        )
+    values = _numeric(df, column, "numbers to band")
     if width is not None:
         if width < 1:
             raise ConfigError("recode_bands arguments", [f"width must be >= 1, got {width}"])
@@ -284,25 +281,10 @@ def top_bottom_code(
         raise ConfigError("top_bottom_code arguments", ["give top, bottom or both"])
     if top is not None and bottom is not None and bottom > top:
         raise ConfigError("top_bottom_code arguments", [f"bottom ({bottom}) is above top ({top})"])
-    values = pd.to_numeric(df[column], errors="coerce")
-    bad = values.isna() & df[column].notna()
-    if bad.any():
-        raise ContractError(
-            "data",
-            [
-                Problem(
-                    "data",
-                    column,
-                    None,
-                    str(df[column][bad].iloc[0]),
-                    "numbers to top/bottom code",
-                    int(bad.sum()),
-                )
-            ],
-        )
+    values = _numeric(df, column, "numbers to top/bottom code")
     out = df.copy()
     coded = values.clip(lower=bottom, upper=top)
-    if pd.api.types.is_integer_dtype(df[column].dtype):
+    if pd.api.types.is_integer_dtype(df[column].dtype) and not coded.isna().any():
         coded = coded.astype(df[column].dtype)
     out[column] = coded
     parts = ([f"top-coded at {top}"] if top is not None else []) + (

@@ -87,6 +87,20 @@ def wilson(n_success: int, n: int, z: float = Z95) -> Rate:
     return Rate(n_success, n, centre, max(0.0, centre - half), min(1.0, centre + half))
 
 
+def _attack(
+    attack: str, main: Rate, control: Rate, baseline: Rate, details: dict[str, Any]
+) -> AttackResult:
+    return AttackResult(
+        attack=attack,
+        main=main,
+        control=control,
+        baseline=baseline,
+        risk=_risk(main, control),
+        risk_above_baseline=_risk(main, baseline),
+        details=details,
+    )
+
+
 def _risk(main: Rate, ref: Rate) -> dict[str, float]:
     """``(main - ref) / (1 - ref)`` with first-order propagated 95% interval."""
     pm, pr = main.value, ref.value
@@ -290,14 +304,12 @@ def singling_out_attack(
         base_rows.setdefault(subset, []).append(vals)
     base_preds = {sub: pd.DataFrame(v, columns=list(sub)) for sub, v in base_rows.items()}
     base = wilson(successes(train, base_preds), k)
-    return AttackResult(
-        attack="singling_out",
-        main=main,
-        control=ctrl,
-        baseline=base,
-        risk=_risk(main, ctrl),
-        risk_above_baseline=_risk(main, base),
-        details={"n_cols": n_cols, "columns": cols, "n_predicates": k, "evaluated_on_rows": m},
+    return _attack(
+        "singling_out",
+        main,
+        ctrl,
+        base,
+        {"n_cols": n_cols, "columns": cols, "n_predicates": k, "evaluated_on_rows": m},
     )
 
 
@@ -354,14 +366,8 @@ def linkability_attack(
     base = wilson(
         int(sum(bool(set(x) & set(y)) for x, y in zip(ra.tolist(), rb.tolist(), strict=True))), k
     )
-    return AttackResult(
-        attack="linkability",
-        main=main,
-        control=ctrl,
-        baseline=base,
-        risk=_risk(main, ctrl),
-        risk_above_baseline=_risk(main, base),
-        details={"aux_columns": [a, b], "n_neighbors": n_neighbors},
+    return _attack(
+        "linkability", main, ctrl, base, {"aux_columns": [a, b], "n_neighbors": n_neighbors}
     )
 
 
@@ -412,14 +418,12 @@ def inference_attack(
     main = wilson(run(tgt), k)
     ctrl = wilson(run(ctl), len(ctl))
     base = wilson(correct(sec.iloc[rng.integers(0, len(sec), size=k)], tgt[secret]), k)
-    return AttackResult(
-        attack="inference",
-        main=main,
-        control=ctrl,
-        baseline=base,
-        risk=_risk(main, ctrl),
-        risk_above_baseline=_risk(main, base),
-        details={"secret": secret, "aux_columns": aux, "tolerance": tolerance if numeric else None},
+    return _attack(
+        "inference",
+        main,
+        ctrl,
+        base,
+        {"secret": secret, "aux_columns": aux, "tolerance": tolerance if numeric else None},
     )
 
 
