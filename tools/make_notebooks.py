@@ -21,7 +21,8 @@ disclosure_dir = "../data/work/disclosure"
 tables_dir = "../reports/tables"
 seed = 20261121"""
 
-SETUP = """from pathlib import Path
+SETUP = """%matplotlib inline
+from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
