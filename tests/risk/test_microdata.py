@@ -312,3 +312,17 @@ def test_suda_max_size_limits_msus_and_many_qis_need_it() -> None:
     with pytest.raises(ConfigError, match="suda_max_size"):
         microdata_risk(wide, list(wide.columns))
     assert microdata_risk(wide, list(wide.columns), suda_max_size=2).k_anonymity == 2
+
+
+def test_suda_bit_packed_path_gives_the_same_scores(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fdac_research.risk._suda as suda_mod
+
+    rng = np.random.default_rng(11)
+    df = pd.DataFrame(
+        {c: rng.integers(0, k, 300) for c, k in zip("abcdef", [2, 3, 4, 5, 6, 8], strict=True)}
+    )
+    fast = microdata_risk(df, list(df.columns)).records["suda_score"].to_numpy()
+    monkeypatch.setattr(suda_mod, "FLAG_BYTES", 0)
+    packed = microdata_risk(df, list(df.columns)).records["suda_score"].to_numpy()
+    np.testing.assert_array_equal(fast, packed)
+    assert fast.sum() > 0

@@ -30,6 +30,8 @@ from fdac_research.risk._keys import group_ids
 
 __all__ = ["SudaScores", "suda2"]
 
+FLAG_BYTES = 400_000_000  # above this, alive flags are packed one bit per subset
+
 
 @dataclass(frozen=True)
 class SudaScores:
@@ -84,7 +86,26 @@ def suda2(
             sub for size in range(1, max_size) for sub in itertools.combinations(range(q), size)
         )
     }
-    alive_bits = np.zeros((len(slot) // 8 + 1, c), dtype=np.uint8)  # candidate not unique on S
+    # alive(S, i): candidate i is not unique on S. A byte per (subset, candidate) when that
+    # fits in memory (fast scatter; the last column is a sink for non-candidates), else a bit.
+    if len(slot) * (c + 1) <= FLAG_BYTES:
+        flags = np.zeros((len(slot), c + 1), dtype=bool)
+
+        def set_alive(b: int, sink: np.ndarray, alive: np.ndarray, cp: np.ndarray) -> None:
+            flags[b, sink] = alive
+
+        def is_alive(b: int, ev: np.ndarray) -> np.ndarray:
+            return flags[b, ev]
+    else:
+        bits = np.zeros((len(slot) // 8 + 1, c), dtype=np.uint8)
+
+        def set_alive(b: int, sink: np.ndarray, alive: np.ndarray, cp: np.ndarray) -> None:
+            live = cp[alive & (cp >= 0)]
+            bits[b >> 3, live] |= np.uint8(1 << (b & 7))
+
+        def is_alive(b: int, ev: np.ndarray) -> np.ndarray:
+            return ((bits[b >> 3, ev] >> (b & 7)) & 1).astype(bool)
+
     na_mask = ((x[cand] == 0) * (1 << np.arange(q, dtype=np.int64))).sum(axis=1)
     msu = np.zeros((c, q), dtype=np.int64)
     contrib = np.zeros((c, q))
@@ -98,8 +119,7 @@ def suda2(
             if v == skip or not (s_mask >> v) & 1:
                 continue
             pm = s_mask ^ (1 << v)
-            b = slot[pm]
-            ev = ev[(alive_bits[b >> 3, ev] >> (b & 7)) & 1 == 1]
+            ev = ev[is_alive(slot[pm], ev)]
         if len(ev):
             msu[ev, size - 1] += 1
             cols = [v for v in range(q) if (s_mask >> v) & 1]
@@ -117,6 +137,7 @@ def suda2(
         m: np.ndarray | None,
         cp: np.ndarray,
         is_c: np.ndarray,
+        sink: np.ndarray,
     ) -> None:
         for j in range(low):
             base = cards[j] + 1
@@ -132,11 +153,9 @@ def suda2(
             if dead_c.any():
                 events(s_mask, size + 1, cp[dead_c], j)
             live_c = is_c & alive
-            cpa_c = cp[live_c]
-            if len(cpa_c) and size + 1 < max_size:  # the largest sets are nobody's parent
-                b = slot[s_mask]
-                alive_bits[b >> 3, cpa_c] |= np.uint8(1 << (b & 7))
-            if size + 1 < max_size and j > 0 and len(cpa_c):
+            if size + 1 < max_size:  # the largest sets are nobody's parent
+                set_alive(slot[s_mask], sink, alive, cp)
+            if size + 1 < max_size and j > 0 and live_c.any():
                 # only groups holding a candidate that is still not unique matter below
                 # (descendant groups refine these groups, so their counts stay exact);
                 # the kept groups are renumbered densely to keep the next radix small
@@ -145,7 +164,7 @@ def suda2(
                 keep = gkeep[k]
                 dense = np.cumsum(gkeep) - 1
                 if keep.all():
-                    visit(s_mask, j, size + 1, idx, dense[k], int(dense[-1]) + 1, m, cp, is_c)
+                    visit(s_mask, j, size + 1, idx, dense[k], int(dense[-1]) + 1, m, cp, is_c, sink)
                 else:
                     visit(
                         s_mask,
@@ -157,10 +176,22 @@ def suda2(
                         None if m is None else m[keep],
                         cp[keep],
                         is_c[keep],
+                        sink[keep],
                     )
 
     if c and q:
-        visit(0, q, 0, None, np.zeros(g, dtype=np.int64), 1, mult, cand_pos, cand_pos >= 0)
+        visit(
+            0,
+            q,
+            0,
+            None,
+            np.zeros(g, dtype=np.int64),
+            1,
+            mult,
+            cand_pos,
+            cand_pos >= 0,
+            np.where(cand_pos >= 0, cand_pos, c),
+        )
     score_g = np.zeros(g)
     score_g[cand] = msu @ weight
     score = score_g[ids]
