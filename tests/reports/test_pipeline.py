@@ -1,0 +1,93 @@
+"""The whole flow on a small synthetic world: generate → link → build → risk → synthesise →
+notebooks. Run twice: every HTML and CSV must be byte-identical; the site must open in
+headless Chromium with every link and image resolving; nothing identifying is published."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fdac_research.reports import PipelineConfig, run_pipeline
+from tests.reports._browser import check_site, chromium
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.suffix in (".html", ".csv")
+    }
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    base = tmp_path_factory.mktemp("pipeline")
+    outs = []
+    for run in ("a", "b"):
+        cfg = PipelineConfig(
+            out=base / run / "reports",
+            work=base / run / "work",
+            synthetic_dir=base / run / "synthetic",
+            seed=11,
+            families=300,
+        )
+        outs.append(run_pipeline(cfg))
+    return outs[0], outs[1], base / "a" / "synthetic"
+
+
+def test_reports_are_byte_identical_across_runs(two_runs: tuple[Path, Path, Path]) -> None:
+    a, b, _ = two_runs
+    ha, hb = _hashes(a), _hashes(b)
+    assert len([k for k in ha if k.endswith(".html")]) == 6  # five reports and the index
+    assert len([k for k in ha if k.endswith(".csv")]) >= 20
+    assert ha == hb
+
+
+def test_manifest_links_outputs_to_inputs(two_runs: tuple[Path, Path, Path]) -> None:
+    a, _, _ = two_runs
+    m = json.loads((a / "manifest.json").read_text())
+    assert {"code_version", "parameters", "inputs", "outputs", "packages", "stages"} <= set(m)
+    assert m["parameters"]["seed"] == 11
+    assert "court_people.csv" in m["inputs"]["sources"] and "cases.csv" in m["inputs"]["research"]
+    assert m["outputs"]["index.html"] == hashlib.sha256((a / "index.html").read_bytes()).hexdigest()
+    assert [s["stage"] for s in m["stages"]][:5] == [
+        "generate",
+        "link",
+        "build",
+        "risk",
+        "synthesise",
+    ]
+
+
+def test_nothing_identifying_is_published(two_runs: tuple[Path, Path, Path]) -> None:
+    a, _, sources = two_runs
+    people = pd.read_csv(sources / "court_people.csv", dtype=str)
+    cases = pd.read_csv(sources / "court_cases.csv", dtype=str)
+    needles = set(people["person_ref"]) | set(cases["case_ref"]) | set(people["postcode"].dropna())
+    # full names: a given and family name together
+    names = set(people["given_name"] + " " + people["family_name"])
+    text = "\n".join(p.read_text(errors="ignore") for p in a.rglob("*") if p.is_file())
+    assert not [n for n in needles if n in text]
+    assert not [n for n in names if n in text]
+
+
+def test_every_published_table_passed_the_check(two_runs: tuple[Path, Path, Path]) -> None:
+    a, _, _ = two_runs
+    tables = sorted((a / "tables").glob("*.csv"))
+    checks = sorted((a / "tables").glob("*.check.json"))
+    assert len(tables) == len(checks) > 0
+    for c in checks:
+        record = json.loads(c.read_text())
+        assert record.get("protected", record.get("passed")) is True, c.name
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(chromium() is None, reason="headless Chromium is not installed")
+def test_index_opens_in_chromium(two_runs: tuple[Path, Path, Path]) -> None:
+    a, _, _ = two_runs
+    counts = check_site(a / "index.html")
+    assert counts["pages"] == 6 and counts["images"] >= 5
