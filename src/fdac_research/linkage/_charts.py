@@ -156,9 +156,11 @@ def save_link_charts(
     models: dict[str, LinkageModelConfig],
     pairs: dict[str, pd.DataFrame],
     curves: pd.DataFrame | None,
+    examples: dict[str, dict[str, int]] | None = None,
 ) -> list[Path]:
-    """Write ``charts/<agency>_match_weights.png``, ``charts/<agency>_m_u.png`` and
-    ``charts/precision_recall.png`` (when a curve exists)."""
+    """Write ``charts/<agency>_match_weights.png``, ``charts/<agency>_m_u.png``,
+    ``charts/<agency>_waterfall.png`` (the pair closest to the threshold, when ``examples``
+    gives its levels) and ``charts/precision_recall.png`` (when a curve exists)."""
     written = []
     charts = Path(folder) / "charts"
     for agency, model in models.items():
@@ -173,6 +175,14 @@ def save_link_charts(
         p = charts / f"{agency}_m_u.png"
         _save(m_u_chart(model, f"{agency}: m and u probabilities"), p)
         written.append(p)
+        if examples and agency in examples:
+            p = charts / f"{agency}_waterfall.png"
+            fig = waterfall_chart(model, examples[agency])
+            fig.axes[0].set_title(
+                f"{agency}: pair closest to the threshold\n" + fig.axes[0].get_title(), fontsize=9
+            )
+            _save(fig, p)
+            written.append(p)
     if curves is not None and len(curves):
         thr = next(iter(models.values())).match_threshold if models else None
         p = charts / "precision_recall.png"

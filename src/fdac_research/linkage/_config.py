@@ -262,6 +262,9 @@ class EMSettings(ConfigBase):
         model gives none.
     prior_recall : float
         Assumed recall of ``prior_rules``.
+    max_pairs : int, optional
+        Sample EM training pairs down to about this many per session (bounded time and
+        memory on large data); ``None`` uses every blocked pair.
     """
 
     blocking_rules: tuple[tuple[str, ...], ...] = ()
@@ -270,6 +273,7 @@ class EMSettings(ConfigBase):
     u_max_pairs: int = 2_000_000
     prior_rules: tuple[tuple[str, ...], ...] = ()
     prior_recall: float = 0.8
+    max_pairs: int | None = 2_000_000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocking_rules", tuple(tuple(r) for r in self.blocking_rules))
@@ -292,6 +296,12 @@ class EMSettings(ConfigBase):
             or self.u_max_pairs < 1000
         ):
             p.append(f"u_max_pairs must be an integer >= 1000, got {self.u_max_pairs!r}")
+        if self.max_pairs is not None and (
+            isinstance(self.max_pairs, bool)
+            or not isinstance(self.max_pairs, int)
+            or self.max_pairs < 1000
+        ):
+            p.append(f"max_pairs must be an integer >= 1000 or null, got {self.max_pairs!r}")
         if not _is_prob(self.prior_recall) or self.prior_recall == 0:
             p.append(f"prior_recall must be in (0, 1], got {self.prior_recall!r}")
         for what in ("blocking_rules", "prior_rules"):

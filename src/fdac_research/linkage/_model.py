@@ -36,7 +36,7 @@ def make_engine(engine: str, backend: str = "duckdb", seed: int = 0, **options: 
                 "linkage engine",
                 [f"the recordlinkage engine runs in memory; backend {backend!r} is not available"],
             )
-        return RecordLinkageEngine(seed=seed)
+        return RecordLinkageEngine(seed=seed, skip_within=tuple(options.get("skip_within", ())))
     raise ConfigError("linkage engine", [f"engine must be one of {list(ENGINES)}, got {engine!r}"])
 
 
@@ -132,6 +132,7 @@ class LinkageModel:
         self,
         data: Mapping[str, pd.DataFrame] | pd.DataFrame,
         labels: pd.DataFrame | None = None,
+        prepared: bool = False,
     ) -> LinkageModel:
         """Train without labels (prior, u by random sampling, m by EM), optionally with labels.
 
@@ -142,6 +143,9 @@ class LinkageModel:
         labels : DataFrame, optional
             Clerical labels: ``source_l``, ``id_l``, ``source_r``, ``id_r``, ``is_match``.
             Matching pairs inform the m probabilities (Splink engine).
+        prepared : bool
+            ``data`` is already the output of :meth:`prepare` (saves re-standardising a
+            large reference set for every agency).
 
         Returns
         -------
@@ -149,7 +153,7 @@ class LinkageModel:
             ``self``, with ``config_`` the fitted model.
         """
         model = self._model()
-        frames = self.prepare(data, model)
+        frames = self._frames(data, model, prepared)
         link_type = self._check_link_type(len(frames))
         self.config_ = self._engine().fit(model, frames, link_type, labels=labels)
         self.datasets_ = list(frames)
@@ -164,10 +168,21 @@ class LinkageModel:
             return model
         raise NotFittedError("this LinkageModel is not fitted: call fit() or pass a fitted config")
 
+    def _frames(
+        self,
+        data: Mapping[str, pd.DataFrame] | pd.DataFrame,
+        model: LinkageModelConfig,
+        prepared: bool,
+    ) -> dict[str, pd.DataFrame]:
+        if not prepared:
+            return self.prepare(data, model)
+        return {"data": data} if isinstance(data, pd.DataFrame) else dict(data)
+
     def predict(
         self,
         data: Mapping[str, pd.DataFrame] | pd.DataFrame,
         floor: float | None = None,
+        prepared: bool = False,
     ) -> pd.DataFrame:
         """Scored candidate pairs.
 
@@ -179,7 +194,7 @@ class LinkageModel:
             model's ``prediction_floor`` (or ``floor``) are dropped.
         """
         model = self._fitted()
-        frames = self.prepare(data, model)
+        frames = self._frames(data, model, prepared)
         link_type = self._check_link_type(len(frames))
         pairs = self._engine().predict(model, frames, link_type, floor=floor)
         return orient_pairs(pairs, list(frames))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from fdac_research.linkage._evaluate import (
     threshold_curve,
 )
 from fdac_research.linkage._model import LinkageModel
+from fdac_research.linkage._prepare import nickname_key_map, prepare
 from fdac_research.linkage._uk import uk_person_model
 
 __all__ = ["LinkResult", "link_sources", "load_model_file"]
@@ -139,23 +141,33 @@ def link_sources(
     pairs_by: dict[str, pd.DataFrame] = {}
     parts = []
     court_keys: pd.DataFrame | None = None
+    keys = nickname_key_map(base.nicknames)
+    court_p = prepare(court, base, "court_people.csv", nickname_keys=keys)
     for agency in progress(chosen, desc="linking agencies", total=len(chosen)):
         frame = src.agencies[agency]
         data = {REFERENCE: court, agency: frame}
         cfg = fitted.get(agency)
+        _check_same_columns(base, cfg, agency)
+        prepped = {
+            REFERENCE: court_p,
+            agency: prepare(frame, base, f"agencies/{agency}.csv", nickname_keys=keys),
+        }
+        options = {"skip_within": (REFERENCE,), **(engine_options or {})}
         lm = LinkageModel(
-            cfg or base, engine=engine, backend=backend, seed=seed, engine_options=engine_options
+            cfg or base, engine=engine, backend=backend, seed=seed, engine_options=options
         )
         if cfg is None or not cfg.is_fitted:
             lab = None
             if label_frame is not None:
                 lab = label_frame[label_frame["agency"] == agency]
-            lm.fit(data, labels=lab)
+            lm.fit(prepped, labels=lab, prepared=True)
         fm = lm._fitted()
         models[agency] = fm
-        pairs = lm.predict(data)
+        pairs = lm.predict(prepped, prepared=True)
         pairs_by[agency] = pairs
+        t0 = time.perf_counter()
         clusters = lm.cluster(data, pairs, threshold=fm.match_threshold, duplicate_free=[REFERENCE])
+        log.info("clustered %s (%.1f s)", agency, time.perf_counter() - t0)
         if court_keys is None:
             court_keys = clusters[clusters["source"] == REFERENCE]
         parts.append(clusters[clusters["source"] == agency])
@@ -223,8 +235,49 @@ def link_sources(
         if charts:
             from fdac_research.linkage._charts import save_link_charts
 
-            save_link_charts(tmp, models, pairs_by, curves)
+            examples = {
+                a: _example_gamma(models[a], court, src.agencies[a], pairs_by[a], a) for a in chosen
+            }
+            save_link_charts(
+                tmp, models, pairs_by, curves, {a: g for a, g in examples.items() if g is not None}
+            )
     return LinkResult(out, crosswalk, quality, models, pairs_by, evaluation, curves)
+
+
+def _example_gamma(
+    model: LinkageModelConfig,
+    court: pd.DataFrame,
+    agency: pd.DataFrame,
+    pairs: pd.DataFrame,
+    name: str,
+) -> dict[str, int] | None:
+    """Comparison levels of the reference-agency pair closest to the threshold (for a
+    waterfall chart), or None when there is no such pair."""
+    from fdac_research.linkage._levels import comparison_vectors
+    from fdac_research.linkage._prepare import prepare
+
+    p = pairs[(pairs["source_l"] == REFERENCE) & (pairs["source_r"] == name)]
+    if p.empty:
+        return None
+    gap = (p["match_probability"] - model.match_threshold).abs().to_numpy()
+    row = p.iloc[int(np.argmin(gap))]
+    left = court[court["record_id"].astype(str) == row["id_l"]]
+    right = agency[agency["record_id"].astype(str) == row["id_r"]]
+    lp, rp = prepare(left, model, REFERENCE), prepare(right, model, name)
+    g = comparison_vectors(model, lp, rp, np.array([0]), np.array([0]))
+    return {c.removeprefix("gamma_"): int(g[c].iloc[0]) for c in g.columns}
+
+
+def _check_same_columns(
+    base: LinkageModelConfig, cfg: LinkageModelConfig | None, agency: str
+) -> None:
+    if cfg is not None and (cfg.columns != base.columns or cfg.nicknames != base.nicknames):
+        raise ConfigError(
+            f"fitted model for {agency}",
+            [
+                "its columns or nickname table differ from the base model's; refit or use one model file"
+            ],
+        )
 
 
 def _check_crosswalk(

@@ -7,8 +7,9 @@ for missing.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -36,8 +37,30 @@ def _default_nicknames() -> Mapping[str, tuple[str, ...]]:
     return NICKNAMES
 
 
-def _clean_name_scalar(s: str) -> str:
-    return unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode("ascii")
+_NON_NAME = re.compile(r"[^A-Z\- ]")
+_POSTCODE = re.compile(r"^([A-Z]{1,2})([0-9][0-9A-Z]?)([0-9])([A-Z]{2})$")
+
+
+def _clean_name_scalar(v: str) -> str | None:
+    t = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode("ascii").upper()
+    t = _NON_NAME.sub("", t)
+    t = re.sub(r"\s*-\s*", "-", t)
+    t = " ".join(t.split())
+    return t or None
+
+
+def _by_unique(
+    values: pd.Series, fn: Callable[[str], tuple[str | None, ...]], width: int
+) -> list[pd.Series]:
+    """Apply ``fn`` once per distinct non-missing text value; ``width`` outputs per value."""
+    text = _as_text(values)
+    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    table = np.empty((len(uniq) + 1, width), dtype=object)
+    table[-1, :] = None  # code -1 (missing) indexes the last row
+    for i, v in enumerate(uniq):
+        table[i, :] = fn(v)
+    rows = table[codes]
+    return [pd.Series(rows[:, k], index=values.index, dtype=object) for k in range(width)]
 
 
 def nickname_key_map(nicknames: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, str]:
@@ -76,45 +99,38 @@ def nickname_key_map(nicknames: Mapping[str, tuple[str, ...]] | None = None) -> 
 def _as_text(values: pd.Series) -> pd.Series:
     s = values.astype(object)
     s = s.where(s.notna(), None)
-    return s.map(lambda v: None if v is None else str(v).strip() or None)
+    present = s.notna()
+    if present.any():
+        t = s[present].astype(str).str.strip()
+        s = s.copy()
+        s[present] = t.where(t != "", None)
+    return s
 
 
-def _name(values: pd.Series) -> pd.Series:
-    s = _as_text(values)
-    s = s.map(lambda v: None if v is None else _clean_name_scalar(v))
-    t = s.astype("string").str.upper().str.replace(r"[^A-Z\- ]", "", regex=True)
-    t = t.str.replace(r"\s*-\s*", "-", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
-    t = t.where(t.str.len() > 0)
-    return t.astype(object).where(t.notna(), None)
+def _names(values: pd.Series, keys: dict[str, str]) -> list[pd.Series]:
+    def fn(v: str) -> tuple[str | None, ...]:
+        c = _clean_name_scalar(v)
+        if c is None:
+            return (None, None, None, None)
+        parts = [x for x in re.split(r"[- ]", c) if x]
+        return (c, keys.get(c, c), parts[0] if parts else c, parts[-1] if parts else c)
+
+    return _by_unique(values, fn, 4)
 
 
-def _parts(name: pd.Series) -> tuple[pd.Series, pd.Series]:
-    s = name.astype("string")
-    parts = s.str.split(r"[- ]", regex=True)
-    first = parts.str[0]
-    last = parts.str[-1]
-    return (
-        first.astype(object).where(first.notna(), None),
-        last.astype(object).where(last.notna(), None),
-    )
+def _postcodes(values: pd.Series) -> list[pd.Series]:
+    def fn(v: str) -> tuple[str | None, ...]:
+        t = re.sub(r"[^A-Z0-9]", "", v.upper())
+        if not t:
+            return (None, None, None, None)
+        m = _POSTCODE.match(t)
+        if m is None:
+            return (t, None, None, None)
+        area, district, sector, unit = m.groups()
+        outward = area + district
+        return (f"{outward} {sector}{unit}", f"{outward} {sector}", outward, area)
 
-
-def _postcode(values: pd.Series) -> dict[str, pd.Series]:
-    s = _as_text(values).astype("string").str.upper().str.replace(r"[^A-Z0-9]", "", regex=True)
-    s = s.where(s.str.len() > 0)
-    ok = s.str.len().between(5, 7) & s.str.match(r"^[A-Z]{1,2}[0-9][0-9A-Z]?[0-9][A-Z]{2}$")
-    ok = ok.fillna(False).astype(bool)
-    outward = s.str[:-3]
-    inward = s.str[-3:]
-    full = (outward + " " + inward).where(ok, s)
-    sector = (outward + " " + inward.str[0]).where(ok)
-    district = outward.where(ok)
-    area = outward.str.extract(r"^([A-Z]+)", expand=False).where(ok)
-
-    def obj(x: pd.Series) -> pd.Series:
-        return x.astype(object).where(x.notna(), None)
-
-    return {"": obj(full), "_sector": obj(sector), "_district": obj(district), "_area": obj(area)}
+    return _by_unique(values, fn, 4)
 
 
 def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]:
@@ -256,12 +272,21 @@ def _standardise(
 ) -> dict[str, pd.Series]:
     n = spec.name
     if spec.kind == "name":
-        clean = _name(values)
-        nick = clean.map(lambda v: None if v is None else keys.get(v, v))
-        first, last = _parts(clean)
-        return {n: clean, f"{n}_nick": nick, f"{n}_first": first, f"{n}_last": last}
+        return dict(
+            zip(
+                (f"{n}{k}" for k in ("", "_nick", "_first", "_last")),
+                _names(values, keys),
+                strict=True,
+            )
+        )
     if spec.kind == "postcode":
-        return {f"{n}{k}": v for k, v in _postcode(values).items()}
+        return dict(
+            zip(
+                (f"{n}{k}" for k in ("", "_sector", "_district", "_area")),
+                _postcodes(values),
+                strict=True,
+            )
+        )
     if spec.kind == "date":
         return {f"{n}{k}": v for k, v in _dates(values, n, dataset).items()}
     text = _as_text(values)

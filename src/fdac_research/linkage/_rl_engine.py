@@ -41,7 +41,10 @@ def _block(left: pd.DataFrame, right: pd.DataFrame | None, rule: tuple[str, ...]
 
 
 def candidate_pairs(
-    model: LinkageModelConfig, frames: dict[str, pd.DataFrame], link_type: str
+    model: LinkageModelConfig,
+    frames: dict[str, pd.DataFrame],
+    link_type: str,
+    skip_within: tuple[str, ...] = (),
 ) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
     """Candidate pairs from the model's blocking rules (union, no duplicates).
 
@@ -53,7 +56,7 @@ def candidate_pairs(
     if link_type in ("link_only", "link_and_dedupe"):
         jobs += [(names[i], names[j]) for i in range(len(names)) for j in range(i + 1, len(names))]
     if link_type in ("dedupe_only", "link_and_dedupe"):
-        jobs += [(n, None) for n in names]
+        jobs += [(n, None) for n in names if n not in skip_within or link_type == "dedupe_only"]
     out = []
     for ln, rn in jobs:
         left = frames[ln]
@@ -102,20 +105,25 @@ class RecordLinkageEngine:
         Unused by ECM (deterministic given the pairs); kept for a uniform engine interface.
     max_iterations : int, optional
         ECM iterations (default: the model's ``em.max_iterations`` times 4).
+    skip_within : tuple of str
+        Datasets whose records are not compared with each other.
     """
 
     name = "recordlinkage"
     backend = "pandas"
 
-    def __init__(self, seed: int = 0, max_iterations: int | None = None) -> None:
+    def __init__(
+        self, seed: int = 0, max_iterations: int | None = None, skip_within: tuple[str, ...] = ()
+    ) -> None:
         self.seed = seed
+        self.skip_within = tuple(skip_within)
         self.max_iterations = max_iterations
 
     def _vectors(
         self, model: LinkageModelConfig, frames: dict[str, pd.DataFrame], link_type: str
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         meta, gammas = [], []
-        for ln, rn, il, ir in candidate_pairs(model, frames, link_type):
+        for ln, rn, il, ir in candidate_pairs(model, frames, link_type, self.skip_within):
             g = comparison_vectors(model, frames[ln], frames[rn], il, ir)
             gammas.append(g)
             meta.append(

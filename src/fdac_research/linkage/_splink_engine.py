@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from typing import Any
 
 import numpy as np
@@ -98,23 +99,32 @@ def _comparison_dict(comp: Comparison, dialect: str) -> dict[str, Any]:
     }
 
 
-def _rule_sql(rule: tuple[str, ...], dialect: str) -> str:
-    return " AND ".join(f"l.{_q(c, dialect)} = r.{_q(c, dialect)}" for c in rule)
+def _rule_sql(rule: tuple[str, ...], dialect: str, skip_within: tuple[str, ...] = ()) -> str:
+    sql = " AND ".join(f"l.{_q(c, dialect)} = r.{_q(c, dialect)}" for c in rule)
+    for name in skip_within:  # no pairs inside a dataset known to hold one record per person
+        sd = _q("source_dataset", dialect)
+        sql += f" AND NOT (l.{sd} = '{name}' AND r.{sd} = '{name}')"
+    return sql
 
 
 def splink_settings(
-    model: LinkageModelConfig, link_type: str, dialect: str = "duckdb", retain_gamma: bool = False
+    model: LinkageModelConfig,
+    link_type: str,
+    dialect: str = "duckdb",
+    retain_gamma: bool = False,
+    skip_within: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The Splink settings dictionary for ``model`` in ``dialect`` (``duckdb`` or ``spark``).
 
-    ``retain_gamma`` keeps the comparison-vector columns (and Bayes factors) in predictions.
+    ``retain_gamma`` keeps the comparison-vector columns (and Bayes factors) in predictions;
+    ``skip_within`` names datasets whose records are not compared with each other.
     """
     return {
         "link_type": link_type,
         "unique_id_column_name": "unique_id",
         "probability_two_random_records_match": model.prior if model.prior is not None else 1e-4,
         "blocking_rules_to_generate_predictions": [
-            {"blocking_rule": _rule_sql(r, dialect), "sql_dialect": dialect}
+            {"blocking_rule": _rule_sql(r, dialect, skip_within), "sql_dialect": dialect}
             for r in model.blocking_rules
         ],
         "comparisons": [_comparison_dict(c, dialect) for c in model.comparisons],
@@ -180,6 +190,9 @@ class SplinkEngine:
         DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it.
     retain_gamma : bool
         Keep each pair's comparison levels (``gamma_<comparison>``) in predictions.
+    skip_within : tuple of str
+        Datasets holding at most one record per person: pairs inside them are not compared
+        (for example the court as the reference set).
     """
 
     name = "splink"
@@ -192,6 +205,7 @@ class SplinkEngine:
         threads: int | None = None,
         memory_limit: str | None = None,
         retain_gamma: bool = False,
+        skip_within: tuple[str, ...] = (),
     ) -> None:
         if backend not in ("duckdb", "spark"):
             raise FdacResearchError(
@@ -203,6 +217,7 @@ class SplinkEngine:
         self.threads = threads
         self.memory_limit = memory_limit
         self.retain_gamma = retain_gamma
+        self.skip_within = tuple(skip_within)
 
     # ------------------------------------------------------------------ plumbing
     def _db_api(self) -> Any:
@@ -243,7 +258,12 @@ class SplinkEngine:
             )
             for i, (name, df) in enumerate(frames.items())
         ]
-        settings = splink_settings(model, link_type, dialect, self.retain_gamma)
+        skip = (
+            tuple(n for n in self.skip_within if n in frames)
+            if link_type == "link_and_dedupe"
+            else ()
+        )
+        settings = splink_settings(model, link_type, dialect, self.retain_gamma, skip)
         return Linker(tables if len(tables) > 1 else tables[0], settings, log_level=None)
 
     # ------------------------------------------------------------------ training
@@ -256,13 +276,20 @@ class SplinkEngine:
     ) -> LinkageModelConfig:
         """Estimate the prior (when the model has none), u by random sampling, m by EM
         (and from labelled matching pairs when given); return the fitted config."""
-        from splink import block_on
+        dialect = "spark" if self.backend == "spark" else "duckdb"
+        skip = (
+            tuple(n for n in self.skip_within if n in frames)
+            if link_type == "link_and_dedupe"
+            else ()
+        )
 
+        t0 = time.perf_counter()
         linker = self._linker(model.unfitted(), frames, link_type)
         tr = linker.training
         if model.prior is None:
             tr.estimate_probability_two_random_records_match(
-                [block_on(*r) for r in model.em.prior_rules], recall=model.em.prior_recall
+                [_rule_sql(r, dialect, skip) for r in model.em.prior_rules],
+                recall=model.em.prior_recall,
             )
         tr.estimate_u_using_random_sampling(
             max_pairs=float(model.em.u_max_pairs), seed=int(self.seed)
@@ -286,11 +313,15 @@ class SplinkEngine:
                 tr.estimate_m_from_pairwise_labels("__fdac_labels")
         for rule in model.em.blocking_rules:
             try:
-                tr.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+                tr.estimate_parameters_using_expectation_maximisation(
+                    _rule_sql(rule, dialect, skip),
+                    max_pairs=None if model.em.max_pairs is None else float(model.em.max_pairs),
+                )
             except Exception as err:  # Splink raises plain exceptions when EM has no pairs
                 raise FdacResearchError(
                     f"EM training with blocking rule {list(rule)} failed: {err}"
                 ) from err
+            log.info("splink: EM on %s done (%.1f s)", list(rule), time.perf_counter() - t0)
         fitted = linker.misc.save_model_to_json()
         return _read_parameters(model, fitted)
 
@@ -303,6 +334,7 @@ class SplinkEngine:
         floor: float | None = None,
     ) -> pd.DataFrame:
         """Score candidate pairs; return the engine-neutral pairs frame."""
+        t0 = time.perf_counter()
         linker = self._linker(model, frames, link_type)
         thr = model.prediction_floor if floor is None else floor
         df = linker.inference.predict(threshold_match_probability=thr if thr > 0 else None)
@@ -310,6 +342,7 @@ class SplinkEngine:
             pdf = df.as_pandas_dataframe()
         finally:
             df.drop_table_from_database_and_remove_from_cache()
+        log.info("splink: %d pairs predicted (%.1f s)", len(pdf), time.perf_counter() - t0)
         return _normalise_pairs(pdf, model)
 
 
