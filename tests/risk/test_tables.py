@@ -158,6 +158,8 @@ def test_bad_tables_and_rules() -> None:
         check_table(pd.DataFrame({"x": ["a", 2]}))
     with pytest.raises(ContractError, match="empty"):
         check_table(pd.DataFrame())
+    with pytest.raises(ContractError, match="margins"):
+        check_table(pd.DataFrame({"x": [12, 30], "Total": [12, 30]}))
     with pytest.raises(ConfigError, match="unknown preset"):
         check_table(pd.DataFrame({"x": [1]}), "nope")
     with pytest.raises(ConfigError, match="p_percent"):

@@ -322,6 +322,17 @@ def _validate(spec: TableSpec) -> np.ndarray:
                 int(bad.to_numpy().sum()),
             )
         )
+    labels = [str(x).strip().lower() for x in [*v.index, *v.columns]]
+    if any(x in ("total", "all", "totals") for x in labels):
+        problems.append(
+            Problem(
+                "table",
+                None,
+                None,
+                "Total",
+                "the interior cells only: margins (totals) are computed and published by the check",
+            )
+        )
     if spec.kind not in ("frequency", "magnitude"):
         problems.append(Problem("table", None, None, spec.kind, "kind 'frequency' or 'magnitude'"))
     if spec.kind == "frequency" and not bad.to_numpy().any():
