@@ -326,3 +326,36 @@ def test_suda_bit_packed_path_gives_the_same_scores(monkeypatch: pytest.MonkeyPa
     packed = microdata_risk(df, list(df.columns)).records["suda_score"].to_numpy()
     np.testing.assert_array_equal(fast, packed)
     assert fast.sum() > 0
+
+
+def test_exact_method_matches_sdcmicro_test_suite() -> None:
+    # sdcMicro test_indivRisk.R, "method = exact, qual = default, survey = TRUE"
+    df = pd.DataFrame({"A": A, "B": B, "C": C, "w": W})
+    r = microdata_risk(df, ["A", "B", "C"], weight="w", method="exact")
+    expected = [
+        0.01355297,
+        0.08579129,
+        0.01355297,
+        0.17707583,
+        0.01877883,
+        0.01877883,
+        0.03931625,
+        0.01355297,
+    ]
+    np.testing.assert_allclose(r.records["risk"], expected, atol=5e-9)
+    # with missing values (fk = 4 and 5 exercise the alternating series), 9 decimals
+    a = [2, 3, 2, 2, 3, 3, 1, np.nan]
+    c = [1, 3, np.nan, 2, 1, 1, np.nan, 1]
+    df2 = pd.DataFrame({"A": a, "B": B, "C": c, "w": W})
+    r2 = microdata_risk(df2, ["A", "B", "C"], weight="w", missing="matches_any", method="exact")
+    expected2 = [
+        0.013552968,
+        0.085791288,
+        0.010504889,
+        0.032466112,
+        0.009756889,
+        0.009756889,
+        0.039316254,
+        0.005962551,
+    ]
+    np.testing.assert_allclose(r2.records["risk"], expected2, atol=5e-10)

@@ -40,14 +40,34 @@ log = logging.getLogger(__name__)
 Missing = Literal["own_category", "matches_any"]
 
 
-def individual_risk(fk: np.ndarray, Fk: np.ndarray | None) -> np.ndarray:
-    """sdcMicro's individual re-identification risk (``indivRisk``, ``method="approx"``).
+def _exact_more_than_two(f: int, p: float) -> float:
+    """sdcMicro ``indivRisk(method="exact")`` for one key with ``fk = f > 2`` and ``p = fk/Fk``."""
+    a = (p ** (1 - f) - 1) / (f - 1)
+    bb = 0.0
+    prod = 1.0
+    for m in range(f - 2):  # m = 0 .. f - 3
+        prod *= (
+            (f - 1 - m) ** 2
+            / ((m + 1) * (f - 2 - m))
+            * (p ** (m + 2 - f) - 1)
+            / (p ** (m + 1 - f) - 1)
+        )
+        bb += (-1) ** (m + 1) * prod
+    return float((p / (1 - p)) ** f * (a * (1 + bb) + (-1) ** f * np.log(p)))
+
+
+def individual_risk(fk: np.ndarray, Fk: np.ndarray | None, *, method: str = "approx") -> np.ndarray:
+    """sdcMicro's individual re-identification risk (``indivRisk``; ``measure_risk`` uses
+    ``method="approx"``).
 
     The Benedetti–Franconi negative-binomial approximation with ``p = fk / Fk``:
     ``p/(1-p) log(1/p)`` when ``fk = 1``; ``p/(1-p) - (p/(1-p))^2 log(1/p)`` when ``fk = 2``;
     ``p / (fk - (1 - p))`` when ``fk > 2``; and ``1/fk`` when ``Fk = fk`` (the sample is the
     population). Without weights (``Fk is None``) the risk is ``1/fk``. Where weights below 1
     make ``Fk < fk`` (``p > 1``, outside the model) the risk is also ``1/fk``.
+    ``method="exact"`` replaces the ``fk > 2`` approximation by the exact series of
+    Benedetti–Franconi as coded in sdcMicro (``O(fk^2)`` per distinct key; where it
+    overflows, which happens for large ``fk``, the approximation is kept and a warning logged).
 
     Parameters
     ----------
@@ -80,6 +100,27 @@ def individual_risk(fk: np.ndarray, Fk: np.ndarray | None) -> np.ndarray:
         r[one] = (odds * log_inv)[one]
         r[two] = (odds - odds**2 * log_inv)[two]
         r[more] = (pk / (fk - (1.0 - pk)))[more]
+    if method == "exact":
+        sel = more & (fk == np.round(fk)) & (pk < 1.0)
+        pairs = np.unique(np.stack([fk[sel], pk[sel]], axis=1), axis=0)
+        table = {}
+        overflow = 0
+        with np.errstate(all="ignore"):
+            for f, p in pairs:
+                v = _exact_more_than_two(int(f), float(p))
+                if np.isfinite(v):
+                    table[(f, p)] = v
+                else:
+                    overflow += 1
+        if overflow:
+            log.warning(
+                "exact individual risk overflowed for %d key(s); the approximation is used there",
+                overflow,
+            )
+        for i in np.flatnonzero(sel):
+            r[i] = table.get((fk[i], pk[i]), r[i])
+    elif method != "approx":
+        raise ValueError(f"method must be 'approx' or 'exact', got {method!r}")
     census = (fk == Fk) | (pk >= 1.0)
     r[census] = 1.0 / fk[census]
     return r
@@ -284,6 +325,7 @@ def microdata_risk(
     suda_max_size: int | None = None,
     dis_fraction: float = 0.01,
     risk_threshold: float = 0.2,
+    method: Literal["approx", "exact"] = "approx",
 ) -> MicrodataRiskResult:
     """Score the disclosure risk of a microdata frame.
 
@@ -314,6 +356,8 @@ def microdata_risk(
         Sampling fraction for DIS-SUDA (sdcMicro's ``DisFraction``, default 0.01).
     risk_threshold : float
         Prosecutor/journalist risk above which a record counts as "at risk" (0.2 = k < 5).
+    method : {"approx", "exact"}
+        sdcMicro ``indivRisk`` method for ``fk > 2`` (``measure_risk`` uses ``"approx"``).
 
     Returns
     -------
@@ -351,6 +395,8 @@ def microdata_risk(
         problems.append(f"alpha must be in [0, 1], got {alpha!r}")
     if not 0.0 < dis_fraction < 1.0:
         problems.append(f"dis_fraction must be in (0, 1), got {dis_fraction!r}")
+    if method not in ("approx", "exact"):
+        problems.append(f"method must be 'approx' or 'exact', got {method!r}")
     if not 0.0 < risk_threshold <= 1.0:
         problems.append(f"risk_threshold must be in (0, 1], got {risk_threshold!r}")
     if suda and suda_max_size is None and len(qi) > 12:
@@ -382,7 +428,7 @@ def microdata_risk(
         Fk = fk if w is None else np.bincount(gid, weights=w, minlength=g)[gid]
     else:
         fk, Fk = key_frequencies(codes, cards, w, missing=missing, alpha=alpha)
-    risk = individual_risk(fk, Fk if w is not None else None)
+    risk = individual_risk(fk, Fk if w is not None else None, method=method)
     cols: dict[str, np.ndarray] = {"fk": fk, "Fk": Fk, "risk": risk}
 
     l_div: dict[str, dict[str, float]] = {}
