@@ -182,3 +182,13 @@ def test_check_table_or_raise_names_the_cell() -> None:
     assert res.published.loc["b", "fdac"] == "[c]"
     ok = check_table_or_raise(pd.DataFrame({"x": [12, 30]}), "tre_10_zeros")
     assert ok.passes
+
+
+def test_protection_percent_widens_every_interval() -> None:
+    rng = np.random.default_rng(21)
+    values = rng.poisson(12, (5, 4)).astype(float)
+    rules = TableRules(threshold=10, protection_percent=50, **NO_MAG)
+    res = check_table(pd.DataFrame(values), rules)
+    assert res.is_protected
+    for true, lo, hi in _independent_bounds(values, res.published):
+        assert hi - lo > 0.5 * true - 1e-6

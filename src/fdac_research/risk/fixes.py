@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fdac_research._progress import progress
 from fdac_research.exceptions import ConfigError, ContractError, Problem
 from fdac_research.risk._keys import check_frame, encode, key_frequencies
 from fdac_research.risk.microdata import Missing, microdata_risk
@@ -348,7 +349,7 @@ def local_suppression(
     w = None if weight is None else df[weight].to_numpy(dtype=float)
     current = codes.copy()
     suppressed = np.zeros(len(qi), dtype=np.int64)
-    for _round in range(max_rounds):
+    for _round in progress(range(max_rounds), desc=f"local suppression to k={k}"):
         fk, _ = key_frequencies(current, cards, w, missing="matches_any")
         viol = np.flatnonzero(fk < k)
         if len(viol) == 0:
