@@ -123,3 +123,15 @@ def test_levels_in_splink_sql_agree():
     assert len(pairs) == len(expect)
     got = [_label(fitted, comp, pairs[f"gamma_{comp}"][i]) for i, (comp, _) in enumerate(expect)]
     assert got == [label for _, label in expect]
+
+
+def test_multi_column_null_level_is_a_null_level_in_splink():
+    from fdac_research.linkage import Level
+    from fdac_research.linkage._splink_engine import _level_dict
+
+    d = _level_dict(Level("null", ("given_name", "family_name")), "duckdb")
+    assert d["is_null_level"] is True
+    for col in ('"given_name_l"', '"family_name_r"'):
+        assert f"{col} IS NULL" in d["sql_condition"]
+    spark = _level_dict(Level("jaro_winkler", ("given_name",), threshold=0.9), "spark")
+    assert "jaro_winkler(`given_name_l`, `given_name_r`)" in spark["sql_condition"]

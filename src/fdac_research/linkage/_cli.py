@@ -47,7 +47,7 @@ def _link(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``link`` command."""
     p = sub.add_parser(
         "link",

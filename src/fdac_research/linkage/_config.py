@@ -512,7 +512,9 @@ class LinkageModelConfig(ConfigBase):
 
     def unfitted(self) -> LinkageModelConfig:
         """A copy with every m and u probability cleared (the prior is kept)."""
-        m_u = {c.name: [(None, None)] * len(c.levels) for c in self.comparisons}
+        m_u: dict[str, list[tuple[float | None, float | None]]] = {
+            c.name: [(None, None)] * len(c.levels) for c in self.comparisons
+        }
         return self.with_parameters(self.prior, m_u)
 
 

@@ -74,20 +74,20 @@ def _condition(
                 res |= _eq(_col(left, il, a), _col(right, ir, b))
         return res
     (c,) = cols
-    a, b = _col(left, il, c), _col(right, ir, c)
-    t = float(level.threshold)  # type: ignore[arg-type]
+    xa, xb = _col(left, il, c), _col(right, ir, c)
+    t = float(level.threshold or 0)
     with np.errstate(invalid="ignore"):
         if level.kind == "jaro_winkler":
-            return _pairwise(a, b, jellyfish.jaro_winkler_similarity) >= t
+            return _pairwise(xa, xb, jellyfish.jaro_winkler_similarity) >= t
         if level.kind == "jaro":
-            return _pairwise(a, b, jellyfish.jaro_similarity) >= t
+            return _pairwise(xa, xb, jellyfish.jaro_similarity) >= t
         if level.kind == "levenshtein":
-            return _pairwise(a, b, jellyfish.levenshtein_distance) <= t
+            return _pairwise(xa, xb, jellyfish.levenshtein_distance) <= t
         if level.kind == "damerau_levenshtein":
-            return _pairwise(a, b, jellyfish.damerau_levenshtein_distance) <= t
+            return _pairwise(xa, xb, jellyfish.damerau_levenshtein_distance) <= t
         if level.kind == "date_within":
-            da = pd.to_datetime(pd.Series(a, dtype=object), format="%Y-%m-%d", errors="coerce")
-            db = pd.to_datetime(pd.Series(b, dtype=object), format="%Y-%m-%d", errors="coerce")
+            da = pd.to_datetime(pd.Series(xa, dtype=object), format="%Y-%m-%d", errors="coerce")
+            db = pd.to_datetime(pd.Series(xb, dtype=object), format="%Y-%m-%d", errors="coerce")
             days = (da - db).abs().dt.days.to_numpy(dtype=float)
             return days <= t
     raise ValueError(

@@ -96,14 +96,19 @@ def nickname_key_map(nicknames: Mapping[str, tuple[str, ...]] | None = None) -> 
     return {name: find(name) for name in sorted(parent)}
 
 
+def _nullify(x: pd.Series) -> pd.Series:
+    """Object dtype with ``None`` (not NaN/NA) for missing values."""
+    out: pd.Series = x.astype(object)
+    return out.where(x.notna(), None)  # type: ignore[call-overload]
+
+
 def _as_text(values: pd.Series) -> pd.Series:
-    s = values.astype(object)
-    s = s.where(s.notna(), None)
+    s = _nullify(values)
     present = s.notna()
     if present.any():
         t = s[present].astype(str).str.strip()
         s = s.copy()
-        s[present] = t.where(t != "", None)
+        s[present] = _nullify(t.where(t != ""))
     return s
 
 
@@ -163,13 +168,21 @@ def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]
     iso = (y + "-" + ms + "-" + ds).where(ok)
     swappable = ok & (dd <= 12) & (dd != m)
     dm = (y + "-" + ds + "-" + ms).where(swappable.fillna(False).astype(bool))
-    lo = np.minimum(m.fillna(0), dd.fillna(0)).astype("Int64").astype("string").str.zfill(2)
-    hi = np.maximum(m.fillna(0), dd.fillna(0)).astype("Int64").astype("string").str.zfill(2)
+    lo = (
+        pd.Series(np.minimum(m.fillna(0), dd.fillna(0)), index=d.index)
+        .astype("Int64")
+        .astype("string")
+        .str.zfill(2)
+    )
+    hi = (
+        pd.Series(np.maximum(m.fillna(0), dd.fillna(0)), index=d.index)
+        .astype("Int64")
+        .astype("string")
+        .str.zfill(2)
+    )
     key = (y + "-" + lo + "-" + hi).where(ok)
 
-    def obj(x: pd.Series) -> pd.Series:
-        return x.astype(object).where(x.notna(), None)
-
+    obj = _nullify
     return {
         "": obj(iso),
         "_dm": obj(dm),

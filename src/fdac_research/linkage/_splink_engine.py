@@ -41,7 +41,7 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
             cond = " OR ".join(
                 f"{_q(c + '_l', dialect)} IS NULL OR {_q(c + '_r', dialect)} IS NULL" for c in cols
             )
-            creator = cl.CustomLevel(cond, is_null_level=True)
+            creator = cl.CustomLevel(cond)
     elif k == "exact":
         if len(cols) == 1:
             creator = cl.ExactMatchLevel(cols[0], term_frequency_adjustments=level.tf_adjustment)
@@ -74,14 +74,16 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
         creator = cl.AbsoluteDateDifferenceLevel(
             cols[0],
             input_is_string=True,
-            threshold=int(level.threshold),
-            metric="day",  # type: ignore[arg-type]
+            threshold=int(level.threshold or 0),
+            metric="day",
         )
     elif k == "else":
         creator = cl.ElseLevel()
     else:  # pragma: no cover - config validates kinds
         raise ValueError(f"unknown level kind {k!r}")
     d: dict[str, Any] = creator.get_comparison_level(dialect).as_dict()
+    if level.is_null:
+        d["is_null_level"] = True
     d["label_for_charts"] = level.label or d.get("label_for_charts", k)
     if not level.is_null:
         if level.m_probability is not None:
@@ -350,7 +352,8 @@ def _for_backend(df: pd.DataFrame, backend: str) -> pd.DataFrame:
     if backend != "spark":
         return df
     # Spark cannot infer a type for an all-null object column; make every column a string.
-    return df.astype("string").astype(object).where(df.notna(), None)
+    out: pd.DataFrame = df.astype("string").astype(object)
+    return out.mask(df.isna(), None)
 
 
 def _read_parameters(model: LinkageModelConfig, fitted: dict[str, Any]) -> LinkageModelConfig:
