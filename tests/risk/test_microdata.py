@@ -359,3 +359,22 @@ def test_exact_method_matches_sdcmicro_test_suite() -> None:
         0.005962551,
     ]
     np.testing.assert_allclose(r2.records["risk"], expected2, atol=5e-10)
+
+
+@pytest.mark.parametrize("kind", ["object", "string", "category"])
+def test_nullable_dtypes_with_missing_hand_worked(kind: str) -> None:
+    # rows: (a,1,T) (a,1,T) (NA,2,NA) (NA,2,NA) (b,NA,F)
+    df = pd.DataFrame(
+        {
+            "x": pd.Series(["a", "a", None, None, "b"]).astype(kind),
+            "y": pd.array([1, 1, 2, 2, None], dtype="Int64"),
+            "z": pd.array([True, True, None, None, False], dtype="boolean"),
+        }
+    )
+    own = microdata_risk(df, ["x", "y", "z"])
+    assert own.records["fk"].tolist() == [2, 2, 2, 2, 1]
+    # matches anything: row 5 (b, NA, F) agrees with rows 3 and 4 wherever both are observed
+    anyv = microdata_risk(df, ["x", "y", "z"], missing="matches_any")
+    assert anyv.records["fk"].tolist() == [2, 2, 3, 3, 3]
+    # SUDA of row 5: x = b and z = F are unique values, each (3 - 1)! = 2; y is missing
+    assert own.records["suda_score"].tolist() == [0, 0, 0, 0, 4]
