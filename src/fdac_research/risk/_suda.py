@@ -149,13 +149,13 @@ def suda2(
             counts = np.bincount(k, weights=m, minlength=rad)
             alive = (counts >= 2)[k]
             s_mask = mask | (1 << j)
-            dead_c = is_c & ~alive
-            if dead_c.any():
-                events(s_mask, size + 1, cp[dead_c], j)
             live_c = is_c & alive
+            dead_c = is_c ^ live_c
+            if np.count_nonzero(dead_c):
+                events(s_mask, size + 1, cp[dead_c], j)
             if size + 1 < max_size:  # the largest sets are nobody's parent
                 set_alive(slot[s_mask], sink, alive, cp)
-            if size + 1 < max_size and j > 0 and live_c.any():
+            if size + 1 < max_size and j > 0 and np.count_nonzero(live_c):
                 # only groups holding a candidate that is still not unique matter below
                 # (descendant groups refine these groups, so their counts stay exact);
                 # the kept groups are renumbered densely to keep the next radix small
@@ -163,7 +163,7 @@ def suda2(
                 gkeep[k[live_c]] = True
                 keep = gkeep[k]
                 dense = np.cumsum(gkeep) - 1
-                if keep.all():
+                if np.count_nonzero(keep) == len(keep):
                     visit(s_mask, j, size + 1, idx, dense[k], int(dense[-1]) + 1, m, cp, is_c, sink)
                 else:
                     visit(
