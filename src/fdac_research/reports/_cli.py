@@ -24,7 +24,7 @@ def _pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pipeline",
         help="generate/link/build/risk/synthesise, then run every notebook into reports/",

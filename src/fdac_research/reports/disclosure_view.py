@@ -18,7 +18,7 @@ from IPython.display import Image
 
 from fdac_research import schema
 from fdac_research.dataset import load_research
-from fdac_research.risk import risk_report
+from fdac_research.risk.report import risk_report
 
 __all__ = ["DisclosureReview", "disclosure_review"]
 
@@ -94,7 +94,7 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
     """Score the research dataset with :func:`fdac_research.risk.risk_report` (roles from the
     schema) and summarise the output checks of the tables published so far."""
     data = load_research(research_dir)
-    report, pngs = risk_report(data)
+    report, pngs = risk_report(data)  # aggregate measures and figures by file name
     dictionary = schema.describe(schema.RESEARCH)
     dictionary = dictionary[dictionary["table"] != "linkage_quality"][
         ["table", "column", "type", "roles", "description"]

@@ -99,13 +99,15 @@ def _perturb(
 ) -> pd.DataFrame:
     out = adults.copy()
     n = len(out)
+    recalls: dict[str, float] = {str(k): float(v) for k, v in quality["recall"].items()}
+    precisions: dict[str, float] = {str(k): float(v) for k, v in quality["precision"].items()}
     for column, (agency, absent) in AGENCY_OF_COLUMN.items():
         if column not in out or agency not in quality.index:
             continue
-        recall = quality.loc[agency, "recall"]
-        precision = quality.loc[agency, "precision"]
-        miss = min(scale * (1 - (recall if pd.notna(recall) else 1.0)), 1.0)
-        false = min(scale * (1 - (precision if pd.notna(precision) else 1.0)), 1.0)
+        recall = recalls.get(agency, np.nan)
+        precision = precisions.get(agency, np.nan)
+        miss = min(scale * (1.0 - (recall if np.isfinite(recall) else 1.0)), 1.0)
+        false = min(scale * (1.0 - (precision if np.isfinite(precision) else 1.0)), 1.0)
         missed = rng.random(n) < miss
         values = out[column].copy()
         values[missed] = absent if absent is not None else pd.NA

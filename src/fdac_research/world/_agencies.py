@@ -4,6 +4,7 @@ errors its records carry relative to the court's."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ def _coverage(agency: str, p: pd.DataFrame, rng: np.random.Generator, in_case: b
     raise ValueError(f"unknown agency {agency!r}")
 
 
-def _attributes(agency: str, p: pd.DataFrame, rng: np.random.Generator) -> dict[str, object]:
+def _attributes(agency: str, p: pd.DataFrame, rng: np.random.Generator) -> dict[str, Any]:
     m = len(p)
     if agency == "cafcass":
         return {"safeguarding_concerns": rng.poisson(1.5, m)}

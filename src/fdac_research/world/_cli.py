@@ -34,7 +34,7 @@ def _truth_crosswalk(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="write a synthetic world (sources + truth) to a folder")
     p.add_argument("--out", required=True, help="folder to write (replaced atomically)")
     p.add_argument("--families", type=int, help="number of families/cases (default 3000)")

@@ -185,10 +185,8 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
         }
     )
     # Process measures (NatCen 2023): contested 4.2% vs 23.8%, expert witness 7.7% vs 96.1%.
-    cases["contested_final_hearing"] = np.where(
-        closed, rng.random(n) < np.where(fdac, 0.042, 0.238), None
-    )
-    cases["expert_witness"] = np.where(closed, rng.random(n) < np.where(fdac, 0.077, 0.961), None)
+    cases["contested_final_hearing"] = _masked(closed, rng.random(n) < np.where(fdac, 0.042, 0.238))
+    cases["expert_witness"] = _masked(closed, rng.random(n) < np.where(fdac, 0.077, 0.961))
 
     # --- people -----------------------------------------------------------------------
     fam_surname = sample_surnames(rng, n)
@@ -322,9 +320,17 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
     people["closed"] = closed[ci]
     # outcomes for children: orders and placements follow reunification
     is_child = people["role"].to_numpy() == "child"
-    people["reunified"] = np.where(is_child, people["outcome"], None)
+    people["reunified"] = _masked(is_child, people["outcome"].to_numpy())
     _child_orders(rng, people, is_child, fdac[ci], extract, final[ci])
     return Population(cases=cases, people=people, effects=effects)
+
+
+def _masked(cond: np.ndarray, values: Any) -> np.ndarray:
+    """``values`` where ``cond`` holds, ``None`` elsewhere (an object array)."""
+    out = np.full(len(cond), None, dtype=object)
+    v = np.broadcast_to(np.asarray(values, dtype=object), (len(cond),))
+    out[cond] = v[cond]
+    return out
 
 
 def _join_flags(flags: dict[str, np.ndarray]) -> np.ndarray:
@@ -347,7 +353,7 @@ def _child_orders(
     m = len(people)
     reun = people["outcome"].to_numpy().astype(bool)
     age = people["age"].to_numpy()
-    placement = np.where(reun, "parent", None).astype(object)
+    placement = _masked(reun, "parent")
     u = rng.random(m)
     p_adopt = np.where(age <= 1, 0.35, np.where(age <= 4, 0.15, 0.02))
     placement[~reun] = np.where(
@@ -380,7 +386,7 @@ def _child_orders(
     returned = rng.random(m) < p_return
     observable = (final + np.timedelta64(3 * 365, "D")) <= extract
     closed = people["closed"].to_numpy()
-    people["placement_at_end"] = np.where(is_child & closed, placement, None)
-    people["final_order"] = np.where(is_child & closed, order, None)
-    people["returned_to_court_3y"] = np.where(is_child & closed & observable, returned, None)
+    people["placement_at_end"] = _masked(is_child & closed, placement)
+    people["final_order"] = _masked(is_child & closed, order)
+    people["returned_to_court_3y"] = _masked(is_child & closed & observable, returned)
     assert set(pd.unique(order)) <= set(schema.FINAL_ORDERS)
