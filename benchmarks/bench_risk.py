@@ -118,6 +118,27 @@ def _pycanon(n: int, which: str) -> dict[str, Any]:
     }
 
 
+def _agreement() -> dict[str, Any]:
+    from pycanon import anonymity
+
+    from fdac_research.risk import microdata_risk
+
+    qi = ["sex", "role", "ethnicity"]
+    df = make_frame(100_000, seed=SEED + 1)
+    plain = df.assign(**{c: df[c].astype(object) for c in ("sex", "role")})
+    pk = int(anonymity.k_anonymity(plain, qi))
+    pl = int(anonymity.l_diversity(plain, qi, [SENSITIVE]))
+    r = microdata_risk(df, qi, sensitive=SENSITIVE, suda=False)
+    ok, ol = r.k_anonymity, int(r.l_diversity[SENSITIVE]["distinct"])
+    return {
+        "pycanon_k": pk,
+        "pycanon_l": pl,
+        "ours_k": ok,
+        "ours_l": ol,
+        "agree": pk == ok and pl == ol,
+    }
+
+
 def run() -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     notes: list[str] = []
