@@ -296,6 +296,37 @@ def top_bottom_code(
     )
 
 
+def _compatible(rows: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Which ``rows`` (codes) match ``key`` when a missing value matches anything."""
+    return ((rows == key) | (rows < 0) | (key < 0)).all(axis=1)
+
+
+def _apply_in_order(
+    current: np.ndarray,
+    viol: np.ndarray,
+    choice: np.ndarray,
+    fk: np.ndarray,
+    k: int,
+    suppressed: np.ndarray,
+) -> None:
+    """Suppress the chosen value of each violating record, rarest keys first, skipping a
+    record once earlier suppressions in this round already lift its frequency to ``k``
+    (a suppressed record starts matching the records it now agrees with)."""
+    order = np.lexsort((viol, fk[viol]))
+    rows, cols = viol[order], choice[order]
+    bonus = np.zeros(len(rows))
+    for t in range(len(rows)):
+        i, j = rows[t], cols[t]
+        if fk[i] + bonus[t] >= k:
+            continue
+        rest = rows[t + 1 :]
+        before = _compatible(current[rest], current[i])
+        current[i, j] = -1
+        suppressed[j] += 1
+        after = _compatible(current[rest], current[i])
+        bonus[t + 1 :] += after & ~before
+
+
 def local_suppression(
     df: pd.DataFrame,
     quasi_identifiers: Sequence[str],
@@ -364,8 +395,7 @@ def local_suppression(
         # best gain, ties to the least important variable
         score = gains * (len(qi) + 1) + tie_rank[None, :]
         choice = np.argmax(score, axis=1)
-        current[viol, choice] = -1
-        np.add.at(suppressed, choice, 1)
+        _apply_in_order(current, viol, choice, fk, k, suppressed)
     else:
         log.warning("local_suppression stopped after %d rounds before reaching k=%d", max_rounds, k)
     out = df.copy()
