@@ -342,8 +342,10 @@ def local_suppression(
     k-anonymous under the conservative reading. Greedy: in each round every record still in
     a key of frequency below ``k`` loses one value, the one whose suppression raises its
     frequency most (ties go to the least important variable: the last in ``importance``,
-    by default the variable with the most categories); records made safe by other records'
-    suppressions are left alone. Rounds repeat until no record violates k-anonymity.
+    by default the variable with the most categories). Records are handled rarest key first
+    and skipped once earlier suppressions in the round have lifted them to ``k`` (a
+    suppressed record starts matching the records it now agrees with). Rounds repeat until
+    no record violates k-anonymity.
 
     Parameters
     ----------
