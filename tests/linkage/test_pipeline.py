@@ -71,7 +71,7 @@ def test_same_seed_gives_identical_bytes(linked, small_world, tmp_path):
         "crosswalk.csv",
         "model.json",
         "linkage_quality.csv",
-        "pairs/police.csv",
+        "pairs/police.parquet",
         "charts/police_match_weights.png",
     ):
         assert (out / name).read_bytes() == (again / name).read_bytes(), name

@@ -21,6 +21,8 @@ __all__ = [
     "waterfall_chart",
     "precision_recall_chart",
     "save_link_charts",
+    "save_agency_charts",
+    "save_precision_recall",
 ]
 
 
@@ -151,6 +153,45 @@ def _save(fig: Any, path: Path) -> None:
     fig.savefig(path, format="png", metadata={"Software": None})
 
 
+def save_agency_charts(
+    folder: Path,
+    agency: str,
+    model: LinkageModelConfig,
+    pairs: pd.DataFrame,
+    example: dict[str, int] | None = None,
+) -> list[Path]:
+    """Write ``charts/<agency>_match_weights.png``, ``charts/<agency>_m_u.png`` and, when
+    ``example`` gives a pair's levels, ``charts/<agency>_waterfall.png``."""
+    charts = Path(folder) / "charts"
+    written = []
+    p = charts / f"{agency}_match_weights.png"
+    _save(match_weight_histogram(pairs, model.match_threshold, f"{agency}: match weights"), p)
+    written.append(p)
+    p = charts / f"{agency}_m_u.png"
+    _save(m_u_chart(model, f"{agency}: m and u probabilities"), p)
+    written.append(p)
+    if example is not None:
+        p = charts / f"{agency}_waterfall.png"
+        fig = waterfall_chart(model, example)
+        title = fig.axes[0].get_title()
+        fig.axes[0].set_title(
+            f"{agency}: pair closest to the threshold (no term-frequency adjustment)\n{title}",
+            fontsize=9,
+        )
+        _save(fig, p)
+        written.append(p)
+    return written
+
+
+def save_precision_recall(
+    folder: Path, curve: pd.DataFrame, threshold: float | None = None
+) -> Path:
+    """Write ``charts/precision_recall.png``."""
+    p = Path(folder) / "charts" / "precision_recall.png"
+    _save(precision_recall_chart(curve, threshold), p)
+    return p
+
+
 def save_link_charts(
     folder: Path,
     models: dict[str, LinkageModelConfig],
@@ -158,34 +199,14 @@ def save_link_charts(
     curves: pd.DataFrame | None,
     examples: dict[str, dict[str, int]] | None = None,
 ) -> list[Path]:
-    """Write ``charts/<agency>_match_weights.png``, ``charts/<agency>_m_u.png``,
-    ``charts/<agency>_waterfall.png`` (the pair closest to the threshold, when ``examples``
-    gives its levels) and ``charts/precision_recall.png`` (when a curve exists)."""
+    """Write every chart of a linkage run (see :func:`save_agency_charts`) plus
+    ``charts/precision_recall.png`` when a curve exists."""
     written = []
-    charts = Path(folder) / "charts"
     for agency, model in models.items():
-        p = charts / f"{agency}_match_weights.png"
-        _save(
-            match_weight_histogram(
-                pairs[agency], model.match_threshold, f"{agency}: match weights"
-            ),
-            p,
+        written += save_agency_charts(
+            folder, agency, model, pairs[agency], (examples or {}).get(agency)
         )
-        written.append(p)
-        p = charts / f"{agency}_m_u.png"
-        _save(m_u_chart(model, f"{agency}: m and u probabilities"), p)
-        written.append(p)
-        if examples and agency in examples:
-            p = charts / f"{agency}_waterfall.png"
-            fig = waterfall_chart(model, examples[agency])
-            fig.axes[0].set_title(
-                f"{agency}: pair closest to the threshold\n" + fig.axes[0].get_title(), fontsize=9
-            )
-            _save(fig, p)
-            written.append(p)
     if curves is not None and len(curves):
         thr = next(iter(models.values())).match_threshold if models else None
-        p = charts / "precision_recall.png"
-        _save(precision_recall_chart(curves, thr), p)
-        written.append(p)
+        written.append(save_precision_recall(folder, curves, thr))
     return written

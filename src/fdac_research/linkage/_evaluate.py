@@ -97,7 +97,9 @@ def evaluate_crosswalk(
     cw = crosswalk[crosswalk["source"].isin([reference, agency])][
         ["source", "record_id", "person_key"]
     ]
-    df = cw.merge(truth, on=["source", "record_id"], how="left")
+    df = cw.merge(
+        truth[truth["source"].isin([reference, agency])], on=["source", "record_id"], how="left"
+    )
     if df["true_id"].isna().any():
         ex = df[df["true_id"].isna()].iloc[0]
         raise ContractError(
@@ -167,11 +169,12 @@ def threshold_curve(
 ) -> pd.DataFrame:
     """Pairwise precision and recall of reference-agency pairs against the threshold
     (before clustering; recall counts true pairs the blocking never proposed as missed)."""
-    t = truth.set_index(["source", "record_id"])["true_id"]
+    t_ref = truth[truth["source"] == reference].set_index("record_id")["true_id"]
+    t_ag = truth[truth["source"] == agency].set_index("record_id")["true_id"]
     p = pairs[(pairs["source_l"] == reference) & (pairs["source_r"] == agency)]
-    tl = t.reindex(pd.MultiIndex.from_arrays([p["source_l"], p["id_l"]])).to_numpy()
-    tr = t.reindex(pd.MultiIndex.from_arrays([p["source_r"], p["id_r"]])).to_numpy()
-    hit = tl == tr
+    tl = p["id_l"].map(t_ref).to_numpy()
+    tr = p["id_r"].map(t_ag).to_numpy()
+    hit = (tl == tr) & pd.notna(tl)
     ref_ids = truth[truth["source"] == reference].groupby("true_id").size()
     ag_ids = truth[truth["source"] == agency].groupby("true_id").size()
     n_true = _pairs_in_groups(ref_ids, ag_ids)
@@ -198,7 +201,7 @@ def clerical_sample(
     pairs: pd.DataFrame,
     records: dict[str, pd.DataFrame],
     n_per_band: int = 25,
-    seed: int = 0,
+    seed: int | list[int] = 0,
     reference: str = "court",
     columns: tuple[str, ...] = ("given_name", "family_name", "date_of_birth", "sex", "postcode"),
 ) -> pd.DataFrame:

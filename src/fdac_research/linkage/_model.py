@@ -72,9 +72,15 @@ class LinkageModel:
     --------
     >>> import pandas as pd
     >>> from fdac_research.linkage import LinkageModel
-    >>> model = LinkageModel(engine="recordlinkage")
-    >>> model.config.comparisons[0].name
-    'given_name'
+    >>> import pandas as pd
+    >>> from fdac_research.linkage import LinkageModel, uk_person_model
+    >>> court = pd.DataFrame({"record_id": ["C1"], "given_name": ["William"],
+    ...     "family_name": ["Smith"], "date_of_birth": ["1990-03-05"], "sex": ["M"],
+    ...     "postcode": ["ST4 6PA"]})
+    >>> police = court.assign(record_id="P1", given_name="Bill")
+    >>> model = LinkageModel(uk_person_model(), engine="recordlinkage")
+    >>> model.prepare({"court": court, "police": police})["police"]["given_name_nick"][0]
+    'BILL'
     """
 
     def __init__(

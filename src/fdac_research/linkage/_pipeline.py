@@ -5,17 +5,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fdac_research._io import atomic_dir, write_json, write_table
+from fdac_research import schema
+from fdac_research._io import atomic_dir, find_table, read_text_table, write_json, write_table
 from fdac_research._progress import progress
-from fdac_research.dataset import load_sources
+from fdac_research.dataset import to_typed
 from fdac_research.exceptions import ConfigError, ContractError, Problem
+from fdac_research.linkage._charts import save_agency_charts, save_precision_recall
 from fdac_research.linkage._config import LinkageModelConfig
 from fdac_research.linkage._evaluate import (
     clerical_sample,
@@ -28,6 +30,7 @@ from fdac_research.linkage._evaluate import (
 from fdac_research.linkage._model import LinkageModel
 from fdac_research.linkage._prepare import nickname_key_map, prepare
 from fdac_research.linkage._uk import uk_person_model
+from fdac_research.validation import check_folder
 
 __all__ = ["LinkResult", "link_sources", "load_model_file"]
 
@@ -44,7 +47,7 @@ class LinkResult:
     crosswalk: pd.DataFrame
     quality: pd.DataFrame
     models: dict[str, LinkageModelConfig]
-    pairs: dict[str, pd.DataFrame] = field(repr=False)
+    pairs_dir: Path
     evaluation: dict[str, Any] | None = None
     curves: pd.DataFrame | None = None
 
@@ -92,7 +95,8 @@ def link_sources(
     out : path
         Output folder, written atomically: ``crosswalk.csv``, ``model.json``,
         ``linkage_quality.csv``, ``evaluation.json`` (when ``truth/`` exists) or
-        ``clerical_review.csv`` (when it does not), ``pairs/<agency>.csv`` and charts.
+        ``clerical_review.csv`` (when it does not), ``pairs/<agency>.parquet`` (scored
+        candidate pairs) and ``charts/``.
     model : LinkageModelConfig, optional
         The model (default :func:`uk_person_model`); trained per agency.
     fitted : dict, optional
@@ -113,101 +117,96 @@ def link_sources(
     engine_options : dict, optional
         Passed to the engine.
     """
-    src = load_sources(sources)
+    folder = Path(sources)
+    court, agency_paths = _load_reference(folder)
     base = model or uk_person_model()
     fitted = dict(fitted or {})
-    court = _court_frame(src.court_people)
-    available = sorted(src.agencies)
+    available = sorted(agency_paths)
     chosen = available if agencies is None else list(agencies)
-    missing = [a for a in chosen if a not in src.agencies]
+    missing = [a for a in chosen if a not in agency_paths]
     if missing or not chosen:
+        expected = f"an agency extract (present: {available})"
         raise ContractError(
             str(sources),
-            [
-                Problem(
-                    f"agencies/{a}.csv",
-                    None,
-                    None,
-                    None,
-                    f"an agency extract (present: {available})",
-                )
-                for a in missing
-            ]
+            [Problem(f"agencies/{a}.csv", None, None, None, expected) for a in missing]
             or [Problem("agencies/", None, None, None, "at least one agency extract")],
         )
+    for a, cfg in fitted.items():
+        _check_same_columns(base, cfg, a)
     label_frame = read_clerical_labels(labels) if labels is not None else None
-    truth = read_truth(sources)
-    models: dict[str, LinkageModelConfig] = {}
-    pairs_by: dict[str, pd.DataFrame] = {}
-    parts = []
-    court_keys: pd.DataFrame | None = None
+    truth = read_truth(folder)
     keys = nickname_key_map(base.nicknames)
     court_p = prepare(court, base, "court_people.csv", nickname_keys=keys)
-    for agency in progress(chosen, desc="linking agencies", total=len(chosen)):
-        frame = src.agencies[agency]
-        data = {REFERENCE: court, agency: frame}
-        cfg = fitted.get(agency)
-        _check_same_columns(base, cfg, agency)
-        prepped = {
-            REFERENCE: court_p,
-            agency: prepare(frame, base, f"agencies/{agency}.csv", nickname_keys=keys),
-        }
-        options = {"skip_within": (REFERENCE,), **(engine_options or {})}
-        lm = LinkageModel(
-            cfg or base, engine=engine, backend=backend, seed=seed, engine_options=options
-        )
-        if cfg is None or not cfg.is_fitted:
-            lab = None
-            if label_frame is not None:
-                lab = label_frame[label_frame["agency"] == agency]
-            lm.fit(prepped, labels=lab, prepared=True)
-        fm = lm._fitted()
-        models[agency] = fm
-        pairs = lm.predict(prepped, prepared=True)
-        pairs_by[agency] = pairs
-        t0 = time.perf_counter()
-        clusters = lm.cluster(data, pairs, threshold=fm.match_threshold, duplicate_free=[REFERENCE])
-        log.info("clustered %s (%.1f s)", agency, time.perf_counter() - t0)
-        if court_keys is None:
-            court_keys = clusters[clusters["source"] == REFERENCE]
-        parts.append(clusters[clusters["source"] == agency])
-        log.info("linked %s: %d records, %d candidate pairs kept", agency, len(frame), len(pairs))
-    assert court_keys is not None
-    crosswalk = pd.concat([court_keys, *parts], ignore_index=True)[
-        ["source", "record_id", "person_key", "match_probability"]
-    ]
-    _check_crosswalk(crosswalk, court, {a: src.agencies[a] for a in chosen})
-
-    evaluation = curves = None
-    est = None
-    if truth is not None:
-        evaluation = {
-            "reference": REFERENCE,
-            "agencies": {a: evaluate_crosswalk(crosswalk, truth, a, REFERENCE) for a in chosen},
-        }
-        curves = pd.concat(
-            [threshold_curve(pairs_by[a], truth, a, REFERENCE) for a in chosen], ignore_index=True
-        )
-    elif label_frame is not None:
-        est = (
-            pd.concat(
-                [
-                    estimate_from_labels(
-                        label_frame[label_frame["agency"] == a], models[a].match_threshold
-                    )
-                    for a in chosen
-                    if (label_frame["agency"] == a).any()
-                ],
-                ignore_index=True,
-            )
-            if (label_frame["agency"].isin(chosen)).any()
-            else None
-        )
-    quality = _quality(crosswalk, chosen, models, evaluation, est)
-
+    models: dict[str, LinkageModelConfig] = {}
+    parts: list[pd.DataFrame] = []
+    court_keys: pd.DataFrame | None = None
+    evaluation: dict[str, Any] | None = (
+        {"reference": REFERENCE, "agencies": {}} if truth is not None else None
+    )
+    curves: list[pd.DataFrame] = []
+    samples: list[pd.DataFrame] = []
+    estimates: list[pd.DataFrame] = []
     out = Path(out)
     with atomic_dir(out) as tmp:
-        write_table(crosswalk, tmp / "crosswalk.csv")
+        for i, agency in enumerate(progress(chosen, desc="linking agencies", total=len(chosen))):
+            frame = _read_agency(agency_paths[agency], agency)
+            prepped = {
+                REFERENCE: court_p,
+                agency: prepare(frame, base, f"agencies/{agency}.csv", nickname_keys=keys),
+            }
+            given = fitted.get(agency)
+            options = {"skip_within": (REFERENCE,), **(engine_options or {})}
+            lm = LinkageModel(
+                given or base, engine=engine, backend=backend, seed=seed, engine_options=options
+            )
+            lab = None if label_frame is None else label_frame[label_frame["agency"] == agency]
+            if given is None or not given.is_fitted:
+                lm.fit(prepped, labels=lab, prepared=True)
+            fm = lm._fitted()
+            models[agency] = fm
+            pairs = lm.predict(prepped, prepared=True)
+            del prepped
+            t0 = time.perf_counter()
+            data = {REFERENCE: court, agency: frame}
+            clusters = lm.cluster(
+                data, pairs, threshold=fm.match_threshold, duplicate_free=[REFERENCE]
+            )
+            log.info("clustered %s (%.1f s)", agency, time.perf_counter() - t0)
+            if court_keys is None:
+                court_keys = clusters[clusters["source"] == REFERENCE]
+            part = clusters[clusters["source"] == agency]
+            parts.append(part)
+            (tmp / "pairs").mkdir(exist_ok=True)
+            pairs.to_parquet(tmp / "pairs" / f"{agency}.parquet", index=False)
+            if truth is not None and evaluation is not None:
+                sub = truth[truth["source"].isin([REFERENCE, agency])]
+                evaluation["agencies"][agency] = evaluate_crosswalk(
+                    pd.concat([court_keys, part]), sub, agency, REFERENCE
+                )
+                curves.append(threshold_curve(pairs, sub, agency, REFERENCE))
+            else:
+                records = {REFERENCE: court, agency: frame}
+                samples.append(clerical_sample(pairs, records, n_review, [seed, i], REFERENCE))
+                if lab is not None and len(lab):
+                    estimates.append(estimate_from_labels(lab, fm.match_threshold))
+            if charts:
+                example = _example_gamma(fm, court, frame, pairs, agency)
+                save_agency_charts(tmp, agency, fm, pairs, example)
+            log.info(
+                "linked %s: %d records, %d candidate pairs kept", agency, len(frame), len(pairs)
+            )
+            del pairs, clusters, frame
+        assert court_keys is not None
+        crosswalk = pd.concat([court_keys, *parts], ignore_index=True)[
+            ["source", "record_id", "person_key", "match_probability"]
+        ]
+        _check_crosswalk(
+            crosswalk, len(court), {a: int((crosswalk["source"] == a).sum()) for a in chosen}
+        )
+        curve = pd.concat(curves, ignore_index=True) if curves else None
+        est = pd.concat(estimates, ignore_index=True) if estimates else None
+        quality = _quality(crosswalk, chosen, models, evaluation, est)
+        write_table(_formatted(crosswalk), tmp / "crosswalk.csv")
         write_table(quality, tmp / "linkage_quality.csv")
         write_json(
             {
@@ -221,27 +220,40 @@ def link_sources(
             },
             tmp / "model.json",
         )
-        for a, p in pairs_by.items():
-            write_table(p, tmp / "pairs" / f"{a}.csv")
-        if evaluation is not None:
+        if evaluation is not None and curve is not None:
             write_json(evaluation, tmp / "evaluation.json")
-            write_table(curves, tmp / "threshold_curve.csv")  # type: ignore[arg-type]
+            write_table(curve, tmp / "threshold_curve.csv")
+            if charts:
+                save_precision_recall(tmp, curve, base.match_threshold)
         else:
-            records = {REFERENCE: court, **{a: src.agencies[a] for a in chosen}}
-            sample = clerical_sample(
-                pd.concat(pairs_by.values(), ignore_index=True), records, n_review, seed, REFERENCE
-            )
-            write_table(sample, tmp / "clerical_review.csv")
-        if charts:
-            from fdac_research.linkage._charts import save_link_charts
+            write_table(pd.concat(samples, ignore_index=True), tmp / "clerical_review.csv")
+    return LinkResult(out, crosswalk, quality, models, out / "pairs", evaluation, curve)
 
-            examples = {
-                a: _example_gamma(models[a], court, src.agencies[a], pairs_by[a], a) for a in chosen
-            }
-            save_link_charts(
-                tmp, models, pairs_by, curves, {a: g for a, g in examples.items() if g is not None}
-            )
-    return LinkResult(out, crosswalk, quality, models, pairs_by, evaluation, curves)
+
+def _load_reference(folder: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
+    """Validate the sources folder, read court people (typed) and find agency extracts."""
+    check_folder(folder, "sources")
+    path = find_table(folder, "court_people")
+    assert path is not None  # check_folder requires it
+    court = to_typed(read_text_table(path), schema.SOURCES.table("court_people"))
+    paths: dict[str, Path] = {}
+    for p in sorted((folder / "agencies").glob("*")):
+        if p.suffix in (".csv", ".parquet") and p.stem not in paths:
+            paths[p.stem] = p
+    return _court_frame(court), paths
+
+
+def _read_agency(path: Path, agency: str) -> pd.DataFrame:
+    return to_typed(read_text_table(path), schema.agency_table(agency))
+
+
+def _formatted(cw: pd.DataFrame) -> pd.DataFrame:
+    """Crosswalk with ``match_probability`` as text (fast for millions of rows)."""
+    v = cw["match_probability"].to_numpy(dtype=float)
+    whole = v == np.round(v)
+    text = np.round(v, 6).astype(str).astype(object)
+    text[whole] = v[whole].astype(np.int64).astype(str)
+    return cw.assign(match_probability=text)
 
 
 def _example_gamma(
@@ -280,13 +292,11 @@ def _check_same_columns(
         )
 
 
-def _check_crosswalk(
-    cw: pd.DataFrame, court: pd.DataFrame, agencies: dict[str, pd.DataFrame]
-) -> None:
+def _check_crosswalk(cw: pd.DataFrame, n_court: int, n_agency: dict[str, int]) -> None:
     """Every court person and agency record exactly once; never an empty crosswalk."""
-    expected = len(court) + sum(len(f) for f in agencies.values())
+    expected = n_court + sum(n_agency.values())
     dup = cw.duplicated(["source", "record_id"]).any()
-    if len(cw) != expected or dup or cw["person_key"].eq("").any():
+    if len(cw) != expected or dup or cw["person_key"].eq("").any() or expected == 0:
         raise RuntimeError(
             f"internal error: crosswalk has {len(cw)} rows for {expected} records (duplicates: {bool(dup)})"
         )
