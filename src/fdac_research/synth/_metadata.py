@@ -129,7 +129,7 @@ def column_specs(table: str) -> list[ColumnSpec]:
 def sdv_metadata_dict() -> dict[str, Any]:
     """SDV 2.0 multi-table metadata (``Metadata.load_from_dict``) built from the schema.
 
-    Numbers are ``numerical`` with their integer/float representation, booleans ``boolean``,
+    Numbers are ``numerical``, booleans ``boolean``,
     categories, lists and free text ``categorical``, keys ``id``. No value range is given:
     SDV learns none here because the synthesizers are created with
     ``enforce_min_max_values=False`` and the schema bounds are applied afterwards.
@@ -143,8 +143,7 @@ def sdv_metadata_dict() -> dict[str, Any]:
             elif s.kind == "boolean":
                 cols[s.name] = {"sdtype": "boolean"}
             elif s.kind in ("integer", "float"):
-                rep = "Int64" if s.kind == "integer" else "Float"
-                cols[s.name] = {"sdtype": "numerical", "computer_representation": rep}
+                cols[s.name] = {"sdtype": "numerical"}
             else:
                 cols[s.name] = {"sdtype": "categorical"}
         table = schema.RESEARCH.table(name)

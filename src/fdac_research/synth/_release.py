@@ -1,0 +1,362 @@
+"""A synthetic release end to end: hold out real families, fit, sample, measure utility and
+privacy, apply the gate, and write the release atomically (or refuse and write nothing)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fdac_research import schema
+from fdac_research._io import atomic_dir, sha256_file, write_json, write_table
+from fdac_research.dataset import ResearchData, file_manifest, load_research
+from fdac_research.exceptions import ReleaseRefusedError
+from fdac_research.synth._base import BaseSynthesizer, check_scale, check_seed
+from fdac_research.synth._cart import CARTSynthesizer
+from fdac_research.synth._fidelity import effect_fidelity
+from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
+from fdac_research.synth._metadata import DATA_TABLES, prepare_research, rule_violations
+from fdac_research.synth._privacy import privacy_report
+from fdac_research.synth._sdv import HMASynthesizer
+from fdac_research.synth._utility import (
+    children_per_case,
+    foreign_key_validity,
+    pmse,
+    quality_score,
+)
+
+__all__ = [
+    "MODELS",
+    "DEFAULT_MODEL",
+    "make_synthesizer",
+    "split_holdout",
+    "evaluate_release",
+    "ReleaseResult",
+    "synthesise",
+    "REPORT_JSON",
+    "REPORT_HTML",
+]
+
+log = logging.getLogger(__name__)
+
+#: Offered synthesizers by name.
+MODELS: dict[str, type[BaseSynthesizer]] = {"cart": CARTSynthesizer, "hma": HMASynthesizer}
+#: The default, chosen by measured utility, privacy and time (see benchmarks/bench_synth.py).
+DEFAULT_MODEL = "cart"
+REPORT_JSON = "synthetic_report.json"
+REPORT_HTML = "synthetic_report.html"
+
+
+def make_synthesizer(name: str, seed: int = 0) -> BaseSynthesizer:
+    """A new synthesizer called ``name`` (one of :data:`MODELS`)."""
+    if name not in MODELS:
+        raise ValueError(f"unknown synthesizer {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](seed=seed)  # type: ignore[call-arg]
+
+
+def split_holdout(
+    tables: dict[str, pd.DataFrame], fraction: float, seed: int
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """Split families (by case) into training and held-out parts."""
+    if not 0 < fraction < 1:
+        raise ValueError(f"holdout_fraction must be in (0, 1), got {fraction!r}")
+    ids = np.sort(tables["cases"]["case_id"].astype(str).to_numpy())
+    n_hold = int(round(fraction * len(ids)))
+    if n_hold < 1 or n_hold >= len(ids):
+        raise ValueError(
+            f"holdout_fraction {fraction} of {len(ids)} cases leaves no training or no "
+            "held-out cases; use more data or another fraction"
+        )
+    rng = np.random.default_rng([seed, 0x401D])
+    held = set(rng.choice(ids, size=n_hold, replace=False))
+    train, hold = {}, {}
+    for name in DATA_TABLES:
+        df = tables[name]
+        mask = df["case_id"].astype(str).isin(held).to_numpy()
+        train[name] = df[~mask].reset_index(drop=True)
+        hold[name] = df[mask].reset_index(drop=True)
+    return train, hold
+
+
+def _finite(obj: Any) -> Any:
+    """NaN/inf to ``None`` recursively (JSON without NaN)."""
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    return obj
+
+
+def _extremes(real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame]) -> list[str]:
+    """Numeric columns whose released minimum or maximum equals the real one (names only)."""
+    out = []
+    for name in DATA_TABLES:
+        for col in schema.RESEARCH.table(name).columns:
+            if col.kind not in ("int", "float") or col.name not in synthetic[name]:
+                continue
+            r = pd.to_numeric(real[name][col.name], errors="coerce").dropna()
+            s = pd.to_numeric(synthetic[name][col.name], errors="coerce").dropna()
+            if len(r) and len(s):
+                if s.min() == r.min():
+                    out.append(f"{name}.{col.name} (minimum)")
+                if s.max() == r.max():
+                    out.append(f"{name}.{col.name} (maximum)")
+    return out
+
+
+def evaluate_release(
+    real: dict[str, pd.DataFrame],
+    train: dict[str, pd.DataFrame],
+    holdout: dict[str, pd.DataFrame],
+    raw: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+    *,
+    seed: int = 0,
+    n_attacks: int = 500,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The utility and privacy reports of a release (see the package docstring)."""
+    utility: dict[str, Any] = {
+        "pmse": {t: pmse(train[t], synthetic[t], t) for t in DATA_TABLES},
+        "pmse_holdout_baseline": {t: pmse(train[t], holdout[t], t) for t in DATA_TABLES},
+        "quality": quality_score(train, synthetic),
+        "rules_raw": rule_violations(raw),
+        "rules": rule_violations(synthetic),
+        "key_validity_raw": foreign_key_validity(raw),
+        "key_validity": foreign_key_validity(synthetic),
+        "children_per_case": {
+            "real": children_per_case(train),
+            "synthetic": children_per_case(synthetic),
+        },
+        "fidelity": effect_fidelity(
+            ResearchData(**real),
+            ResearchData(**synthetic),  # type: ignore[arg-type]
+        ),
+    }
+    cpc = utility["children_per_case"]
+    utility["children_per_case"]["total_variation"] = 0.5 * sum(
+        abs(cpc["real"][k] - cpc["synthetic"][k]) for k in cpc["real"]
+    )
+    privacy = privacy_report(train, holdout, synthetic, n_attacks=n_attacks, seed=seed)
+    privacy["real_extremes_reproduced"] = _extremes(train, synthetic)
+    return utility, privacy
+
+
+@dataclass
+class ReleaseResult:
+    """What :func:`synthesise` did.
+
+    Attributes
+    ----------
+    passed : bool
+        Whether the release gate passed (and the release was written).
+    checks : list of GateCheck
+        Every gate check.
+    report : dict
+        The full JSON report (utility, privacy, gate, model, sizes).
+    synthetic : ResearchData
+        The synthetic data (written only when ``passed``).
+    out : Path or None
+        The release folder, when written.
+    timings : dict
+        Wall seconds of fit, sample and evaluation (not written to files: outputs stay
+        byte-identical).
+    """
+
+    passed: bool
+    checks: list[GateCheck]
+    report: dict[str, Any]
+    synthetic: ResearchData
+    out: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[GateCheck]:
+        """The checks that failed."""
+        return [c for c in self.checks if not c.passed]
+
+    def summary(self) -> str:
+        """A plain-text summary: verdict and each check."""
+        head = "RELEASE PASSED the gate" if self.passed else "RELEASE REFUSED by the gate"
+        lines = [head]
+        for c in self.checks:
+            mark = "ok  " if c.passed else "FAIL"
+            lines.append(
+                f"  {mark} {c.name}: {_fmt(c.value)} (threshold {_fmt(c.threshold)}) - {c.detail}"
+            )
+        return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _linkage_quality(lq: pd.DataFrame | None) -> pd.DataFrame:
+    """The release's linkage_quality: counts rounded to 10, rates to 2 decimals."""
+    cols = schema.RESEARCH.table("linkage_quality").names
+    if lq is None or lq.empty:
+        return pd.DataFrame(
+            {
+                "agency": ["none"],
+                "n_records": [0],
+                "n_linked": [0],
+                "match_threshold": [0.0],
+                "precision": [np.nan],
+                "recall": [np.nan],
+            }
+        )
+    out = lq[[c for c in cols if c in lq.columns]].copy()
+    for c in ("n_records", "n_linked"):
+        out[c] = (pd.to_numeric(out[c]).astype(float) / 10).round().mul(10).astype("Int64")
+    for c in ("match_threshold", "precision", "recall"):
+        if c in out:
+            out[c] = pd.to_numeric(out[c]).astype(float).round(2)
+    return out
+
+
+def synthesise(
+    research: Path | str | ResearchData,
+    out: Path | str | None,
+    *,
+    model: str | BaseSynthesizer = DEFAULT_MODEL,
+    seed: int = 0,
+    scale: float = 1.0,
+    gate: ReleaseGateConfig | None = None,
+    holdout_fraction: float = 0.2,
+    report_dir: Path | str | None = None,
+    n_attacks: int = 500,
+) -> ReleaseResult:
+    """Make a synthetic release of a research dataset, gated on utility and privacy.
+
+    Parameters
+    ----------
+    research : path or ResearchData
+        The real research folder (validated) or loaded data.
+    out : path or None
+        Release folder (contract research layout + reports + manifest), replaced atomically;
+        ``None`` evaluates without writing.
+    model : str or BaseSynthesizer
+        ``"cart"`` (default) or ``"hma"``, or an unfitted synthesizer object.
+    seed : int
+        Seeds the holdout split, the synthesizer and the attacks: same inputs and seed give
+        byte-identical outputs.
+    scale : float
+        Synthetic cases relative to the real dataset's cases.
+    gate : ReleaseGateConfig, optional
+        Thresholds (defaults documented in :class:`ReleaseGateConfig`).
+    holdout_fraction : float
+        Share of real families held out as the privacy baseline (never shown to the model).
+    report_dir : path, optional
+        Where the JSON and HTML reports are also written (always, pass or fail); a refused
+        release writes its reports only here.
+    n_attacks : int
+        Attacks per attack type in the privacy evaluation.
+
+    Raises
+    ------
+    ReleaseRefusedError
+        The gate failed: the message lists every failed check; nothing is written to
+        ``out``. The result is attached as ``err.result``.
+    """
+    seed = check_seed(seed)
+    scale = check_scale(scale)
+    gate = gate or ReleaseGateConfig()
+    data = research if isinstance(research, ResearchData) else load_research(research)
+    real = prepare_research(data)
+    synth = make_synthesizer(model, seed) if isinstance(model, str) else model
+    train, holdout = split_holdout(real, holdout_fraction, seed)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    synth.fit(ResearchData(**train))  # type: ignore[arg-type]
+    timings["fit_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rel_scale = scale * len(real["cases"]) / len(train["cases"])
+    raw = synth.sample_raw(rel_scale, seed)
+    released = synth.finalise(raw, seed)
+    timings["sample_s"] = time.perf_counter() - t0
+    synthetic = released.tables()
+    t0 = time.perf_counter()
+    utility, privacy = evaluate_release(
+        real, train, holdout, raw, synthetic, seed=seed, n_attacks=n_attacks
+    )
+    checks = evaluate_gate(utility, privacy, gate)
+    timings["evaluate_s"] = time.perf_counter() - t0
+    passed = all(c.passed for c in checks)
+    source_manifest = None
+    if data.folder is not None and (Path(data.folder) / "manifest.json").is_file():
+        source_manifest = sha256_file(Path(data.folder) / "manifest.json")
+    report = _finite(
+        {
+            "model": {
+                "name": getattr(synth, "name", type(synth).__name__),
+                "params": synth.get_params(),
+            },
+            "seed": seed,
+            "scale": scale,
+            "holdout_fraction": holdout_fraction,
+            "sizes": {
+                "real_cases": len(real["cases"]),
+                "train_cases": len(train["cases"]),
+                "holdout_cases": len(holdout["cases"]),
+                "synthetic": {t: len(synthetic[t]) for t in DATA_TABLES},
+            },
+            "source_manifest_sha256": source_manifest,
+            "utility": utility,
+            "privacy": privacy,
+            "gate": {
+                "passed": passed,
+                "config": gate.to_dict(),
+                "checks": [c.to_dict() for c in checks],
+            },
+        }
+    )
+    result = ReleaseResult(passed, checks, report, released, None, timings)
+    if report_dir is not None:
+        _write_reports(Path(report_dir), report, train, synthetic)
+    if not passed:
+        err = ReleaseRefusedError(result.summary() + "\nNothing was written to the release folder.")
+        err.result = result  # type: ignore[attr-defined]
+        raise err
+    if out is not None:
+        lq = _linkage_quality(data.linkage_quality)
+        with atomic_dir(Path(out)) as tmp:
+            for name in DATA_TABLES:
+                write_table(synthetic[name][schema.RESEARCH.table(name).names], tmp / f"{name}.csv")
+            write_table(lq, tmp / "linkage_quality.csv")
+            _write_reports(tmp, report, train, synthetic)
+            manifest = file_manifest(
+                tmp,
+                made_by="fdac_research.synth",
+                synthetic=True,
+                model=report["model"],
+                seed=seed,
+                scale=scale,
+                gate_passed=True,
+                source_manifest_sha256=source_manifest,
+            )
+            write_json(manifest, tmp / "manifest.json")
+            from fdac_research.validation import check_folder
+
+            check_folder(tmp, "research")
+        result.out = Path(out)
+    return result
+
+
+def _write_reports(
+    folder: Path,
+    report: dict[str, Any],
+    real: dict[str, pd.DataFrame],
+    synthetic: dict[str, pd.DataFrame],
+) -> None:
+    from fdac_research.synth._html import render_html
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(report, folder / REPORT_JSON)
+    (folder / REPORT_HTML).write_text(render_html(report, real, synthetic), encoding="utf-8")
