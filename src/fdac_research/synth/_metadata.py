@@ -197,8 +197,9 @@ def prepare_research(research: ResearchData) -> dict[str, pd.DataFrame]:
                 Problem(file, key, None, str(df[key][dup].iloc[0]), "unique keys", int(dup.sum()))
             )
         out[name] = df[names].reset_index(drop=True)
-    if "cases" in out:
-        ids = set(out["cases"]["case_id"])
+    cases = getattr(research, "cases", None)
+    if isinstance(cases, pd.DataFrame) and "case_id" in cases.columns:
+        ids = set(cases["case_id"])
         for name in ("adults", "children"):
             if name in out:
                 orphan = ~out[name]["case_id"].isin(ids)
