@@ -74,3 +74,61 @@ def test_bar_chart_shows_published_values_only() -> None:
     fig = cohort_bar_chart(pub)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a"]  # margins left out
+
+
+def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
+    import json
+
+    import pytest
+
+    from fdac_research.exceptions import ContractError
+    from fdac_research.reports.synth_view import synthetic_release_view
+
+    with pytest.raises(ContractError, match="synthetic_report.json"):
+        synthetic_release_view(tmp_path)
+    est = {"odds_ratio": 1.8, "odds_ratio_ci": [1.5, 2.1]}
+    report = {
+        "seed": 3,
+        "model": {"name": "cart"},
+        "utility": {
+            "quality": {"score": 0.95},
+            "pmse": {"cases": {"s_pmse": 1.7}},
+            "rules": {"row_violation_rate": 0.0},
+            "key_validity": {"adults": 1.0},
+            "children_per_case": {
+                "real": {"1": 0.6, "2": 0.4},
+                "synthetic": {"1": 0.5, "2": 0.5},
+                "total_variation": 0.1,
+            },
+            "fidelity": [
+                {
+                    "outcome": "reunified",
+                    "population": "children",
+                    "method": "aipw",
+                    "real": est,
+                    "synthetic": est,
+                    "ci_overlap": True,
+                    "inside_real_ci": True,
+                }
+            ],
+        },
+        "privacy": {"exact_copies": {"synthetic": {"cases": 0.0}, "holdout": {"cases": 0.05}}},
+        "gate": {
+            "passed": False,
+            "checks": [
+                {
+                    "name": "quality",
+                    "detail": "SDMetrics score",
+                    "value": 0.5,
+                    "threshold": 0.8,
+                    "passed": False,
+                }
+            ],
+        },
+    }
+    (tmp_path / "synthetic_report.json").write_text(json.dumps(report))
+    view = synthetic_release_view(tmp_path)
+    assert not view.passed and "REFUSED" in view.gate and "FAILED" in view.gate
+    assert view.utility.loc["S_pMSE, two-way, cases (about 1 ideal, under 3 good)", "value"] == 1.7
+    assert view.fidelity["synthetic inside real CI"].all()
+    assert view.privacy.loc["exact copies of real rows, cases", "synthetic"] == "0.00%"
