@@ -67,18 +67,14 @@ def cluster_pairs(
     """
     rec = records[["source", "record_id"]].astype(str).reset_index(drop=True)
     n = len(rec)
-    node = pd.Series(np.arange(n), index=pd.MultiIndex.from_frame(rec))
-    if node.index.duplicated().any():
-        dup = node.index[node.index.duplicated()][0]
+    node = pd.Index(rec["source"] + "\x1f" + rec["record_id"])
+    if node.has_duplicates:
+        dup = node[node.duplicated()][0].replace("\x1f", " ")
         raise ValueError(f"record {dup} appears twice in the records to cluster")
     p = pairs[pairs["match_probability"] >= threshold]
-    li = node.reindex(
-        pd.MultiIndex.from_arrays([p["source_l"].astype(str), p["id_l"].astype(str)])
-    ).to_numpy()
-    ri = node.reindex(
-        pd.MultiIndex.from_arrays([p["source_r"].astype(str), p["id_r"].astype(str)])
-    ).to_numpy()
-    ok = ~(np.isnan(li) | np.isnan(ri))
+    li = node.get_indexer(p["source_l"].astype(str) + "\x1f" + p["id_l"].astype(str))
+    ri = node.get_indexer(p["source_r"].astype(str) + "\x1f" + p["id_r"].astype(str))
+    ok = (li >= 0) & (ri >= 0)
     li, ri = li[ok].astype(np.int64), ri[ok].astype(np.int64)
     prob = p["match_probability"].to_numpy(dtype=float)[ok]
     dfree = set(duplicate_free)

@@ -273,7 +273,7 @@ class EMSettings(ConfigBase):
     u_max_pairs: int = 2_000_000
     prior_rules: tuple[tuple[str, ...], ...] = ()
     prior_recall: float = 0.8
-    max_pairs: int | None = 2_000_000
+    max_pairs: int | None = 1_000_000
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "blocking_rules", tuple(tuple(r) for r in self.blocking_rules))

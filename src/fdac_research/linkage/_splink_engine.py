@@ -293,9 +293,11 @@ class SplinkEngine:
                 [_rule_sql(r, dialect, skip) for r in model.em.prior_rules],
                 recall=model.em.prior_recall,
             )
+        log.info("splink: prior estimated (%.1f s)", time.perf_counter() - t0)
         tr.estimate_u_using_random_sampling(
             max_pairs=float(model.em.u_max_pairs), seed=int(self.seed)
         )
+        log.info("splink: u estimated (%.1f s)", time.perf_counter() - t0)
         if labels is not None and len(labels):
             lab = labels.loc[
                 labels["is_match"].astype(bool), ["source_l", "id_l", "source_r", "id_r"]
