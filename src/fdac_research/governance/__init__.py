@@ -17,11 +17,29 @@ from fdac_research.governance._build import (
     build_research,
 )
 from fdac_research.governance._crosswalk import read_crosswalk, read_linkage_quality
+from fdac_research.governance._extract import verify_manifest, write_extract
 from fdac_research.governance._keys import KEY_ENV, Pseudonymiser, is_synthetic, load_key
 from fdac_research.governance._optouts import OptOutResolution, disclosed_count, resolve_opt_outs
+from fdac_research.governance._retention import (
+    ANCHORS,
+    RetentionReport,
+    RetentionRules,
+    retention_due,
+)
+from fdac_research.governance._spec import TRANSFORMS, ExtractSpec, load_spec, shipped_specs
 
 __all__ = [
+    "ANCHORS",
     "ATTRIBUTE_RULES",
+    "ExtractSpec",
+    "RetentionReport",
+    "RetentionRules",
+    "TRANSFORMS",
+    "load_spec",
+    "retention_due",
+    "shipped_specs",
+    "verify_manifest",
+    "write_extract",
     "AttributeRule",
     "BuildConfig",
     "BuildResult",
