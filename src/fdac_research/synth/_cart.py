@@ -12,15 +12,15 @@ Order of synthesis
 4. **children**, exactly ``n_children`` per case, eldest first, each conditioned on the case,
    the mother and the previous sibling's age and placement (siblings' outcomes go together).
 
-Exact copies (a case row, an adult row or a whole family identical to a real one on every
-attribute) are redrawn (whole families, up to ``max_copy_retries`` rounds); see
+Exact copies (an adult row or a whole family identical to a real one on every attribute)
+are redrawn (whole families, up to ``max_copy_retries`` rounds); see
 :mod:`fdac_research.synth._copies`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -154,7 +154,11 @@ class CARTSynthesizer(BaseSynthesizer):
         Smallest leaf of every tree (synthpop ``minbucket``); larger leaves give smoother,
         more private and less faithful data.
     max_copy_retries : int, default 10
-        Rounds of redrawing families that copy a real case row, adult row or family.
+        Rounds of redrawing families that copy a real adult row or a real family.
+    strata : str or None, default "cohort"
+        Fit one synthesizer per level of this case column (synthpop's ``strata``) so that
+        the FDAC-vs-comparison contrasts the evaluation estimates are not attenuated by
+        trees that split on cohort only sometimes. ``None`` fits one model.
     seed : int, default 0
         Seed of the trees' tie-breaking (fitting is otherwise deterministic).
 
@@ -165,6 +169,8 @@ class CARTSynthesizer(BaseSynthesizer):
         Text of the training rows and families (for exact-copy removal; never released).
     max_children_ : int
         Largest number of children in a case seen in training.
+    strata_models_ : dict of CARTSynthesizer
+        One fitted model per stratum (empty when ``strata`` is None).
 
     Examples
     --------
@@ -176,10 +182,15 @@ class CARTSynthesizer(BaseSynthesizer):
     name: ClassVar[str] = "cart"
 
     def __init__(
-        self, min_samples_leaf: int = 5, max_copy_retries: int = 10, seed: int = 0
+        self,
+        min_samples_leaf: int = 5,
+        max_copy_retries: int = 10,
+        strata: str | None = "cohort",
+        seed: int = 0,
     ) -> None:
         self.min_samples_leaf = min_samples_leaf
         self.max_copy_retries = max_copy_retries
+        self.strata = strata
         self.seed = seed
 
     def _fit(self, tables: dict[str, pd.DataFrame]) -> None:
@@ -194,7 +205,16 @@ class CARTSynthesizer(BaseSynthesizer):
             )
         if problems:
             raise ValueError("; ".join(problems))
+        if self.strata is not None and self.strata not in ("cohort", "court", "local_authority"):
+            raise ValueError(
+                f"strata must be None or a case column (cohort, court, local_authority), "
+                f"got {self.strata!r}"
+            )
         seed = check_seed(self.seed)
+        if self.strata is not None:
+            self._fit_strata(tables, seed)
+            return
+        self.strata_models_: dict[str, CARTSynthesizer] = {}
         leaf = self.min_samples_leaf
         cases = tables["cases"].copy()
         adults, kids = tables["adults"], tables["children"]
@@ -218,7 +238,6 @@ class CARTSynthesizer(BaseSynthesizer):
         ).fit(k, seed + 300, leaf)
         self.max_children_ = int(kids.groupby("case_id").size().max())
         self.real_rows_ = {
-            "cases": row_text(tables["cases"], "cases").astype(str),
             "adults": row_text(adults, "adults").astype(str),
             "families": family_text(tables).to_numpy().astype(str),
         }
@@ -282,18 +301,62 @@ class CARTSynthesizer(BaseSynthesizer):
         return kids[["case_id", *CHILD_SEQUENCE]]
 
     def _copies(self, fam: dict[str, pd.DataFrame]) -> np.ndarray:
-        """Case ids whose case row, an adult row or the whole family copies a real one."""
-        c = fam["cases"]
-        bad = set(c.loc[exact_copy_mask(row_text(c, "cases"), self.real_rows_["cases"]), "case_id"])
+        """Case ids whose whole family or one of whose adult rows copies a real one.
+
+        Case rows alone are not redrawn: with no continuous value (an open case) they
+        coincide with real case rows by chance (about 6% of held-out real cases do), and
+        redrawing them would bias the release against such cases. The gate still compares
+        their copy rate with the held-out rate.
+        """
         a = fam["adults"]
-        bad |= set(
-            a.loc[exact_copy_mask(row_text(a, "adults"), self.real_rows_["adults"]), "case_id"]
-        )
+        mask = exact_copy_mask(row_text(a, "adults"), self.real_rows_["adults"])
+        bad = set(a.loc[mask, "case_id"])
         ft = family_text(fam)
         bad |= set(ft.index[exact_copy_mask(ft.to_numpy(), self.real_rows_["families"])])
         return np.array(sorted(bad), dtype=object)
 
+    def _fit_strata(self, tables: dict[str, pd.DataFrame], seed: int) -> None:
+        """One synthesizer per level of ``strata`` (synthpop's ``strata``): differences
+        between strata, such as the FDAC effect, are kept exactly in expectation."""
+        cases = tables["cases"]
+        levels = sorted(cases[self.strata].dropna().astype(str).unique())
+        self.strata_models_ = {}
+        self.strata_shares_ = {}
+        for i, level in enumerate(levels):
+            ids = set(cases.loc[cases[self.strata].astype(str) == level, "case_id"])
+            sub = {
+                n: df[df["case_id"].isin(ids)].reset_index(drop=True) for n, df in tables.items()
+            }
+            model = CARTSynthesizer(
+                self.min_samples_leaf, self.max_copy_retries, strata=None, seed=seed + 1000 * i
+            )
+            model._fit(sub)
+            self.strata_models_[level] = model
+            self.strata_shares_[level] = len(ids) / len(cases)
+
     def _sample_raw(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
+        if self.strata_models_:
+            return self._sample_strata(n_cases, seed)
+        return self._sample_one(n_cases, seed)
+
+    def _sample_strata(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
+        levels = list(self.strata_models_)
+        exact = np.array([self.strata_shares_[lv] * n_cases for lv in levels])
+        counts = np.floor(exact).astype(int)
+        # largest remainders get the cases left over (deterministic)
+        for j in np.argsort(-(exact - counts), kind="stable")[: n_cases - counts.sum()]:
+            counts[j] += 1
+        parts: dict[str, list[pd.DataFrame]] = {"cases": [], "adults": [], "children": []}
+        for i, (level, n) in enumerate(zip(levels, counts, strict=True)):
+            if n == 0:
+                continue
+            sub_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+            fam = self.strata_models_[level]._sample_one(int(n), sub_seed)
+            for name, df in fam.items():
+                parts[name].append(df.assign(case_id=f"s{i}-" + df["case_id"].astype(str)))
+        return {n: pd.concat(p, ignore_index=True) for n, p in parts.items()}
+
+    def _sample_one(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
         rng = np.random.default_rng([seed, 0xCA27])
         fam = self._families(n_cases, rng, 0)
         start = n_cases
@@ -321,9 +384,6 @@ class CARTSynthesizer(BaseSynthesizer):
             if left:
                 log.warning("cart: %d families still copy a real record after retries", left)
         return fam
-
-    def _info(self) -> dict[str, Any]:
-        return {"max_children": self.max_children_}
 
 
 def _in_case_order(df: pd.DataFrame, n_cases: int) -> pd.DataFrame:

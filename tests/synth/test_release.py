@@ -1,0 +1,126 @@
+"""The gated release: a good release passes and validates, a memorising "synthesizer" is
+refused with nothing written, outputs are byte-identical for a seed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+import pandas as pd
+import pytest
+
+from fdac_research.cli import main
+from fdac_research.exceptions import ReleaseRefusedError
+from fdac_research.synth import (
+    REPORT_HTML,
+    REPORT_JSON,
+    BaseSynthesizer,
+    ReleaseGateConfig,
+    synthesise,
+)
+
+
+class Memoriser(BaseSynthesizer):
+    """A "synthesizer" that releases its training rows (what the gate must stop)."""
+
+    name: ClassVar[str] = "memoriser"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def _fit(self, tables: dict[str, pd.DataFrame]) -> None:
+        self.tables_ = {k: v.copy() for k, v in tables.items()}
+
+    def _sample_raw(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
+        return {k: v.copy() for k, v in self.tables_.items()}
+
+
+@pytest.fixture(scope="module")
+def good_release(research_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("rel") / "release"
+    res = synthesise(research_folder, out, seed=3, n_attacks=200)
+    assert res.passed, res.summary()
+    return out
+
+
+def test_good_release_passes_and_validates(good_release: Path) -> None:
+    assert main(["validate", str(good_release), "--layout", "research"]) == 0
+    report = json.loads((good_release / REPORT_JSON).read_text())
+    assert report["gate"]["passed"] is True
+    assert report["privacy"]["exact_copies"]["synthetic"]["families"] == 0.0
+    assert report["utility"]["rules"]["n_rows_violating"] == 0
+    assert (good_release / REPORT_HTML).read_text().count("<svg") == 3
+    manifest = json.loads((good_release / "manifest.json").read_text())
+    assert manifest["synthetic"] is True and manifest["made_by"] == "fdac_research.synth"
+
+
+def test_release_is_byte_identical_for_a_seed(
+    research_folder: Path, good_release: Path, tmp_path: Path
+) -> None:
+    again = tmp_path / "again"
+    synthesise(research_folder, again, seed=3, n_attacks=200)
+    for f in sorted(p.name for p in good_release.iterdir()):
+        if f != "manifest.json":
+            assert (again / f).read_bytes() == (good_release / f).read_bytes(), f
+    a = json.loads((good_release / "manifest.json").read_text())["files"]
+    assert a == json.loads((again / "manifest.json").read_text())["files"]
+
+
+def test_memorising_synthesizer_is_refused_and_nothing_is_written(
+    research_folder: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "release"
+    with pytest.raises(ReleaseRefusedError) as info:
+        synthesise(
+            research_folder,
+            out,
+            model=Memoriser(),
+            seed=1,
+            report_dir=tmp_path / "rep",
+            n_attacks=100,
+        )
+    text = str(info.value)
+    assert "REFUSED" in text and "FAIL family_copies" in text
+    assert "Nothing was written" in text
+    assert not out.exists()
+    report = json.loads((tmp_path / "rep" / REPORT_JSON).read_text())
+    assert report["gate"]["passed"] is False
+    assert report["privacy"]["exact_copies"]["synthetic"]["families"] == 1.0
+
+
+def test_cli_refusal_exits_non_zero_and_writes_nothing(
+    research_folder: Path, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate.json"
+    ReleaseGateConfig(min_quality_score=1.0).to_json(gate)
+    out = tmp_path / "release"
+    rc = main(
+        [
+            "synthesise",
+            str(research_folder),
+            "--out",
+            str(out),
+            "--gate",
+            str(gate),
+            "--report-dir",
+            str(tmp_path / "rep"),
+        ]
+    )
+    assert rc == 1
+    assert not out.exists()
+    assert (tmp_path / "rep" / REPORT_HTML).is_file()
+
+
+def test_gate_config_rejects_bad_values() -> None:
+    from fdac_research.exceptions import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        ReleaseGateConfig(max_family_copy_rate=2.0, max_s_pmse=-1)
+    assert "max_family_copy_rate" in str(info.value) and "max_s_pmse" in str(info.value)
+
+
+def test_bad_cli_input_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["synthesise", str(tmp_path / "missing"), "--out", str(tmp_path / "o")])
+    assert rc == 2
+    assert "synthesise" in capsys.readouterr().err
