@@ -108,7 +108,9 @@ class BaseSynthesizer:
         rng = np.random.default_rng([check_seed(seed), 0x5E7])
         fixed = relabel_keys(enforce_rules(raw, self.conditionals_, rng))
         ordered = {n: fixed[n][schema.RESEARCH.table(n).names] for n in DATA_TABLES}
-        return ResearchData(**ordered)
+        return ResearchData(
+            cases=ordered["cases"], adults=ordered["adults"], children=ordered["children"]
+        )
 
     # -- per model -----------------------------------------------------------------
     def _fit(self, tables: dict[str, pd.DataFrame]) -> None:

@@ -252,7 +252,7 @@ class CARTSynthesizer(BaseSynthesizer):
         roles = cases["adult_roles"].str.split(";")
         slots = pd.DataFrame(
             {
-                "case_id": cases["case_id"].repeat(roles.str.len()).to_numpy(),
+                "case_id": cases["case_id"].repeat(roles.str.len()).to_numpy(),  # type: ignore[arg-type]
                 "role": np.concatenate(roles.to_numpy()) if n else [],
             }
         )

@@ -64,7 +64,7 @@ class Encoder:
         for c in self.columns:
             v = df[c]
             if c in self.categories:
-                s = v.astype(object).where(v.notna(), None)
+                s = v.astype(object).where(v.notna(), None)  # type: ignore[call-overload]
                 cats = self.categories[c]
                 codes = pd.Categorical(s.astype("string"), categories=cats).codes
                 onehot = np.zeros((len(df), len(cats)))
@@ -153,7 +153,7 @@ class ColumnTree:
         noise = rng.normal(0.0, 1.0, n) * self.bandwidth_[pos]
         x = np.where(np.isnan(x), np.nan, x + noise)
         if self.kind == "integer":
-            return pd.Series(pd.array(np.where(np.isnan(x), None, np.round(x)), dtype="Int64"))
+            return pd.Series(pd.array(np.where(np.isnan(x), None, np.round(x)), dtype="Int64"))  # type: ignore[call-overload]
         return pd.Series(np.round(x, 1))
 
 

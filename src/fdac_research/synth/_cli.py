@@ -34,7 +34,7 @@ def _synthesise(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
     from fdac_research.synth._release import DEFAULT_MODEL, MODELS
 
     p = sub.add_parser(

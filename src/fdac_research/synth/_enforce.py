@@ -107,7 +107,7 @@ def enforce_rules(
         if bad.any():
             order[bad] = _draw(rng, weights, int(bad.sum()))
     kids["final_order"] = order
-    kids["reunified"] = pd.array(np.where(k_open, None, place == "parent"), dtype="boolean")
+    kids["reunified"] = pd.array(np.where(k_open, None, place == "parent"), dtype="boolean")  # type: ignore[call-overload]
     # a mother at least MIN_MOTHER_CHILD_GAP years older than each of her children
     mothers = adults["role"] == "mother"
     young = mothers & (adults["age_at_application"] < MIN_MOTHER_CHILD_GAP)
@@ -122,9 +122,8 @@ def enforce_rules(
     age = kids["age_at_application"].to_numpy(dtype=float, na_value=np.nan)
     too_old = np.nan_to_num(age > cap, nan=False).astype(bool)
     age[too_old] = np.maximum(cap[too_old], 0)
-    kids["age_at_application"] = pd.array(
-        np.where(np.isnan(age), None, np.round(age)), dtype="Int64"
-    )
+    ages: Any = np.where(np.isnan(age), None, np.round(age))  # type: ignore[call-overload]
+    kids["age_at_application"] = pd.array(ages, dtype="Int64")
     # derived count
     counts = kids["case_id"].value_counts()
     cases["n_children"] = pd.array(

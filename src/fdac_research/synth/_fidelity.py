@@ -82,7 +82,7 @@ def effect_fidelity(real: ResearchData, synthetic: ResearchData) -> list[dict[st
             row["real"], row["synthetic"] = r, s
             row["ci_overlap"] = bool(s["ci"][0] <= r["ci"][1] and r["ci"][0] <= s["ci"][1])
             row["inside_real_ci"] = bool(r["ci"][0] <= s["risk_difference"] <= r["ci"][1])
-            row["overlap"] = interval_overlap(tuple(r["ci"]), tuple(s["ci"]))  # type: ignore[arg-type]
+            row["overlap"] = interval_overlap((r["ci"][0], r["ci"][1]), (s["ci"][0], s["ci"][1]))
             row["same_sign"] = bool((r["risk_difference"] > 0) == (s["risk_difference"] > 0))
             rows.append(row)
     return rows

@@ -252,7 +252,7 @@ def render_html(
         parts.append(_figure(real, synthetic, t))
     dd = schema.describe(schema.RESEARCH)
     parts.append("<h2>Data dictionary (quasi-identifiers and roles)</h2>")
-    parts.append(_table(dd.to_dict("records")))
+    parts.append(_table(dd.to_dict("records")))  # type: ignore[arg-type]
     parts.append("</body></html>\n")
     return "\n".join(parts)
 

@@ -45,7 +45,7 @@ def person_frame(tables: dict[str, pd.DataFrame], population: str) -> pd.DataFra
         if str(v.dtype) in ("Int64", "Float64"):
             out[c] = v.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
         else:
-            out[c] = v.astype(object).where(v.notna(), None).to_numpy()
+            out[c] = v.astype(object).where(v.notna(), None).to_numpy()  # type: ignore[call-overload]
     return pd.DataFrame(out)
 
 
