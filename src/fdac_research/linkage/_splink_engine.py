@@ -266,7 +266,15 @@ class SplinkEngine:
             else ()
         )
         settings = splink_settings(model, link_type, dialect, self.retain_gamma, skip)
-        return Linker(tables if len(tables) > 1 else tables[0], settings, log_level=None)
+        # Splink's settings check does not know that ``source_dataset`` (used to skip pairs
+        # inside a reference set) is its own column and would warn; columns are checked by
+        # fdac_research.linkage.check_input before any engine runs.
+        return Linker(
+            tables if len(tables) > 1 else tables[0],
+            settings,
+            log_level=None,
+            validate_settings=not skip,
+        )
 
     # ------------------------------------------------------------------ training
     def fit(
