@@ -1,0 +1,130 @@
+"""Opt-out test: for every objection in a world with many, the family is absent where it must
+be, whether the objection names an adult, a child or the case."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fdac_research._io import read_text_table
+from fdac_research.governance import (
+    ExtractSpec,
+    build_research,
+    disclosed_count,
+    load_spec,
+    shipped_specs,
+    write_extract,
+)
+from tests.governance._scan import all_bytes, tokens
+from tests.governance.conftest import TEST_KEY
+
+
+def _hmac(domain: str, ref: str) -> str:
+    # Independent oracle: the standard library's HMAC-SHA256, 16 hex characters.
+    return hmac.new(TEST_KEY, f"{domain}|{ref}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _recipient_id(recipient: str, domain: str, pseudonym: str) -> str:
+    # The documented re-keying of extract ids (ExtractSpec.rekey_ids), recomputed here.
+    text = f"fdac-extract|{recipient}|{domain}|{pseudonym}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+INTERNAL = ExtractSpec(
+    recipient="internal analysts",
+    purpose="internal service evaluation",
+    external=False,
+    tables={"adults": {"columns": ["person_id", "case_id", "role"]}},
+)
+
+
+@pytest.fixture(scope="module")
+def run(optout_world: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+    src, link = optout_world
+    root = tmp_path_factory.mktemp("optrun")
+    build_research(src, link, root / "research", key=TEST_KEY)
+    extracts = {}
+    for name in sorted(shipped_specs()):
+        spec = load_spec(name)
+        assert spec.external
+        write_extract(root / "research", spec, root / name)
+        extracts[name] = spec
+    write_extract(root / "research", INTERNAL, root / "internal")
+    people = pd.read_csv(src / "court_people.csv", dtype=str)
+    opt = pd.read_csv(src / "opt_outs.csv", dtype=str, keep_default_na=False)
+    role = dict(zip(people["person_ref"], people["role"], strict=True))
+    case_of = dict(zip(people["person_ref"], people["case_ref"], strict=True))
+    opt["kind"] = [
+        "case" if not p else ("child" if role[p] == "child" else "adult") for p in opt["person_ref"]
+    ]
+    opt["case"] = [
+        c if c else case_of[p] for p, c in zip(opt["person_ref"], opt["case_ref"], strict=True)
+    ]
+    return {"root": root, "people": people, "opt": opt, "extracts": extracts}
+
+
+def _family_ids(people: pd.DataFrame, case_ref: str) -> tuple[str, list[str]]:
+    members = people.loc[people["case_ref"] == case_ref, "person_ref"]
+    return _hmac("case", case_ref), [_hmac("person", p) for p in members]
+
+
+def test_world_has_every_kind_of_objection(run: dict) -> None:  # type: ignore[type-arg]
+    opt = run["opt"]
+    for scope in ("all_research", "external_sharing"):
+        kinds = set(opt.loc[opt["scope"] == scope, "kind"])
+        assert kinds == {"adult", "child", "case"}, (scope, kinds)
+
+
+def test_all_research_families_absent_everywhere(run: dict) -> None:  # type: ignore[type-arg]
+    root, people, opt = run["root"], run["people"], run["opt"]
+    found = tokens(all_bytes(root))  # research, every extract, manifests
+    removed = opt[opt["scope"] == "all_research"]
+    assert len(removed) >= 10
+    for _, o in removed.iterrows():
+        case_id, person_ids = _family_ids(people, o["case"])
+        ids = {case_id, *person_ids}
+        for spec in [*run["extracts"].values(), INTERNAL]:
+            ids |= {_recipient_id(spec.recipient, "case", case_id)}
+            ids |= {_recipient_id(spec.recipient, "person", p) for p in person_ids}
+        assert not ids & found, f"objection by {o['kind']}: family found in outputs"
+
+
+def test_external_objections_internal_only(run: dict) -> None:  # type: ignore[type-arg]
+    root, people, opt = run["root"], run["people"], run["opt"]
+    all_research = set(opt.loc[opt["scope"] == "all_research", "case"])
+    ext = opt[(opt["scope"] == "external_sharing") & ~opt["case"].isin(all_research)]
+    assert len(ext) >= 3
+    research = read_text_table(root / "research" / "adults.csv")
+    children = read_text_table(root / "research" / "children.csv")
+    internal = read_text_table(root / "internal" / "adults.csv")
+    for _, o in ext.iterrows():
+        case_id, person_ids = _family_ids(people, o["case"])
+        # kept for internal research: in the research dataset and the internal extract
+        assert set(person_ids) <= set(research["person_id"]) | set(children["person_id"])
+        assert _recipient_id(INTERNAL.recipient, "case", case_id) in set(internal["case_id"])
+        # withheld from every external extract
+        for name, spec in run["extracts"].items():
+            found = tokens(all_bytes(root / name))
+            ids = {_recipient_id(spec.recipient, "case", case_id)}
+            ids |= {_recipient_id(spec.recipient, "person", p) for p in person_ids}
+            assert not ids & found, f"{name}: external objection by {o['kind']} not honoured"
+
+
+def test_extract_sizes_and_rounded_reports(run: dict) -> None:  # type: ignore[type-arg]
+    root, opt = run["root"], run["opt"]
+    n_cases = len(read_text_table(root / "research" / "cases.csv"))
+    all_research = set(opt.loc[opt["scope"] == "all_research", "case"])
+    n_ext = len(set(opt.loc[opt["scope"] == "external_sharing", "case"]) - all_research)
+    for name in run["extracts"]:
+        assert len(read_text_table(root / name / "cases.csv")) == n_cases - n_ext
+        m = json.loads((root / name / "manifest.json").read_text())
+        assert m["cases_withheld_for_external_sharing_objections"] == disclosed_count(n_ext)
+    m = json.loads((root / "research" / "manifest.json").read_text())
+    shown = m["opt_outs"]["cases_removed_all_research"]
+    assert shown == "fewer than 10" or int(shown) % 5 == 0
+    assert abs(int(shown) - len(all_research)) <= 2  # rounded to the nearest 5
