@@ -186,3 +186,17 @@ def test_min_match_probability_drops_weak_links(tmp_path: Path) -> None:
     p1 = a.loc[_hmac("person", "P1")]
     # every agency link in the tiny crosswalk has probability 0.97: treated as no record
     assert (p1["convictions"], p1["domestic_abuse"], p1["substances"]) == ("0", "false", "")
+
+
+def test_agency_never_supplied_means_unknown(tmp_path: Path) -> None:
+    src, link = write_tiny(tmp_path)
+    (src / "agencies" / "police.csv").unlink()
+    cw = pd.read_csv(link / "crosswalk.csv", dtype=str, keep_default_na=False)
+    cw[cw["source"] != "police"].to_csv(link / "crosswalk.csv", index=False)
+    lq = pd.read_csv(link / "linkage_quality.csv", dtype=str, keep_default_na=False)
+    lq[lq["agency"] != "police"].to_csv(link / "linkage_quality.csv", index=False)
+    build_research(src, link, tmp_path / "r", key=TEST_KEY)
+    a = read_text_table(tmp_path / "r" / "adults.csv")
+    # no police extract at all: convictions unknown for everyone (not 0)
+    assert set(a["convictions"]) == {""}
+    assert set(a["domestic_abuse"]) == {"true", "false"}  # other agencies unaffected

@@ -99,11 +99,13 @@ def test_coarsening_known_answers() -> None:
     ages = pd.Series([17, 18, 24, 25, 49, 50, None], dtype="Int64")
     # hand-worked: edges 18,25,30,35,40,50 -> under 18 | 18-24 | 25-29 | ... | 40-49 | 50+
     got = list(_bands(ages, [18, 25, 30, 35, 40, 50], "int"))
-    assert got == ["under 18", "18-24", "18-24", "25-29", "40-49", "50+", None]
+    assert got[:-1] == ["under 18", "18-24", "18-24", "25-29", "40-49", "50+"]
+    assert pd.isna(got[-1])  # missing stays missing
     kids = pd.Series([0, 1, 4, 5, 16], dtype="Int64")
     assert list(_bands(kids, [1, 5, 10, 16], "int")) == ["under 1", "1-4", "1-4", "5-9", "16+"]
     counts = pd.Series([0, 2, 3, 7, None], dtype="Int64")
-    assert list(_coarsen(counts, "top_code", 3, "int", "x")) == ["0", "2", "3+", "3+", None]
+    got = list(_coarsen(counts, "top_code", 3, "int", "x"))
+    assert got[:-1] == ["0", "2", "3+", "3+"] and pd.isna(got[-1])
     pct = pd.Series([66.7, 64.9, 100.0, None])
     assert list(_coarsen(pct, "round_to", 10, "float", "x")[:3]) == [70.0, 60.0, 100.0]
     las = pd.Series(["Camden", "Leeds", None], dtype=object)

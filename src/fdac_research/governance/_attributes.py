@@ -93,10 +93,10 @@ def _one(rule: AttributeRule, linked: pd.DataFrame, adult_keys: pd.Series) -> pd
         if rule.when_absent is not None:
             v = np.where(has_record, v, float(rule.when_absent))
         if rule.aggregate == "any":
-            out = pd.Series(pd.array(np.where(np.isnan(v), None, v == 1), dtype="boolean"))
+            flags = pd.Series(v == 1, index=adult_keys.index).astype("boolean")
+            out = flags.mask(np.isnan(v))
         else:
-            out = pd.Series(pd.array(np.where(np.isnan(v), None, v), dtype="Int64"))
-        out.index = adult_keys.index
+            out = pd.Series(v, index=adult_keys.index).astype("Int64")
     return out
 
 
@@ -130,8 +130,10 @@ def agency_attributes(
                 rule.source_column,
                 rule.column,
             )
-            kind = {"union": object, "any": "boolean", "max": "Int64"}[rule.aggregate]
-            out[rule.column] = pd.Series(pd.NA, index=adult_keys.index, dtype=kind)
+            empty = pd.Series([None] * len(adult_keys), index=adult_keys.index, dtype=object)
+            if rule.aggregate != "union":
+                empty = empty.astype("boolean" if rule.aggregate == "any" else "Int64")
+            out[rule.column] = empty
             continue
         cw = crosswalk[
             (crosswalk["source"] == rule.agency)

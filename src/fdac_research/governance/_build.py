@@ -172,9 +172,7 @@ def _research_tables(
             "ethnicity": c["ethnicity"],
             "final_order": c["final_order"],
             "placement_at_end": placement,
-            "reunified": pd.array(
-                np.where(placement.isna(), None, placement == "parent"), dtype="boolean"
-            ),
+            "reunified": (placement == "parent").astype("boolean").mask(placement.isna()),
             "returned_to_court_3y": c["returned_to_court_3y"].astype("boolean"),
         }
     )

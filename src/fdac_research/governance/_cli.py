@@ -59,7 +59,7 @@ def _retention(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "build",
         help="build the pseudonymised research dataset from sources and a linkage crosswalk",

@@ -67,7 +67,7 @@ def _bands(values: pd.Series, edges: list[float], kind: str) -> pd.Series:
     labels.append(f"{edges[-1]:g}+")
     idx = np.searchsorted(np.asarray(edges, dtype=float), v, side="right")
     out = np.asarray(labels, dtype=object)[np.clip(idx, 0, len(labels) - 1)]
-    return pd.Series(np.where(np.isnan(v), None, out), index=values.index, dtype=object)
+    return pd.Series(out, index=values.index, dtype=object).mask(np.isnan(v))
 
 
 def _coarsen(values: pd.Series, name: str, arg: Any, kind: str, where: str) -> pd.Series:
@@ -92,11 +92,11 @@ def _coarsen(values: pd.Series, name: str, arg: Any, kind: str, where: str) -> p
         return _bands(values, arg, kind)
     if name == "top_code":
         v = values.astype("Int64")
-        text = v.astype(str).where(v.notna(), None).astype(object)
-        return text.mask(v.fillna(-1) >= arg, f"{arg}+")
+        text = pd.Series(v.astype(str), dtype=object).mask(v.isna())
+        return text.mask((v.fillna(-1) >= arg).astype(bool), f"{arg}+")
     # round_to
-    v = values.astype("Float64").astype(float)
-    r = np.round(v / arg) * arg
+    f = values.astype("Float64").astype(float)
+    r = np.round(f / arg) * arg
     return r.round(6).astype("Int64") if kind == "int" else r.round(6)
 
 
@@ -145,7 +145,11 @@ def _dictionary(spec: ExtractSpec) -> pd.DataFrame:
                     "from_column": c,
                     "transform": transform,
                     "roles": ", ".join(sorted(col.roles)),
-                    "description": col.description,
+                    "description": (
+                        "Region of the local authority (England)."
+                        if out_name == "region"
+                        else col.description
+                    ),
                 }
             )
     return pd.DataFrame(rows)

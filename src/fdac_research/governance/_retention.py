@@ -138,7 +138,7 @@ def retention_due(
     >>> import tempfile
     >>> from fdac_research.world import generate_world
     >>> d = tempfile.mkdtemp() + "/w"
-    >>> _ = generate_world(d, n_families=20, seed=1)
+    >>> _ = generate_world(d, n_families=50, seed=1)
     >>> r = retention_due(d, "2060-01-01")
     >>> list(r.summary.columns)[:3]
     ['rule', 'holds', 'anchor']

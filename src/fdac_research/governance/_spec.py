@@ -54,7 +54,7 @@ def _transform_problems(where: str, col: schema.Column, transform: Any) -> list[
             and arg
             and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in arg)
         )
-        if not ok or sorted(set(arg)) != arg:
+        if not ok or sorted(set(arg or [])) != arg:
             p.append(f"{where}: bands needs a strictly increasing list of numbers, got {arg!r}")
     elif name == "top_code":
         if not isinstance(arg, int) or isinstance(arg, bool) or arg < 1:
