@@ -80,3 +80,31 @@ def test_pseudonyms_match_stdlib_hmac() -> None:
     assert p.pseudonyms("person", ["FD1"])[0] != got[0]  # domains are separated
     assert GOOD not in repr(p) and key.hex() not in repr(p)
     assert len(Pseudonymiser(key, length=20).pseudonyms("case", ["FD1"])[0]) == 20
+
+
+def test_cli_build_with_env_key_and_demo_key_never_written(
+    linked_world: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fdac_research.governance._keys import _DEMO_KEY
+
+    src, link = linked_world
+    monkeypatch.setenv(KEY_ENV, GOOD)
+    base = ["build", str(src), "--crosswalk", str(link)]
+    assert main([*base, "--out", str(tmp_path / "env")]) == 0
+    monkeypatch.delenv(KEY_ENV)
+    assert main([*base, "--out", str(tmp_path / "demo"), "--demo-key"]) == 0
+    printed = capsys.readouterr()
+    assert "fingerprint" in printed.out
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            b = p.read_bytes()
+            assert (
+                GOOD.encode() not in b and _DEMO_KEY not in b and _DEMO_KEY.hex().encode() not in b
+            )
+    assert GOOD not in printed.out + printed.err
+    assert _DEMO_KEY.decode() not in printed.out + printed.err
+    m = (tmp_path / "demo" / "manifest.json").read_text()
+    assert '"kind": "demo"' in m
