@@ -200,3 +200,13 @@ def test_agency_never_supplied_means_unknown(tmp_path: Path) -> None:
     # no police extract at all: convictions unknown for everyone (not 0)
     assert set(a["convictions"]) == {""}
     assert set(a["domestic_abuse"]) == {"true", "false"}  # other agencies unaffected
+
+
+def test_refuses_to_overwrite_inputs(tmp_path: Path) -> None:
+    from fdac_research.exceptions import ConfigError
+
+    src, link = write_tiny(tmp_path)
+    for out in (src, link, tmp_path):
+        with pytest.raises(ConfigError, match="would replace the input folder"):
+            build_research(src, link, out, key=TEST_KEY)
+    assert (src / "court_cases.csv").is_file()

@@ -18,7 +18,7 @@ from fdac_research.exceptions import ContractError, Problem
 from fdac_research.governance._attributes import agency_attributes
 from fdac_research.governance._crosswalk import read_crosswalk, read_linkage_quality
 from fdac_research.governance._keys import Pseudonymiser
-from fdac_research.governance._optouts import disclosed_count, resolve_opt_outs
+from fdac_research.governance._optouts import check_out_path, disclosed_count, resolve_opt_outs
 
 __all__ = ["BuildConfig", "BuildResult", "build_research", "EXCLUSIONS_FILE"]
 
@@ -243,6 +243,7 @@ def build_research(
     config = config or BuildConfig()
     if key_kind not in ("secret", "demo"):
         raise ValueError(f"key_kind must be 'secret' or 'demo', got {key_kind!r}")
+    check_out_path(out, sources, linkdir)
     pseudo = Pseudonymiser(key, length=config.pseudonym_length)
     s = load_sources(sources)
     crosswalk = read_crosswalk(linkdir, s)

@@ -16,7 +16,7 @@ from fdac_research._io import atomic_dir, read_text_table, sha256_file, write_js
 from fdac_research.dataset import code_version, file_manifest, load_research
 from fdac_research.exceptions import ContractError, Problem
 from fdac_research.governance._build import EXCLUSIONS_FILE
-from fdac_research.governance._optouts import disclosed_count
+from fdac_research.governance._optouts import check_out_path, disclosed_count
 from fdac_research.governance._spec import ExtractSpec
 from fdac_research.reference import REGION_OF_LA
 
@@ -171,6 +171,7 @@ def write_extract(research: Path | str, spec: ExtractSpec, out: Path | str) -> E
         Rows per table and the (rounded, suppressed) count of withheld cases.
     """
     research = Path(research)
+    check_out_path(out, research)
     manifest = verify_manifest(research)
     data = load_research(research)
     frames = data.tables()

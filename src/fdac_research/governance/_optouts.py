@@ -15,13 +15,15 @@ Rules (privacy notices promise that an objection is honoured for the whole famil
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from fdac_research.dataset import Sources
+from fdac_research.exceptions import ConfigError
 
-__all__ = ["OptOutResolution", "resolve_opt_outs", "disclosed_count"]
+__all__ = ["OptOutResolution", "resolve_opt_outs", "disclosed_count", "check_out_path"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,18 @@ def disclosed_count(n: int, *, base: int = 5, threshold: int = 10) -> str:
     if n < threshold:
         return f"fewer than {threshold}"
     return str(int(base * np.floor(n / base + 0.5)))
+
+
+def check_out_path(out: Path | str, *inputs: Path | str) -> None:
+    """Refuse an output folder that is, or contains, one of the ``inputs`` (it would be
+    replaced wholesale by the atomic write)."""
+    o = Path(out).resolve()
+    for i in inputs:
+        r = Path(i).resolve()
+        if o == r or o in r.parents:
+            raise ConfigError(
+                "output folder", [f"{o} would replace the input folder {r}; choose another --out"]
+            )
 
 
 def _affected_cases(
