@@ -60,6 +60,7 @@ def execute_notebook(
     }
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # stage progress is ours to print
     try:
         pm.execute_notebook(
             str(notebook),
@@ -91,6 +92,7 @@ def render_html(nb: nbformat.NotebookNode, output: Path, *, title: str) -> Path:
     input code hidden behind the report's prose)."""
     from nbconvert import HTMLExporter
 
+    logging.getLogger("traitlets").setLevel(logging.ERROR)  # alt-text notices for figures
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input = True
     exporter.exclude_input_prompt = True
