@@ -13,7 +13,7 @@ FDA1 (fdac, Camden, applied 2020-01-01, final 2020-07-01 = 182 days = 26.0 weeks
     local-authority record (1 prior proceedings). P2 has no record anywhere: convictions 0,
     domestic_abuse false, substances/mental_health/prior_proceedings missing.
 FDB2 (comparison, Leeds, applied 2021-03-10, open): mother P4 (born 2000-03-10: 21),
-    child P5 (born 2015-03-11: 5, no outcome yet -> reunified empty). Objection:
+    child P5 (born 2015-03-11: 5; a placement recorded while open -> reunified empty). Objection:
     external_sharing naming the case.
 FDC3 (comparison, Kent, applied 2019-05-01, final 2020-05-01): mother P6, child P7.
     Objection: all_research by the mother P6.
@@ -78,7 +78,7 @@ OUTCOMES = [
     ("P2", "false", "", "", ""),
     ("P3", "", "supervision_order", "parent", "false"),
     ("P4", "", "", "", ""),
-    ("P5", "", "", "", ""),
+    ("P5", "", "", "parent", ""),  # recorded while open: reunified stays empty
     ("P6", "false", "", "", ""),
     ("P7", "", "care_order", "foster", ""),
     ("P8", "true", "", "", ""),

@@ -163,6 +163,7 @@ def _research_tables(
         }
     )
     placement = c["placement_at_end"]
+    is_open = c["case_ref"].map(kept.set_index("case_ref")["final_hearing_date"]).isna()
     children = pd.DataFrame(
         {
             "person_id": c["person_id"],
@@ -172,7 +173,7 @@ def _research_tables(
             "ethnicity": c["ethnicity"],
             "final_order": c["final_order"],
             "placement_at_end": placement,
-            "reunified": (placement == "parent").astype("boolean").mask(placement.isna()),
+            "reunified": (placement == "parent").astype("boolean").mask(placement.isna() | is_open),
             "returned_to_court_3y": c["returned_to_court_3y"].astype("boolean"),
         }
     )
@@ -238,7 +239,8 @@ def build_research(
       blanked and counted in the manifest), ``application_year``, ``duration_weeks``
       (to 0.1 week), ``n_children``, ``hearings_attended_pct`` (share of the case's hearings
       with ``parent_attended`` recorded at which a parent attended, given to every adult of
-      the case), ``reunified`` (``placement_at_end == "parent"``; empty while unknown).
+      the case), ``reunified`` (``placement_at_end == "parent"``; empty while the case is open or the
+      placement is unknown).
     """
     config = config or BuildConfig()
     if key_kind not in ("secret", "demo"):
