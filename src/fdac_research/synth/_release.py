@@ -47,7 +47,12 @@ log = logging.getLogger(__name__)
 
 #: Offered synthesizers by name.
 MODELS: dict[str, type[BaseSynthesizer]] = {"cart": CARTSynthesizer, "hma": HMASynthesizer}
-#: The default, chosen by measured utility, privacy and time (see benchmarks/bench_synth.py).
+#: The default, chosen by measured utility, privacy and time (benchmarks/bench_synth.py, default
+#: world 3,000 families seed 20261121, 2 cores): cart scored quality 0.971, two-way S_pMSE
+#: 1.37/2.39/2.22 (cases/adults/children), 4/4 effects inside the real 95% CI, no family
+#: copies, fit+sample 3.4 s and passed the gate; SDV's HMA scored 0.856, S_pMSE
+#: 17.7/12.0/30.3, 0/4 effects, 68% of its rows breaking a rule before enforcement,
+#: 313 s, and was refused.
 DEFAULT_MODEL = "cart"
 REPORT_JSON = "synthetic_report.json"
 REPORT_HTML = "synthetic_report.html"
