@@ -90,7 +90,7 @@ def test_no_identifier_columns_and_valid(tiny: tuple[Path, Path, Path]) -> None:
 def test_manifest(tiny: tuple[Path, Path, Path]) -> None:
     _, _, out = tiny
     m = json.loads((out / "manifest.json").read_text())
-    assert m["key"]["kind"] == "secret"
+    assert m["key"]["kind"] == "secret" and "internal research only" in m["use"]
     assert m["counts"] == {"cases": 2, "adults": 3, "children": 2}
     assert m["opt_outs"]["cases_removed_all_research"] == "fewer than 10"
     assert EXCLUSIONS_FILE in m["files"]

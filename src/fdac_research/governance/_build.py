@@ -296,6 +296,10 @@ def build_research(
         },
         "data_quality": quality,
         "external_exclusions": EXCLUSIONS_FILE,
+        "use": (
+            "internal research only: holds families who objected to external sharing; "
+            "external recipients receive extracts (fdac-research extract), never this folder"
+        ),
     }
     folder = write_research(data, out, manifest=manifest, extra_tables={EXCLUSIONS_FILE: excluded})
     log.info(
