@@ -55,3 +55,16 @@ def test_cli_counts_only_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["retention", str(src), "--as-of", "2045-01-01", "--show-refs"]) == 0
     out = capsys.readouterr()
     assert "identifiable_sources,FDA1" in out.out and "WARNING" in out.err
+
+
+def test_shipped_rules_file_and_bad_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importlib import resources
+
+    shipped = resources.files("fdac_research.governance") / "specs" / "retention.yaml"
+    rules = RetentionRules.from_file(Path(str(shipped)))
+    assert rules.to_dict() == RetentionRules().to_dict()  # the file documents the defaults
+    src, _ = write_tiny(tmp_path)
+    assert main(["retention", str(src), "--as-of", "21/11/2026"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err

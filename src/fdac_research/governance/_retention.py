@@ -28,6 +28,7 @@ import pandas as pd
 
 from fdac_research.config import ConfigBase
 from fdac_research.dataset import load_sources
+from fdac_research.exceptions import ConfigError
 
 __all__ = ["RetentionRules", "RetentionReport", "retention_due", "DEFAULT_RULES", "ANCHORS"]
 
@@ -147,7 +148,9 @@ def retention_due(
     try:
         day = pd.Timestamp(dt.date.fromisoformat(str(as_of)))
     except ValueError as err:
-        raise ValueError(f"as_of must be an ISO date YYYY-MM-DD, got {as_of!r}") from err
+        raise ConfigError(
+            "retention check", [f"as_of must be an ISO date YYYY-MM-DD, got {as_of!r}"]
+        ) from err
     s = load_sources(sources)
     anchors = _anchors(s.court_cases, s.court_people)
     rows, due = [], {}
