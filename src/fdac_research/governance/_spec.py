@@ -11,6 +11,7 @@ from typing import Any
 
 from fdac_research import schema
 from fdac_research.config import ConfigBase
+from fdac_research.exceptions import ConfigError
 
 __all__ = ["ExtractSpec", "TRANSFORMS", "shipped_specs", "load_spec"]
 
@@ -195,4 +196,9 @@ def load_spec(spec: str | Path) -> ExtractSpec:
     shipped = shipped_specs()
     if isinstance(spec, str) and spec in shipped and not Path(spec).exists():
         return ExtractSpec.from_file(shipped[spec])
+    if not Path(spec).is_file():
+        raise ConfigError(
+            "extract spec",
+            [f"{spec} is neither a spec file nor a shipped spec ({', '.join(sorted(shipped))})"],
+        )
     return ExtractSpec.from_file(spec)
