@@ -14,36 +14,73 @@ release gate.
   [--scale X]``.
 """
 
-from fdac_research.synth._base import BaseSynthesizer
-from fdac_research.synth._cart import CARTSynthesizer
-from fdac_research.synth._fidelity import effect_fidelity, interval_overlap
-from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
-from fdac_research.synth._metadata import (
-    COMPATIBLE_ORDERS,
-    RULES,
-    ColumnSpec,
-    column_specs,
-    rule_violations,
-    sdv_metadata_dict,
-)
-from fdac_research.synth._release import (
-    DEFAULT_MODEL,
-    MODELS,
-    REPORT_HTML,
-    REPORT_JSON,
-    ReleaseResult,
-    evaluate_release,
-    make_synthesizer,
-    split_holdout,
-    synthesise,
-)
-from fdac_research.synth._sdv import HMASynthesizer
-from fdac_research.synth._utility import (
-    children_per_case,
-    foreign_key_validity,
-    pmse,
-    quality_score,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fdac_research.synth._base import BaseSynthesizer
+    from fdac_research.synth._cart import CARTSynthesizer
+    from fdac_research.synth._fidelity import effect_fidelity, interval_overlap
+    from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
+    from fdac_research.synth._metadata import (
+        COMPATIBLE_ORDERS,
+        RULES,
+        ColumnSpec,
+        column_specs,
+        rule_violations,
+        sdv_metadata_dict,
+    )
+    from fdac_research.synth._release import (
+        DEFAULT_MODEL,
+        MODELS,
+        REPORT_HTML,
+        REPORT_JSON,
+        ReleaseResult,
+        evaluate_release,
+        make_synthesizer,
+        split_holdout,
+        synthesise,
+    )
+    from fdac_research.synth._sdv import HMASynthesizer
+    from fdac_research.synth._utility import (
+        children_per_case,
+        foreign_key_validity,
+        pmse,
+        quality_score,
+    )
+
+# Imported on first use (PEP 562) so that the command line starts fast.
+_LAZY = {
+    "BaseSynthesizer": "_base",
+    "CARTSynthesizer": "_cart",
+    "effect_fidelity": "_fidelity",
+    "interval_overlap": "_fidelity",
+    "GateCheck": "_gate",
+    "ReleaseGateConfig": "_gate",
+    "evaluate_gate": "_gate",
+    "COMPATIBLE_ORDERS": "_metadata",
+    "RULES": "_metadata",
+    "ColumnSpec": "_metadata",
+    "column_specs": "_metadata",
+    "rule_violations": "_metadata",
+    "sdv_metadata_dict": "_metadata",
+    "DEFAULT_MODEL": "_release",
+    "MODELS": "_release",
+    "REPORT_HTML": "_release",
+    "REPORT_JSON": "_release",
+    "ReleaseResult": "_release",
+    "evaluate_release": "_release",
+    "make_synthesizer": "_release",
+    "split_holdout": "_release",
+    "synthesise": "_release",
+    "HMASynthesizer": "_sdv",
+    "children_per_case": "_utility",
+    "foreign_key_validity": "_utility",
+    "pmse": "_utility",
+    "quality_score": "_utility",
+}
 
 __all__ = [
     "BaseSynthesizer",
@@ -74,3 +111,14 @@ __all__ = [
     "REPORT_JSON",
     "REPORT_HTML",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"fdac_research.synth.{_LAZY[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'fdac_research.synth' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

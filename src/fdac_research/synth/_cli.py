@@ -35,7 +35,7 @@ def _synthesise(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    from fdac_research.synth._release import DEFAULT_MODEL, MODELS
+    from fdac_research.synth._names import DEFAULT_MODEL, MODEL_NAMES
 
     p = sub.add_parser(
         "synthesise",
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     )
     p.add_argument(
         "--model",
-        choices=sorted(MODELS),
+        choices=list(MODEL_NAMES),
         default=DEFAULT_MODEL,
         help=f"synthesizer (default {DEFAULT_MODEL})",
     )

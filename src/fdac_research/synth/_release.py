@@ -22,6 +22,7 @@ from fdac_research.synth._cart import CARTSynthesizer
 from fdac_research.synth._fidelity import effect_fidelity
 from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
 from fdac_research.synth._metadata import DATA_TABLES, prepare_research, rule_violations
+from fdac_research.synth._names import DEFAULT_MODEL, MODEL_NAMES
 from fdac_research.synth._privacy import privacy_report
 from fdac_research.synth._sdv import HMASynthesizer
 from fdac_research.synth._utility import (
@@ -47,13 +48,8 @@ log = logging.getLogger(__name__)
 
 #: Offered synthesizers by name.
 MODELS: dict[str, type[BaseSynthesizer]] = {"cart": CARTSynthesizer, "hma": HMASynthesizer}
-#: The default, chosen by measured utility, privacy and time (benchmarks/bench_synth.py, default
-#: world 3,000 families seed 20261121, 2 cores): cart scored quality 0.971, two-way S_pMSE
-#: 1.37/2.39/2.22 (cases/adults/children), 4/4 effects inside the real 95% CI, no family
-#: copies, fit+sample 3.4 s and passed the gate; SDV's HMA scored 0.856, S_pMSE
-#: 17.7/12.0/30.3, 0/4 effects, 68% of its rows breaking a rule before enforcement,
-#: 313 s, and was refused.
-DEFAULT_MODEL = "cart"
+if tuple(MODELS) != MODEL_NAMES:  # pragma: no cover - kept in step by hand
+    raise ImportError(f"synth model names out of step: {tuple(MODELS)} vs {MODEL_NAMES}")
 REPORT_JSON = "synthetic_report.json"
 REPORT_HTML = "synthetic_report.html"
 
