@@ -40,7 +40,7 @@ reports: $(STAMP)
 	$(BIN)/fdac-research pipeline --out reports --work data/work --seed $(SEED) --families $(FAMILIES) $(if $(DATA),--data $(DATA),)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks notebooks

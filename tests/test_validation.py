@@ -117,3 +117,16 @@ def test_parquet_reads_like_csv(small_world: Path, tmp_path: Path) -> None:
     typed = df.assign(application_date=pd.to_datetime(df["application_date"]))
     typed.to_parquet(d / "court_cases.parquet")
     assert validate_folder(d).ok
+
+
+def test_an_empty_opt_out_register_is_valid(tmp_path: Path) -> None:
+    """No objections is a legitimate state; an empty agency extract is not."""
+    from fdac_research.world import generate_world
+
+    generate_world(tmp_path / "w", n_families=20, seed=1, opt_out_rate=0.0)
+    assert (
+        tmp_path / "w" / "opt_outs.csv"
+    ).read_text().strip() == "person_ref,case_ref,received_date,scope"
+    assert validate_folder(tmp_path / "w").ok
+    sources = load_sources(tmp_path / "w")
+    assert len(sources.opt_outs) == 0

@@ -181,7 +181,11 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class Table:
-    """A contract table: its file stem, columns, primary key and foreign keys."""
+    """A contract table: its file stem, columns, primary key and foreign keys.
+
+    ``optional`` tables may be absent; ``may_be_empty`` ones may hold a header and no rows
+    (an opt-out register with no objections); any other empty table is an error.
+    """
 
     name: str
     description: str
@@ -189,6 +193,7 @@ class Table:
     primary_key: str | None = None
     foreign_keys: tuple[ForeignKey, ...] = ()
     optional: bool = False
+    may_be_empty: bool = False
 
     @property
     def names(self) -> list[str]:
@@ -330,6 +335,7 @@ OPT_OUTS = Table(
         ForeignKey("case_ref", "court_cases", "case_ref"),
     ),
     optional=True,
+    may_be_empty=True,
 )
 
 _COUNT = {"minimum": 0}

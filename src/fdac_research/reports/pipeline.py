@@ -106,7 +106,17 @@ class PipelineConfig:
         }
 
 
-def _run_stage(name: str, args: list[str], stages: list[dict[str, Any]], i: int, n: int) -> None:
+def _run_stage(
+    name: str,
+    args: list[str],
+    stages: list[dict[str, Any]],
+    i: int,
+    n: int,
+    *,
+    refused_if: Path | None = None,
+) -> bool:
+    """Run one stage's command; ``False`` when it was a release refused by the gate (its
+    report at ``refused_if`` says why), ``True`` on success; any other failure raises."""
     cmd = [sys.executable, "-m", "fdac_research.cli", *args]
     log.info("stage %d/%d: %s", i, n, name)
     print(f"[{i}/{n}] {name}: fdac-research {' '.join(args)}", file=sys.stderr, flush=True)
@@ -115,10 +125,21 @@ def _run_stage(name: str, args: list[str], stages: list[dict[str, Any]], i: int,
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
+        if refused_if is not None and refused_if.is_file() and "REFUSED" in proc.stderr:
+            print(
+                f"      release REFUSED by the gate in {dt:.1f} s (reported in notebook 5)",
+                file=sys.stderr,
+                flush=True,
+            )
+            stages.append(
+                {"stage": name, "command": ["fdac-research", *args], "outcome": "refused"}
+            )
+            return False
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
         raise StageFailed(f"stage '{name}' failed (exit {proc.returncode}):\n{tail}")
     print(f"      done in {dt:.1f} s", file=sys.stderr, flush=True)
     stages.append({"stage": name, "command": ["fdac-research", *args]})
+    return True
 
 
 def run_pipeline(cfg: PipelineConfig) -> Path:
@@ -151,6 +172,7 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
     linkage = work / "linkage"
     research = work / "research"
     synthetic = work / "synthetic"
+    synth_report = work / "synthetic_report"
     disclosure = work / "disclosure"
     if sources is not None:
         if cfg.linkage == "truth":
@@ -178,10 +200,24 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         # The reviewer's full risk report names the riskiest key combinations, which would
         # themselves disclose: it stays with the work files; the published review is notebook 4.
         _run_stage("risk", ["risk", str(research), "--out", str(disclosure)], stages, 4, n)
-        synth = ["synthesise", str(research), "--out", str(synthetic), "--seed", str(cfg.seed)]
+        # A stale release from an earlier run must not stand in for a refused one.
+        shutil.rmtree(synthetic, ignore_errors=True)
+        shutil.rmtree(synth_report, ignore_errors=True)
+        synth = [
+            "synthesise",
+            str(research),
+            "--out",
+            str(synthetic),
+            "--seed",
+            str(cfg.seed),
+            "--report-dir",
+            str(synth_report),
+        ]
         if cfg.synth_model:
             synth += ["--model", cfg.synth_model]
-        _run_stage("synthesise", synth, stages, 5, n)
+        _run_stage(
+            "synthesise", synth, stages, 5, n, refused_if=synth_report / "synthetic_report.json"
+        )
         print(f"[6/{n}] notebooks", file=sys.stderr, flush=True)
         tables = tmp / "tables"
         tables.mkdir()
@@ -189,7 +225,7 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
             "sources_dir": str(sources) if sources else "",
             "linkage_dir": str(linkage),
             "research_dir": str(research),
-            "synthetic_dir": str(synthetic),
+            "synthetic_dir": str(synth_report),
             "disclosure_dir": str(disclosure),
             "tables_dir": str(tables),
             "seed": cfg.seed,
