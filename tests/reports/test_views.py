@@ -132,3 +132,28 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
     assert view.utility.loc["S_pMSE, two-way, cases (about 1 ideal, under 3 good)", "value"] == 1.7
     assert view.fidelity["synthetic inside real CI"].all()
     assert view.privacy.loc["exact copies of real rows, cases", "synthetic"] == "0.00%"
+
+
+def test_planted_effect_recovered_and_hidden_confounding_flagged(tmp_path: Path) -> None:
+    """Issue 7's check on worlds with a known planted effect (truth linkage, so only
+    confounding is at play): with no hidden confounder the doubly robust 95% CI covers the
+    true odds ratio and nothing is flagged; with a strong hidden confounder the estimate is
+    inflated beyond the published evidence and the report flags it."""
+    from fdac_research.governance import build_research, load_key
+    from fdac_research.world import generate_world, truth_crosswalk
+
+    out = {}
+    for h in (0.0, 1.5):
+        w = tmp_path / f"h{h}"
+        generate_world(w / "src", n_families=2000, seed=8, hidden_confounder=h)
+        truth_crosswalk(w / "src", w / "link")
+        key, kind = load_key(demo=True, sources=w / "src")
+        build_research(w / "src", w / "link", w / "research", key=key, key_kind=kind)
+        ev = evaluate_outcomes(load_research(w / "research"), seed=1)
+        tc = truth_comparison(ev, w / "src")
+        out[h] = (
+            ev.hidden_confounding_flagged,
+            tc.summary["aipw_or_covers_truth"]["reunified_children"],
+        )
+    assert out[0.0] == (False, True)
+    assert out[1.5] == (True, False)
