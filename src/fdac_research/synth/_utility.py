@@ -85,15 +85,20 @@ def _logit_fit(X: np.ndarray, t: np.ndarray, max_iter: int = 25) -> tuple[np.nda
     """Fitted probabilities of a logistic regression by IRLS (as R's ``glm``: at most 25
     iterations, relative deviance tolerance 1e-8), on the non-aliased columns of ``X``.
 
-    Returns the probabilities and the number of non-aliased parameters ``k``.
+    Returns the probabilities and the number of non-aliased parameters ``k``. The 0/1
+    design is sparse, so cross-products are computed on a sparse matrix; aliased columns
+    are dropped by a pivoted QR of the cross-product matrix ``X'X`` (R's ``glm`` drops
+    them by a pivoted QR of ``X``; the kept columns span the same space).
     """
-    # drop aliased columns: pivoted QR keeps a full-rank subset (R's glm does the same)
+    from scipy import sparse
     from scipy.linalg import qr
 
-    _, r, piv = qr(X, mode="economic", pivoting=True)
+    xs = sparse.csr_matrix(X)
+    gram = np.asarray((xs.T @ xs).todense())
+    _, r, piv = qr(gram, pivoting=True)
     diag = np.abs(np.diag(r))
-    k = int((diag > diag[0] * 1e-7).sum()) if len(diag) else 0
-    Xk = X[:, np.sort(piv[:k])]  # noqa: N806
+    k = int((diag > diag[0] * 1e-10).sum()) if len(diag) else 0
+    xk = xs[:, np.sort(piv[:k])].tocsc()
     beta = np.zeros(k)
     mu = np.full(len(t), t.mean())
     eta = np.log(mu / (1 - mu))
@@ -101,9 +106,10 @@ def _logit_fit(X: np.ndarray, t: np.ndarray, max_iter: int = 25) -> tuple[np.nda
     for _ in range(max_iter):
         w = np.clip(mu * (1 - mu), 1e-10, None)
         z = eta + (t - mu) / w
-        xtw = Xk.T * w
-        beta = np.linalg.solve(xtw @ Xk + 1e-8 * np.eye(k), xtw @ z)
-        eta = np.clip(Xk @ beta, -30, 30)
+        xtw = xk.T.multiply(w).tocsr()
+        lhs = np.asarray((xtw @ xk).todense()) + 1e-8 * np.eye(k)
+        beta = np.linalg.solve(lhs, xtw @ z)
+        eta = np.clip(xk @ beta, -30, 30)
         mu = 1 / (1 + np.exp(-eta))
         dev = -2 * float(np.sum(t * np.log(mu) + (1 - t) * np.log(1 - mu)))
         if abs(dev - dev_old) / (abs(dev) + 0.1) < 1e-8:
@@ -164,7 +170,9 @@ def quality_score(
 ) -> dict[str, Any]:
     """SDMetrics' multi-table quality report (column shapes, column-pair trends, cardinality,
     intertable trends) with the schema-derived metadata; ``score`` in [0, 1]."""
-    from sdmetrics.reports.multi_table import QualityReport
+    with warnings.catch_warnings():  # its multi-table module warns of a future rename
+        warnings.simplefilter("ignore", FutureWarning)
+        from sdmetrics.reports.multi_table import QualityReport
 
     meta = sdv_metadata_dict()
     meta.pop("METADATA_SPEC_VERSION", None)
