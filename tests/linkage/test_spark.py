@@ -34,9 +34,9 @@ def test_spark_and_duckdb_give_the_same_links(small_world, spark):
     duck = LinkageModel(seed=1, engine_options=skip).fit(data)
     fitted = duck.config_
     pairs_duck = duck.predict(data)
-    pairs_spark = LinkageModel(fitted, backend="spark", engine_options={"spark": spark}).predict(
-        data
-    )
+    pairs_spark = LinkageModel(
+        fitted, backend="spark", engine_options={"spark": spark, **skip}
+    ).predict(data)
     key = ["source_l", "id_l", "source_r", "id_r"]
     thr = fitted.match_threshold
     links_duck = set(
