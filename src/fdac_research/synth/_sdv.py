@@ -12,13 +12,19 @@ minimum and maximum; the schema's bounds are applied by the rule enforcement ins
 Determinism: SDV keeps hidden fixed seeds (a numpy seed 73251 for the multi-table sampler,
 ``FIXED_RNG_SEED`` for each copula model, and rdt transformers' ``RandomState(42/43)``) and
 advances them on every call. :meth:`HMASynthesizer._sample_raw` resets all of them and sets
-each from the caller's ``seed`` first, so the same seed gives identical output. SDV saves and
-restores numpy's global state around its sampling; the package itself never uses it.
+each from the caller's ``seed`` first, so the same seed gives identical output within one
+Python hash seed. Across processes SDV's output also depends on Python's string-hash
+randomisation (set iteration order inside SDV/rdt; measured: two processes with
+``PYTHONHASHSEED`` 1 and 2 gave different samples, equal values gave identical ones), so run
+with ``PYTHONHASHSEED=0`` for byte-identical HMA releases; a warning is logged otherwise.
+The CART synthesizer does not depend on it. SDV saves and restores numpy's global state
+around its sampling; the package itself never uses it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from typing import Any, ClassVar
 
@@ -108,6 +114,11 @@ class HMASynthesizer(BaseSynthesizer):
                     tr.set_random_state(state, "reverse_transform")
 
     def _sample_raw(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
+        if os.environ.get("PYTHONHASHSEED", "random") == "random":
+            log.warning(
+                "hma: SDV's output depends on Python's hash seed; set PYTHONHASHSEED=0 for "
+                "byte-identical releases across runs"
+            )
         self._seed_everything(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
