@@ -62,6 +62,18 @@ def _utility(u: dict[str, Any]) -> pd.DataFrame:
 def _fidelity(items: list[dict[str, Any]]) -> pd.DataFrame:
     rows = []
     for f in items:
+        if "real" not in f or "synthetic" not in f:  # the effect could not be estimated
+            rows.append(
+                {
+                    "outcome": f"{f.get('outcome')} ({f.get('population')})",
+                    "method": f.get("method"),
+                    "real odds ratio": "not estimable",
+                    "synthetic odds ratio": str(f.get("error", "not estimable")),
+                    "intervals overlap": False,
+                    "synthetic inside real CI": False,
+                }
+            )
+            continue
         r, s = f["real"], f["synthetic"]
         rows.append(
             {
