@@ -109,7 +109,13 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
                     "synthetic": est,
                     "ci_overlap": True,
                     "inside_real_ci": True,
-                }
+                },
+                {
+                    "outcome": "ceased_misuse",
+                    "population": "mothers",
+                    "method": "aipw",
+                    "error": "no events",
+                },
             ],
         },
         "privacy": {"exact_copies": {"synthetic": {"cases": 0.0}, "holdout": {"cases": 0.05}}},
