@@ -56,7 +56,11 @@ def test_manifest_links_outputs_to_inputs(two_runs: tuple[Path, Path, Path]) -> 
     m = json.loads((a / "manifest.json").read_text())
     assert {"code_version", "parameters", "inputs", "outputs", "packages", "stages"} <= set(m)
     assert m["parameters"]["seed"] == 11
-    assert "court_people.csv" in m["inputs"]["sources"] and "cases.csv" in m["inputs"]["research"]
+    assert "cases.csv" in m["inputs"]["research"]
+    # hashes of the identifiable sources are kept controller-side, not published
+    assert "sources" not in m["inputs"]
+    work = json.loads((a.parent / "work" / "sources_manifest.json").read_text())
+    assert "court_people.csv" in work["sources"]
     assert m["outputs"]["index.html"] == hashlib.sha256((a / "index.html").read_bytes()).hexdigest()
     assert [s["stage"] for s in m["stages"]][:5] == [
         "generate",

@@ -43,6 +43,9 @@ def test_outcomes_view(small_research: Path, small_world: Path, tmp_path: Path) 
 
 def test_linkage_view(small_research: Path) -> None:
     view = linkage_overview(small_research, "")
+    # published counts are rounded to 5 (suppressed under 10)
+    counts = view.quality[["n_records", "n_linked"]].stack()
+    assert (counts % 5 == 0).all()
     assert {"linked_%", "precision", "recall"} <= set(view.quality.columns)
     # a perfect linkage (truth crosswalk) adds no errors, so the estimate cannot move
     sens = linkage_error_sensitivity(load_research(small_research), view.quality, n_reps=2, seed=3)

@@ -22,7 +22,7 @@ from fdac_research.risk.report import risk_report
 
 __all__ = ["DisclosureReview", "disclosure_review"]
 
-_SAFE_FIGURES = ("risk_distribution", "fixes")  # never the riskiest-keys figure
+_SAFE_FIGURES = ("_risk_distribution.png", "_fixes.png")  # never the riskiest-keys figure
 
 
 @dataclass
@@ -34,7 +34,6 @@ class DisclosureReview:
     fixes: pd.DataFrame
     tables: pd.DataFrame
     figures: list[Image] = field(default_factory=list)
-    report: dict[str, Any] = field(default_factory=dict)
 
 
 def _measures(name: str, m: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +105,7 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
     figures = [
         Image(data=io.BytesIO(b).getvalue(), format="png")
         for f, b in sorted(pngs.items())
-        if any(s in f for s in _SAFE_FIGURES)
+        if f.endswith(_SAFE_FIGURES) and "riskiest" not in f
     ]
     return DisclosureReview(
         dictionary=dictionary.reset_index(drop=True),
@@ -114,5 +113,4 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
         fixes=pd.DataFrame(fixes),
         tables=_published_checks(Path(tables_dir)),
         figures=figures,
-        report=report,
     )

@@ -71,9 +71,11 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
     q = read_text_table(path)
     out = pd.DataFrame({"agency": q["agency"]})
     for c in ("n_records", "n_linked"):
-        out[c] = pd.to_numeric(q[c]).astype(int)
+        # published counts: rounded to base 5 and suppressed (missing) under 10, as the tables
+        n = pd.to_numeric(q[c]).astype(float)
+        out[c] = (5 * np.round(n / 5)).where(n >= 10)
     out["linked_%"] = (100 * out["n_linked"] / out["n_records"].where(out["n_records"] > 0)).round(
-        1
+        0
     )
     out["match_threshold"] = pd.to_numeric(q["match_threshold"])
     for c in ("precision", "recall"):

@@ -23,7 +23,7 @@ from typing import Any
 from fdac_research._io import atomic_dir, write_json
 from fdac_research.exceptions import ConfigError, FdacResearchError
 from fdac_research.reports._index import write_index
-from fdac_research.reports._manifest import build_manifest
+from fdac_research.reports._manifest import build_manifest, hash_tree
 from fdac_research.reports._notebooks import execute_notebook, render_html
 from fdac_research.validation import detect_layout
 
@@ -98,7 +98,7 @@ class PipelineConfig:
     def public(self) -> dict[str, Any]:
         """Parameters for the manifest (paths relative where possible)."""
         return {
-            "data": str(self.data) if self.data else None,
+            "data": Path(self.data).name if self.data else None,  # no local paths published
             "seed": self.seed,
             "families": self.families if self.data is None else None,
             "linkage": self.linkage,
@@ -125,7 +125,12 @@ def _run_stage(
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
-        if refused_if is not None and refused_if.is_file() and "REFUSED" in proc.stderr:
+        if (
+            refused_if is not None
+            and proc.returncode == 1
+            and refused_if.is_file()
+            and "REFUSED" in proc.stderr
+        ):
             print(
                 f"      release REFUSED by the gate in {dt:.1f} s (reported in notebook 5)",
                 file=sys.stderr,
@@ -253,9 +258,11 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         old_bench = out / "benchmarks"
         if old_bench.is_dir():
             shutil.copytree(old_bench, tmp / "benchmarks")
+        # Hashes of the identifiable sources stay with the controller-side work files: the
+        # published manifest names only the pseudonymised research inputs.
         inputs = {"research": research}
         if sources is not None:
-            inputs["sources"] = sources
+            write_json({"sources": hash_tree(sources)}, work / "sources_manifest.json")
         manifest = build_manifest(
             parameters=cfg.public(), inputs=inputs, outputs=tmp, stages=stages
         )
@@ -272,4 +279,4 @@ def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:
             "The reviewer's full disclosure-risk report (with the riskiest key combinations) is in "
             "data/work/disclosure/ and is not published; the Disclosure review above shows aggregate measures.",
         ]
-    return [f"Data folder: {cfg.data}."]
+    return [f"Data folder: {Path(cfg.data).name}."]

@@ -17,6 +17,8 @@ from fdac_research.exceptions import ContractError, Problem
 __all__ = ["SyntheticReleaseView", "synthetic_release_view"]
 
 REPORT = "synthetic_report.json"
+#: Fewest real people behind a published real-data estimate (as publish_estimates).
+MIN_PEOPLE = 10
 
 
 @dataclass
@@ -75,6 +77,8 @@ def _fidelity(items: list[dict[str, Any]]) -> pd.DataFrame:
             )
             continue
         r, s = f["real"], f["synthetic"]
+        if int(r.get("n", 0)) < MIN_PEOPLE:  # output rule for estimates: enough people behind it
+            r = s = {"odds_ratio": float("nan"), "odds_ratio_ci": [float("nan"), float("nan")]}
         rows.append(
             {
                 "outcome": f"{f['outcome']} ({f['population']})",
@@ -130,18 +134,20 @@ def _gate_text(gate: dict[str, Any]) -> str:
 
 
 def _children_chart(cpc: dict[str, Any]) -> Figure:
-    real, syn = cpc.get("real", {}), cpc.get("synthetic", {})
-    keys = [k for k in real if real.get(k, 0) or syn.get(k, 0)]
+    """Children per case in the *synthetic* release only: the real distribution is not
+    drawn (its exact shares would give back small counts); its distance from the real one
+    is in the utility table."""
+    syn = cpc.get("synthetic", {})
+    keys = [k for k in syn if syn.get(k, 0)]
     fig = Figure(figsize=(5.5, 3))
     ax = fig.add_subplot(1, 1, 1)
     x = np.arange(len(keys))
-    ax.bar(x - 0.2, [100 * real[k] for k in keys], width=0.4, label="real")
-    ax.bar(x + 0.2, [100 * syn.get(k, 0) for k in keys], width=0.4, label="synthetic")
+    ax.bar(x, [100 * syn.get(k, 0) for k in keys], width=0.6, label="synthetic")
     ax.set_xticks(x, keys)
     ax.set_xlabel("children in the case")
     ax.set_ylabel("% of cases")
     ax.legend(fontsize=8)
-    ax.set_title("Children per case: real vs synthetic", fontsize=10)
+    ax.set_title("Children per case in the synthetic release", fontsize=10)
     fig.tight_layout()
     return fig
 
