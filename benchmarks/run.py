@@ -32,7 +32,7 @@ def _table(rows: list[dict]) -> str:
 
 def main(argv: list[str]) -> int:
     here = Path(__file__).resolve().parent
-    available = sorted(p.stem[len("bench_"):] for p in here.glob("bench_*.py"))
+    available = sorted(p.stem[len("bench_") :] for p in here.glob("bench_*.py"))
     names = argv or available
     unknown = [n for n in names if n not in available]
     if unknown:
@@ -44,13 +44,17 @@ def main(argv: list[str]) -> int:
         mod = importlib.import_module(f"benchmarks.bench_{name}")
         res = mod.run()
         res["machine"] = {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}
-        (OUT / f"{name}.json").write_text(json.dumps(res, indent=2, sort_keys=True, default=str) + "\n")
+        (OUT / f"{name}.json").write_text(
+            json.dumps(res, indent=2, sort_keys=True, default=str) + "\n"
+        )
         md = f"# {res.get('title', name)}\n\n" + _table(res.get("rows", []))
         for note in res.get("notes", []):
             md += f"\n- {note}"
         (OUT / f"{name}.md").write_text(md + "\n")
         print(md, flush=True)
-    index = "# Benchmarks\n\n" + "\n".join(f"- [{p.stem}]({p.name})" for p in sorted(OUT.glob("*.md")) if p.name != "README.md")
+    index = "# Benchmarks\n\n" + "\n".join(
+        f"- [{p.stem}]({p.name})" for p in sorted(OUT.glob("*.md")) if p.name != "README.md"
+    )
     (OUT / "README.md").write_text(index + "\n")
     return 0
 

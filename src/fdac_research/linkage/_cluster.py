@@ -69,11 +69,11 @@ def cluster_pairs(
     n = len(rec)
     node = pd.Index(rec["source"] + "\x1f" + rec["record_id"])
     if node.has_duplicates:
-        dup = node[node.duplicated()][0].replace("\x1f", " ")
+        dup = str(node[node.duplicated()][0]).replace("\x1f", " ")
         raise ValueError(f"record {dup} appears twice in the records to cluster")
     p = pairs[pairs["match_probability"] >= threshold]
-    li = node.get_indexer(p["source_l"].astype(str) + "\x1f" + p["id_l"].astype(str))
-    ri = node.get_indexer(p["source_r"].astype(str) + "\x1f" + p["id_r"].astype(str))
+    li = node.get_indexer(pd.Index(p["source_l"].astype(str) + "\x1f" + p["id_l"].astype(str)))
+    ri = node.get_indexer(pd.Index(p["source_r"].astype(str) + "\x1f" + p["id_r"].astype(str)))
     ok = (li >= 0) & (ri >= 0)
     li, ri = li[ok].astype(np.int64), ri[ok].astype(np.int64)
     prob = p["match_probability"].to_numpy(dtype=float)[ok]

@@ -73,7 +73,7 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
     for c in ("n_records", "n_linked"):
         # published counts: rounded to base 5 and suppressed (missing) under 10, as the tables
         n = pd.to_numeric(q[c]).astype(float)
-        out[c] = (5 * np.round(n / 5)).where(n >= 10)
+        out[c] = (5 * (n / 5).round()).where(n >= 10)
     out["linked_%"] = (100 * out["n_linked"] / out["n_records"].where(out["n_records"] > 0)).round(
         0
     )

@@ -93,7 +93,7 @@ def _fidelity(items: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _privacy(p: dict[str, Any], gate: dict[str, Any]) -> pd.DataFrame:
-    rows = []
+    rows: list[dict[str, Any]] = []
     copies = p.get("exact_copies", {})
     for table in sorted(copies.get("synthetic", {})):
         rows.append(
