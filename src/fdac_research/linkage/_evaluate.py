@@ -24,6 +24,20 @@ __all__ = [
 BANDS: tuple[tuple[float, float], ...] = ((0.0, 0.5), (0.5, 0.9), (0.9, 0.99), (0.99, 1.0000001))
 
 
+#: Columns of a clerical-review sample, in order (``is_match`` is filled in by a reviewer).
+CLERICAL_COLUMNS = (
+    "agency",
+    "band",
+    "source_l",
+    "id_l",
+    "source_r",
+    "id_r",
+    "match_probability",
+    "n_in_band",
+    "is_match",
+)
+
+
 def read_truth(sources: Path | str) -> pd.DataFrame | None:
     """``source``, ``record_id``, ``true_id`` from a synthetic world's ``truth/``, or None."""
     truth = Path(sources) / "truth"
@@ -230,30 +244,17 @@ def clerical_sample(
             s["n_in_band"] = len(band)
             out.append(s)
     if not out:
-        return pd.DataFrame(
-            columns=[
-                "agency",
-                "band",
-                "source_l",
-                "id_l",
-                "source_r",
-                "id_r",
-                "match_probability",
-                "n_in_band",
-                "is_match",
-            ]
-        )
+        return pd.DataFrame(columns=list(CLERICAL_COLUMNS))
     sample = pd.concat(out, ignore_index=True)
+    parts = []
+    for src, df in records.items():
+        cols = [c for c in columns if c in df.columns]
+        parts.append(df[["record_id", *cols]].astype(str).assign(source=src))
+    rec = pd.concat(parts, ignore_index=True)
     for side in ("l", "r"):
-        parts = []
-        for src, df in records.items():
-            cols = [c for c in columns if c in df.columns]
-            parts.append(df[["record_id", *cols]].astype(str).assign(source=src))
-        rec = pd.concat(parts, ignore_index=True).rename(
-            columns={"record_id": f"id_{side}", "source": f"source_{side}"}
-        )
-        rec = rec.rename(columns={c: f"{c}_{side}" for c in columns})
-        sample = sample.merge(rec, on=[f"source_{side}", f"id_{side}"], how="left")
+        named = rec.rename(columns={"record_id": f"id_{side}", "source": f"source_{side}"})
+        named = named.rename(columns={c: f"{c}_{side}" for c in columns})
+        sample = sample.merge(named, on=[f"source_{side}", f"id_{side}"], how="left")
     sample["is_match"] = ""
     return sample
 
@@ -262,17 +263,7 @@ def read_clerical_labels(path: Path | str) -> pd.DataFrame:
     """Read a reviewed clerical sample; ``is_match`` must be 1/0 (or true/false) on every row."""
     path = Path(path)
     df = read_text_table(path)
-    need = [
-        "agency",
-        "band",
-        "source_l",
-        "id_l",
-        "source_r",
-        "id_r",
-        "match_probability",
-        "n_in_band",
-        "is_match",
-    ]
+    need = list(CLERICAL_COLUMNS)
     problems = [
         Problem(path.name, c, 1, None, f"column '{c}' of the clerical sample")
         for c in need
