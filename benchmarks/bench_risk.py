@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._util import measure
+from fdac_research import schema
 
 N = 1_000_000
 SEED = 20261121
@@ -67,16 +68,7 @@ def make_frame(n: int = N, seed: int = SEED) -> pd.DataFrame:
             "application_year": rng.integers(2010, 2025, n),
             "n_children": np.minimum(rng.poisson(1.2, n) + 1, 10),
             "substance": rng.choice(
-                [
-                    "alcohol",
-                    "cannabis",
-                    "cocaine",
-                    "crack",
-                    "heroin",
-                    "amphetamine",
-                    "benzodiazepines",
-                    "other",
-                ],
+                list(schema.SUBSTANCES),
                 n,
             ),
             "case_id": rng.integers(0, n // 3, n),
