@@ -100,9 +100,23 @@ def _constrained(
     ids: np.ndarray,
     best: np.ndarray,
 ) -> np.ndarray:
-    parent = np.arange(n)
+    """Union-find over the links, best first, refusing a merge that would join two records
+    of one duplicate-free source. Only records that appear in a link take part (the rest
+    stay alone), so the cost follows the number of links, not of records."""
+    label = np.arange(n)
+    if len(li) == 0:
+        return label
+    nodes, inv = np.unique(np.concatenate([li, ri]), return_inverse=True)
+    a_of, b_of = inv[: len(li)].tolist(), inv[len(li) :].tolist()
+    # best first; ties broken by the records' source and id (as text) so the result does not
+    # depend on input order
+    text = (pd.Series(sources[nodes]).astype(str) + pd.Series(ids[nodes]).astype(str)).to_numpy()
+    _, tie = np.unique(text.astype(str), return_inverse=True)
+    order = np.lexsort((tie[inv[len(li) :]], tie[inv[: len(li)]], -prob)).tolist()
+    node_src = sources[nodes].tolist()
+    parent = list(range(len(nodes)))
     # members of duplicate-free sources held by each root: {source: node}
-    held: dict[int, dict[str, int]] = {i: {sources[i]: i} for i in range(n) if sources[i] in dfree}
+    held: dict[int, dict[str, int]] = {i: {s: i} for i, s in enumerate(node_src) if s in dfree}
 
     def find(x: int) -> int:
         root = x
@@ -112,46 +126,41 @@ def _constrained(
             parent[x], x = root, parent[x]
         return root
 
-    # best first; ties broken by the ids so the result does not depend on input order
-    key_l = np.char.add(sources[li].astype(str), ids[li].astype(str))
-    key_r = np.char.add(sources[ri].astype(str), ids[ri].astype(str))
-    order = np.lexsort((key_r, key_l, -prob))
+    used = np.zeros(len(li), dtype=bool)
     for e in order:
-        a, b = find(int(li[e])), find(int(ri[e]))
-        if a == b:
-            best[li[e]] = max(best[li[e]], prob[e])
-            best[ri[e]] = max(best[ri[e]], prob[e])
-            continue
-        ha, hb = held.get(a, {}), held.get(b, {})
-        if any(s in hb for s in ha):
-            continue  # would put two records of a duplicate-free source together
-        lo, hi = (a, b) if a < b else (b, a)
-        parent[hi] = lo
-        merged = {**ha, **hb}
-        held.pop(hi, None)
-        if merged:
-            held[lo] = merged
-        best[li[e]] = max(best[li[e]], prob[e])
-        best[ri[e]] = max(best[ri[e]], prob[e])
-    return np.array([find(i) for i in range(n)])
+        a, b = find(a_of[e]), find(b_of[e])
+        if a != b:
+            ha, hb = held.get(a), held.get(b)
+            if ha and hb and any(s in hb for s in ha):
+                continue  # would put two records of a duplicate-free source together
+            lo, hi = (a, b) if a < b else (b, a)
+            parent[hi] = lo
+            if ha or hb:
+                held.pop(hi, None)
+                held[lo] = {**(ha or {}), **(hb or {})}
+        used[e] = True
+    np.maximum.at(best, li[used], prob[used])
+    np.maximum.at(best, ri[used], prob[used])
+    label[nodes] = nodes[[find(i) for i in range(len(nodes))]]
+    return label
 
 
 def _keys(
     rec: pd.DataFrame, label: np.ndarray, best: np.ndarray, source_order: list[str]
 ) -> pd.DataFrame:
+    """Name each cluster after its first record in (source order, source, id) order."""
     rank = {s: i for i, s in enumerate(source_order)}
-    df = rec.copy()
-    df["_label"] = label
-    df["_rank"] = df["source"].map(lambda s: rank.get(s, len(rank)))
-    first = df.sort_values(
-        ["_label", "_rank", "source", "record_id"], kind="stable"
-    ).drop_duplicates("_label")
-    keys = {
-        lab: person_key(s, r)
-        for lab, s, r in zip(first["_label"], first["source"], first["record_id"], strict=True)
-    }
+    src = rec["source"].to_numpy(dtype=object)
+    rid = rec["record_id"].to_numpy(dtype=object)
+    r = pd.Series(src).map(rank).fillna(len(rank)).to_numpy(dtype=np.int64)
+    order = np.lexsort((rid.astype(str), src.astype(str), r))
+    uniq, first = np.unique(label[order], return_index=True)
+    head = order[first]
+    names = np.array(
+        [person_key(s, i) for s, i in zip(src[head], rid[head], strict=True)], dtype=object
+    )
     out = rec.copy()
-    out["person_key"] = [keys[x] for x in label]
+    out["person_key"] = names[np.searchsorted(uniq, label)]
     mp = best.copy()
     if source_order:
         mp[(rec["source"] == source_order[0]).to_numpy()] = 1.0

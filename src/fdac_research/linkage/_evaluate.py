@@ -66,15 +66,6 @@ def read_truth(sources: Path | str) -> pd.DataFrame | None:
     )
 
 
-def _pairs_in_groups(a: pd.Series, b: pd.Series | None = None) -> int:
-    """Pairs within groups: sum of n*m over groups (or n choose 2 when ``b`` is None)."""
-    if b is None:
-        n = a.to_numpy(dtype=np.int64)
-        return int((n * (n - 1) // 2).sum())
-    both = pd.concat([a.rename("a"), b.rename("b")], axis=1).fillna(0)
-    return int((both["a"].to_numpy(dtype=np.int64) * both["b"].to_numpy(dtype=np.int64)).sum())
-
-
 def _prf(tp: int, n_pred: int, n_true: int) -> dict[str, float | None]:
     p = tp / n_pred if n_pred else None
     r = tp / n_true if n_true else None
@@ -97,6 +88,39 @@ def _r(v: float | None) -> float | None:
     return None if v is None else round(float(v), 6)
 
 
+def _lookup(truth: pd.DataFrame, ids: pd.Series | np.ndarray) -> np.ndarray:
+    """True ids of ``ids`` among one source's truth rows (None where absent), by a hash
+    index: no string sorting, so it stays fast for millions of rows."""
+    index = pd.Index(truth["record_id"].astype(str))
+    if not index.is_unique:
+        dup = str(index[index.duplicated()][0])
+        raise ContractError(
+            "truth", [Problem("truth/", "record_id", None, dup, "one true person per record")]
+        )
+    at = index.get_indexer(pd.Series(ids).astype(str).to_numpy())
+    out = np.full(len(at), None, dtype=object)
+    out[at >= 0] = truth["true_id"].to_numpy()[at[at >= 0]]
+    return out
+
+
+def _true_ids(cw: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
+    """The true person of each crosswalk row (None where truth has none)."""
+    out = np.full(len(cw), None, dtype=object)
+    src = cw["source"].to_numpy()
+    ids = cw["record_id"].to_numpy()
+    for s in pd.unique(src):
+        rows = np.flatnonzero(src == s)
+        out[rows] = _lookup(truth[truth["source"] == s], ids[rows])
+    return out
+
+
+def _pair_count(a: np.ndarray, b: np.ndarray | None = None) -> int:
+    """Pairs within groups from per-group sizes: sum of a*b (or a choose 2)."""
+    if b is None:
+        return int((a * (a - 1) // 2).sum())
+    return int(np.dot(a, b))
+
+
 def evaluate_crosswalk(
     crosswalk: pd.DataFrame, truth: pd.DataFrame, agency: str, reference: str = "court"
 ) -> dict[str, object]:
@@ -108,14 +132,11 @@ def evaluate_crosswalk(
     over the agency's records (how much of each record's predicted person is its true
     person, and the reverse).
     """
-    cw = crosswalk[crosswalk["source"].isin([reference, agency])][
-        ["source", "record_id", "person_key"]
-    ]
-    df = cw.merge(
-        truth[truth["source"].isin([reference, agency])], on=["source", "record_id"], how="left"
-    )
-    if df["true_id"].isna().any():
-        ex = df[df["true_id"].isna()].iloc[0]
+    cw = crosswalk[crosswalk["source"].isin([reference, agency])]
+    true_id = _true_ids(cw, truth)
+    missing = pd.isna(true_id)
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
         raise ContractError(
             "truth",
             [
@@ -123,44 +144,43 @@ def evaluate_crosswalk(
                     "truth/agency_links.csv",
                     "record_id",
                     None,
-                    str(ex["record_id"]),
-                    f"a true person for every {ex['source']} record",
-                    int(df["true_id"].isna().sum()),
+                    str(cw["record_id"].iloc[first]),
+                    f"a true person for every {cw['source'].iloc[first]} record",
+                    int(missing.sum()),
                 )
             ],
         )
-    is_ref = df["source"] == reference
-    ref, ag = df[is_ref], df[~is_ref]
+    # integer codes: predicted person k, true person t, and the pair (k, t)
+    k, _ = pd.factorize(cw["person_key"].astype(str).to_numpy())
+    t, _ = pd.factorize(true_id)
+    kt, _ = pd.factorize(k.astype(np.int64) * (int(t.max()) + 1) + t)
+    nk, nt, nkt = int(k.max()) + 1, int(t.max()) + 1, int(kt.max()) + 1
+    is_ref = (cw["source"] == reference).to_numpy()
+    ag = ~is_ref
+
+    def sizes(codes: np.ndarray, n: int, mask: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(codes if mask is None else codes[mask], minlength=n).astype(np.int64)
+
     # links between the reference and the agency
-    pred = _pairs_in_groups(ref.groupby("person_key").size(), ag.groupby("person_key").size())
-    true = _pairs_in_groups(ref.groupby("true_id").size(), ag.groupby("true_id").size())
-    tp = _pairs_in_groups(
-        ref.groupby(["person_key", "true_id"]).size(), ag.groupby(["person_key", "true_id"]).size()
+    links = _prf(
+        _pair_count(sizes(kt, nkt, is_ref), sizes(kt, nkt, ag)),
+        _pair_count(sizes(k, nk, is_ref), sizes(k, nk, ag)),
+        _pair_count(sizes(t, nt, is_ref), sizes(t, nt, ag)),
     )
-    links = _prf(tp, pred, true)
     # all pairs
-    allp = _prf(
-        _pairs_in_groups(df.groupby(["person_key", "true_id"]).size()),
-        _pairs_in_groups(df.groupby("person_key").size()),
-        _pairs_in_groups(df.groupby("true_id").size()),
-    )
+    all_k, all_t, all_kt = sizes(k, nk), sizes(t, nt), sizes(kt, nkt)
+    allp = _prf(_pair_count(all_kt), _pair_count(all_k), _pair_count(all_t))
     # B-cubed over agency records
-    n_kt = df.groupby(["person_key", "true_id"]).size().rename("n_kt")
-    n_k = df.groupby("person_key").size().rename("n_k")
-    n_t = df.groupby("true_id").size().rename("n_t")
-    a = (
-        ag.join(n_kt, on=["person_key", "true_id"])
-        .join(n_k, on="person_key")
-        .join(n_t, on="true_id")
-    )
-    bp = float((a["n_kt"] / a["n_k"]).mean()) if len(a) else None
-    br = float((a["n_kt"] / a["n_t"]).mean()) if len(a) else None
+    n_ag = int(ag.sum())
+    n_kt, n_k, n_t = all_kt[kt[ag]], all_k[k[ag]], all_t[t[ag]]
+    bp = float((n_kt / n_k).mean()) if n_ag else None
+    br = float((n_kt / n_t).mean()) if n_ag else None
     bf = 2 * bp * br / (bp + br) if bp and br else None
-    truly_linked = int(ag["true_id"].isin(set(ref["true_id"])).sum())
-    linked = int(ag["person_key"].isin(set(ref["person_key"])).sum())
+    truly_linked = int((sizes(t, nt, is_ref)[t[ag]] > 0).sum())
+    linked = int((sizes(k, nk, is_ref)[k[ag]] > 0).sum())
     return {
         "agency": agency,
-        "n_records": int(len(ag)),
+        "n_records": n_ag,
         "n_linked": linked,
         "n_truly_in_reference": truly_linked,
         "links": links,
@@ -183,15 +203,17 @@ def threshold_curve(
 ) -> pd.DataFrame:
     """Pairwise precision and recall of reference-agency pairs against the threshold
     (before clustering; recall counts true pairs the blocking never proposed as missed)."""
-    t_ref = truth[truth["source"] == reference].set_index("record_id")["true_id"]
-    t_ag = truth[truth["source"] == agency].set_index("record_id")["true_id"]
+    t_ref, t_ag = truth[truth["source"] == reference], truth[truth["source"] == agency]
     p = pairs[(pairs["source_l"] == reference) & (pairs["source_r"] == agency)]
-    tl = p["id_l"].map(t_ref).to_numpy()
-    tr = p["id_r"].map(t_ag).to_numpy()
+    tl = _lookup(t_ref, p["id_l"])
+    tr = _lookup(t_ag, p["id_r"])
     hit = (tl == tr) & pd.notna(tl)
-    ref_ids = truth[truth["source"] == reference].groupby("true_id").size()
-    ag_ids = truth[truth["source"] == agency].groupby("true_id").size()
-    n_true = _pairs_in_groups(ref_ids, ag_ids)
+    codes, uniq = pd.factorize(np.concatenate([t_ref["true_id"], t_ag["true_id"]]))
+    n_ref = len(t_ref)
+    n_true = _pair_count(
+        np.bincount(codes[:n_ref], minlength=len(uniq)).astype(np.int64),
+        np.bincount(codes[n_ref:], minlength=len(uniq)).astype(np.int64),
+    )
     ths = (
         np.round(np.linspace(0.05, 0.995, 60), 4) if thresholds is None else np.asarray(thresholds)
     )

@@ -52,13 +52,15 @@ def _clean_name_scalar(v: str) -> str | None:
 def _by_unique(
     values: pd.Series, fn: Callable[[str], tuple[str | None, ...]], width: int
 ) -> list[pd.Series]:
-    """Apply ``fn`` once per distinct non-missing text value; ``width`` outputs per value."""
-    text = _as_text(values)
-    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    """Apply ``fn`` once per distinct value (stripped text; empty and missing give ``None``
+    in every output); ``width`` outputs per value. Millions of records hold far fewer
+    distinct names, postcodes or dates, so this is where the speed comes from."""
+    codes, uniq = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
     table = np.empty((len(uniq) + 1, width), dtype=object)
     table[-1, :] = None  # code -1 (missing) indexes the last row
     for i, v in enumerate(uniq):
-        table[i, :] = fn(v)
+        t = str(v).strip()
+        table[i, :] = fn(t) if t else (None,) * width
     rows = table[codes]
     return [pd.Series(rows[:, k], index=values.index, dtype=object) for k in range(width)]
 
@@ -138,15 +140,27 @@ def _postcodes(values: pd.Series) -> list[pd.Series]:
     return _by_unique(values, fn, 4)
 
 
+def _date_parts(ts: pd.Timestamp) -> tuple[str | None, ...]:
+    y, m, d = f"{ts.year:04d}", f"{ts.month:02d}", f"{ts.day:02d}"
+    lo, hi = sorted((m, d))
+    swappable = ts.day <= 12 and ts.day != ts.month
+    return (f"{y}-{m}-{d}", f"{y}-{d}-{m}" if swappable else None, f"{y}-{m}", y, f"{y}-{lo}-{hi}")
+
+
 def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]:
+    """ISO date, day/month swapped (when that is another valid date), year-month, year and
+    a transposition-proof key (year, then the smaller and larger of month and day)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        d = pd.to_datetime(values)
+        codes, uniq = pd.factorize(pd.to_datetime(values), use_na_sentinel=True)
+        parsed = pd.DatetimeIndex(uniq)
     else:
-        text = _as_text(values)
-        d = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-        bad = text.notna() & d.isna()
+        codes, raw = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+        text = pd.Series([str(v).strip() for v in raw], dtype=object)
+        parsed = pd.DatetimeIndex(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))
+        bad_u = (text != "").to_numpy() & parsed.isna()
+        bad = (codes >= 0) & np.append(bad_u, False)[codes]
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
+            i = int(np.flatnonzero(bad)[0])
             raise ContractError(
                 dataset,
                 [
@@ -154,41 +168,21 @@ def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]
                         dataset,
                         column,
                         i + 2,
-                        str(text.iloc[i]),
+                        str(text.iloc[codes[i]]),
                         "an ISO date YYYY-MM-DD",
                         int(bad.sum()),
                     )
                 ],
             )
-    ok = d.notna()
-    y = d.dt.year.astype("Int64").astype("string").str.zfill(4)
-    m = d.dt.month.astype("Int64")
-    dd = d.dt.day.astype("Int64")
-    ms, ds = m.astype("string").str.zfill(2), dd.astype("string").str.zfill(2)
-    iso = (y + "-" + ms + "-" + ds).where(ok)
-    swappable = ok & (dd <= 12) & (dd != m)
-    dm = (y + "-" + ds + "-" + ms).where(swappable.fillna(False).astype(bool))
-    lo = (
-        pd.Series(np.minimum(m.fillna(0), dd.fillna(0)), index=d.index)
-        .astype("Int64")
-        .astype("string")
-        .str.zfill(2)
-    )
-    hi = (
-        pd.Series(np.maximum(m.fillna(0), dd.fillna(0)), index=d.index)
-        .astype("Int64")
-        .astype("string")
-        .str.zfill(2)
-    )
-    key = (y + "-" + lo + "-" + hi).where(ok)
-
-    obj = _nullify
+    table = np.empty((len(parsed) + 1, 5), dtype=object)
+    table[:, :] = None  # missing, empty and code -1 stay None
+    for i, ts in enumerate(parsed):
+        if not pd.isna(ts):
+            table[i, :] = _date_parts(ts)
+    rows = table[codes]
     return {
-        "": obj(iso),
-        "_dm": obj(dm),
-        "_ym": obj((y + "-" + ms).where(ok)),
-        "_year": obj(y.where(ok)),
-        "_key": obj(key),
+        suffix: pd.Series(rows[:, k], index=values.index, dtype=object)
+        for k, suffix in enumerate(("", "_dm", "_ym", "_year", "_key"))
     }
 
 
@@ -302,7 +296,6 @@ def _standardise(
         )
     if spec.kind == "date":
         return {f"{n}{k}": v for k, v in _dates(values, n, dataset).items()}
-    text = _as_text(values)
     if spec.kind == "text":
-        text = text.map(lambda v: None if v is None else " ".join(v.upper().split()))
-    return {n: text}
+        return {n: _by_unique(values, lambda v: (" ".join(v.upper().split()),), 1)[0]}
+    return {n: _by_unique(values, lambda v: (v,), 1)[0]}
