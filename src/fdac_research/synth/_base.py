@@ -12,10 +12,16 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research.dataset import ResearchData
 from fdac_research.exceptions import NotFittedError
-from fdac_research.synth._enforce import enforce_rules, learn_conditionals, relabel_keys
+from fdac_research.synth._enforce import (
+    DEFAULT_MIN_TAIL_COUNT,
+    enforce_rules,
+    learn_conditionals,
+    learn_tail_bounds,
+    relabel_keys,
+)
 from fdac_research.synth._metadata import DATA_TABLES, prepare_research
 
-__all__ = ["BaseSynthesizer", "check_seed", "check_scale"]
+__all__ = ["BaseSynthesizer", "check_seed", "check_scale", "check_min_tail_count"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,13 @@ def check_scale(scale: object) -> float:
     return float(scale)
 
 
+def check_min_tail_count(k: object) -> int:
+    """``min_tail_count`` as an int >= 1; ``ValueError`` naming the parameter otherwise."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"min_tail_count must be an integer >= 1, got {k!r}")
+    return int(k)
+
+
 class BaseSynthesizer:
     """Base of the research-dataset synthesizers.
 
@@ -44,12 +57,21 @@ class BaseSynthesizer:
     the conditionals used to enforce the contract's rules, and turns raw samples into a
     :class:`~fdac_research.dataset.ResearchData` with rules enforced and fresh keys.
 
+    Every released number is top- and bottom-coded at the k-th largest and k-th smallest
+    training value of its column (``k`` is the synthesizer's ``min_tail_count`` parameter,
+    default :data:`~fdac_research.synth._enforce.DEFAULT_MIN_TAIL_COUNT` = 10, also for
+    subclasses that do not offer it), so a released extreme equals a real one only when at
+    least ``k`` training records hold it.
+
     Attributes
     ----------
     n_cases_ : int
         Cases in the training data (``scale=1`` samples this many).
     conditionals_ : dict
         P(placement) and P(order | placement) used to repair rule violations.
+    tail_bounds_ : dict
+        ``{table: {column: (low_k, high_k)}}``, the top/bottom codes. Real values: kept in
+        the fitted object only, never written to a release or report.
     """
 
     name: ClassVar[str] = "base"
@@ -62,7 +84,9 @@ class BaseSynthesizer:
         ContractError
             Missing tables or columns, empty tables, duplicate keys, orphan rows.
         """
+        k = check_min_tail_count(getattr(self, "min_tail_count", DEFAULT_MIN_TAIL_COUNT))
         tables = prepare_research(research)
+        self.tail_bounds_ = learn_tail_bounds(tables, k)
         self._fit(tables)
         self.conditionals_ = learn_conditionals(tables)
         self.n_cases_ = int(len(tables["cases"]))
@@ -106,7 +130,7 @@ class BaseSynthesizer:
         """Enforce the rules on ``raw`` and give it fresh keys."""
         self._check_fitted()
         rng = np.random.default_rng([check_seed(seed), 0x5E7])
-        fixed = relabel_keys(enforce_rules(raw, self.conditionals_, rng))
+        fixed = relabel_keys(enforce_rules(raw, self.conditionals_, rng, self.tail_bounds_))
         ordered = {n: fixed[n][schema.RESEARCH.table(n).names] for n in DATA_TABLES}
         return ResearchData(
             cases=ordered["cases"], adults=ordered["adults"], children=ordered["children"]

@@ -28,6 +28,7 @@ import pandas as pd
 from fdac_research.synth._base import BaseSynthesizer, check_seed
 from fdac_research.synth._cart_tree import ColumnTree, Encoder
 from fdac_research.synth._copies import exact_copy_mask, family_text, row_text
+from fdac_research.synth._enforce import DEFAULT_MIN_TAIL_COUNT
 from fdac_research.synth._metadata import column_specs
 
 __all__ = ["CARTSynthesizer"]
@@ -161,6 +162,10 @@ class CARTSynthesizer(BaseSynthesizer):
         trees that split on cohort only sometimes. ``None`` fits one model.
     seed : int, default 0
         Seed of the trees' tie-breaking (fitting is otherwise deterministic).
+    min_tail_count : int, default 10
+        Top/bottom-coding: every released number lies between the k-th smallest and the
+        k-th largest training value of its column (see :class:`BaseSynthesizer`); the number
+        of children of a case is drawn inside those bounds before the children are.
 
     Attributes
     ----------
@@ -187,11 +192,13 @@ class CARTSynthesizer(BaseSynthesizer):
         max_copy_retries: int = 10,
         strata: str | None = "cohort",
         seed: int = 0,
+        min_tail_count: int = DEFAULT_MIN_TAIL_COUNT,
     ) -> None:
         self.min_samples_leaf = min_samples_leaf
         self.max_copy_retries = max_copy_retries
         self.strata = strata
         self.seed = seed
+        self.min_tail_count = min_tail_count
 
     def _fit(self, tables: dict[str, pd.DataFrame]) -> None:
         problems = []
@@ -246,7 +253,8 @@ class CARTSynthesizer(BaseSynthesizer):
     def _families(self, n: int, rng: np.random.Generator, start: int) -> dict[str, pd.DataFrame]:
         cases = self.cases_.sample(pd.DataFrame(index=range(n)), rng)
         cases.insert(0, "case_id", [f"tmp{start + i}" for i in range(n)])
-        n_kids = pd.to_numeric(cases["n_children"]).fillna(0).astype(int).clip(0, None)
+        lo, hi = self.tail_bounds_["cases"].get("n_children", (0.0, np.inf))
+        n_kids = pd.to_numeric(cases["n_children"]).fillna(0).clip(max(lo, 0), hi).astype(int)
         cases["n_children"] = pd.array(n_kids.to_numpy(), dtype="Int64")
         feats = cases[["case_id", *CASE_FEATURES]]
         roles = cases["adult_roles"].str.split(";")
@@ -328,8 +336,13 @@ class CARTSynthesizer(BaseSynthesizer):
                 n: df[df["case_id"].isin(ids)].reset_index(drop=True) for n, df in tables.items()
             }
             model = CARTSynthesizer(
-                self.min_samples_leaf, self.max_copy_retries, strata=None, seed=seed + 1000 * i
+                self.min_samples_leaf,
+                self.max_copy_retries,
+                strata=None,
+                seed=seed + 1000 * i,
+                min_tail_count=self.min_tail_count,
             )
+            model.tail_bounds_ = self.tail_bounds_  # the whole training data's codes
             model._fit(sub)
             self.strata_models_[level] = model
             self.strata_shares_[level] = len(ids) / len(cases)

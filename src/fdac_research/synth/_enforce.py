@@ -6,10 +6,24 @@ Repairs are the smallest change that makes a row consistent: numbers clipped to 
 from the fitted P(order | placement), outcomes of open cases emptied, a child older than the
 mother's age minus 12 brought down to it. The conditionals are learned from the training
 data by :func:`learn_conditionals` and stay inside the fitted synthesizer (never released).
+
+Statistical top- and bottom-coding
+----------------------------------
+Before any repair, every number is also clipped into ``[low_k, high_k]``, the k-th smallest
+and k-th largest training value of its column (:func:`learn_tail_bounds`; the standard
+statistical-disclosure-control rule, e.g. Hundepool et al. 2012, *Statistical Disclosure
+Control*, Wiley, section 3.4.5), so a released minimum or maximum can equal the real one only
+when at least ``k`` training records hold that value. The repairs keep to those bounds: a
+mother is raised to no more than ``high_k`` and only as far as ``low_k`` of child ages plus
+the gap needs, a child lowered no further than ``low_k``; ``n_children`` is derived from the
+child rows, so a case's surplus children (beyond ``high_k``, last rows first) are dropped and a
+case with fewer than ``low_k`` children is dropped with its adults. The bounds are real
+values: they stay inside the fitted synthesizer and are never written out.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -18,11 +32,26 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research.synth._metadata import (
     COMPATIBLE_ORDERS,
+    DATA_TABLES,
     MIN_MOTHER_CHILD_GAP,
     column_specs,
 )
 
-__all__ = ["learn_conditionals", "enforce_rules", "relabel_keys"]
+__all__ = [
+    "learn_conditionals",
+    "learn_tail_bounds",
+    "enforce_rules",
+    "relabel_keys",
+    "DEFAULT_MIN_TAIL_COUNT",
+    "TailBounds",
+]
+
+log = logging.getLogger(__name__)
+
+#: Default k of the top/bottom-coding: a released extreme needs k real records holding it.
+DEFAULT_MIN_TAIL_COUNT = 10
+#: ``{table: {column: (low_k, high_k)}}`` for every numeric column of the data tables.
+TailBounds = dict[str, dict[str, tuple[float, float]]]
 
 
 def learn_conditionals(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
@@ -40,13 +69,59 @@ def learn_conditionals(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
     return {"placement": placements, "order_given_placement": orders}
 
 
+def learn_tail_bounds(tables: dict[str, pd.DataFrame], k: int) -> TailBounds:
+    """The k-th smallest and k-th largest value of every numeric column of the data tables.
+
+    Parameters
+    ----------
+    tables : dict of DataFrame
+        ``cases``, ``adults``, ``children`` (training data).
+    k : int
+        Tail count (``1`` keeps the real minimum and maximum: no coding).
+
+    Returns
+    -------
+    dict
+        ``{table: {column: (low_k, high_k)}}``. A column with fewer than ``2k`` values has
+        crossing bounds; both become its lower median (every value is then rare). A column
+        with no values is left out (nothing to clip).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"convictions": [0, 0, 1, 2, 40]})
+    >>> b = learn_tail_bounds({"adults": df}, 2)
+    >>> b["adults"]["convictions"]
+    (0.0, 2.0)
+    """
+    out: TailBounds = {}
+    for table in DATA_TABLES:
+        if table not in tables:
+            continue
+        out[table] = {}
+        for s in column_specs(table):
+            if s.kind not in ("integer", "float") or s.name not in tables[table].columns:
+                continue
+            x = pd.to_numeric(tables[table][s.name], errors="coerce").astype(float).to_numpy()
+            x = np.sort(x[np.isfinite(x)])
+            n = len(x)
+            if n == 0:
+                continue
+            lo, hi = float(x[min(k, n) - 1]), float(x[max(n - k, 0)])
+            if lo > hi:
+                lo = hi = float(x[(n - 1) // 2])
+            out[table][s.name] = (lo, hi)
+    return out
+
+
 def _draw(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
     keys = list(weights)
     p = np.array([weights[k] for k in keys], dtype=float)
     return np.array(keys, dtype=object)[rng.choice(len(keys), size=n, p=p / p.sum())]
 
 
-def _clip_columns(df: pd.DataFrame, table: str) -> pd.DataFrame:
+def _clip_columns(
+    df: pd.DataFrame, table: str, tails: dict[str, tuple[float, float]]
+) -> pd.DataFrame:
     df = df.copy()
     for s in column_specs(table):
         if s.name not in df.columns or s.kind == "key":
@@ -55,6 +130,8 @@ def _clip_columns(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if s.kind in ("integer", "float"):
             x = pd.to_numeric(v, errors="coerce").astype(float)
             x = x.clip(lower=s.minimum, upper=s.maximum)
+            if s.name in tails:
+                x = x.clip(lower=tails[s.name][0], upper=tails[s.name][1])
             if s.kind == "integer":
                 df[s.name] = x.round().astype("Int64")
             else:
@@ -69,20 +146,50 @@ def _clip_columns(df: pd.DataFrame, table: str) -> pd.DataFrame:
     return df
 
 
+def _children_within(
+    cases: pd.DataFrame, adults: pd.DataFrame, kids: pd.DataFrame, bounds: tuple[float, float]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Children per case inside ``bounds``: surplus child rows dropped (a case keeps its
+    first rows), cases with too few children dropped with their adults."""
+    lo, hi = bounds
+    pos = kids.groupby("case_id", sort=False).cumcount().to_numpy()
+    surplus = pos >= hi
+    if surplus.any():
+        log.info("top-coding n_children at %g: dropping %d child rows", hi, int(surplus.sum()))
+        kids = kids[~surplus].reset_index(drop=True)
+    counts = kids["case_id"].value_counts().reindex(cases["case_id"]).fillna(0).to_numpy()
+    few = counts < lo
+    if few.any():
+        log.info("bottom-coding n_children at %g: dropping %d cases", lo, int(few.sum()))
+        gone = set(cases.loc[few, "case_id"])
+        cases = cases[~few].reset_index(drop=True)
+        adults = adults[~adults["case_id"].isin(gone)].reset_index(drop=True)
+        kids = kids[~kids["case_id"].isin(gone)].reset_index(drop=True)
+    return cases, adults, kids
+
+
 def enforce_rules(
-    tables: dict[str, pd.DataFrame], conditionals: dict[str, Any], rng: np.random.Generator
+    tables: dict[str, pd.DataFrame],
+    conditionals: dict[str, Any],
+    rng: np.random.Generator,
+    tail_bounds: TailBounds | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Return copies of ``cases``/``adults``/``children`` that satisfy every rule.
 
     Orphan adults and children (a ``case_id`` not in ``cases``) are dropped; everything else
-    is repaired in place as the module docstring describes.
+    is repaired in place as the module docstring describes. With ``tail_bounds`` (from
+    :func:`learn_tail_bounds`) every number is top- and bottom-coded first, and no repair
+    moves it back outside.
     """
-    cases = _clip_columns(tables["cases"], "cases")
-    adults = _clip_columns(tables["adults"], "adults")
-    kids = _clip_columns(tables["children"], "children")
+    tails = tail_bounds or {}
+    cases = _clip_columns(tables["cases"], "cases", tails.get("cases", {}))
+    adults = _clip_columns(tables["adults"], "adults", tails.get("adults", {}))
+    kids = _clip_columns(tables["children"], "children", tails.get("children", {}))
     ids = set(cases["case_id"])
     adults = adults[adults["case_id"].isin(ids)].reset_index(drop=True)
     kids = kids[kids["case_id"].isin(ids)].reset_index(drop=True)
+    if "n_children" in tails.get("cases", {}):
+        cases, adults, kids = _children_within(cases, adults, kids, tails["cases"]["n_children"])
     # non-nullable categories (role) and parents' sex
     role = adults["role"]
     if role.isna().any():
@@ -108,10 +215,14 @@ def enforce_rules(
             order[bad] = _draw(rng, weights, int(bad.sum()))
     kids["final_order"] = order
     kids["reunified"] = pd.array(np.where(k_open, None, place == "parent"), dtype="boolean")  # type: ignore[call-overload]
-    # a mother at least MIN_MOTHER_CHILD_GAP years older than each of her children
+    # a mother at least MIN_MOTHER_CHILD_GAP years older than each of her children: old
+    # enough for the youngest age a child may have, never above the adults' top code
+    k_lo, _ = tails.get("children", {}).get("age_at_application", (0.0, np.inf))
+    _, a_hi = tails.get("adults", {}).get("age_at_application", (-np.inf, np.inf))
+    floor = min(MIN_MOTHER_CHILD_GAP + max(k_lo, 0.0), a_hi)
     mothers = adults["role"] == "mother"
-    young = mothers & (adults["age_at_application"] < MIN_MOTHER_CHILD_GAP)
-    adults.loc[young, "age_at_application"] = MIN_MOTHER_CHILD_GAP
+    young = mothers & (adults["age_at_application"] < floor)
+    adults.loc[young, "age_at_application"] = int(np.ceil(floor))
     m_age = (
         adults[mothers & adults["age_at_application"].notna()]
         .groupby("case_id")["age_at_application"]
@@ -121,7 +232,7 @@ def enforce_rules(
     cap = kids["case_id"].map(m_age).to_numpy(dtype=float) - MIN_MOTHER_CHILD_GAP
     age = kids["age_at_application"].to_numpy(dtype=float, na_value=np.nan)
     too_old = np.nan_to_num(age > cap, nan=False).astype(bool)
-    age[too_old] = np.maximum(cap[too_old], 0)
+    age[too_old] = np.maximum(cap[too_old], max(k_lo, 0.0))
     ages: Any = np.where(np.isnan(age), None, np.round(age))  # type: ignore[call-overload]
     kids["age_at_application"] = pd.array(ages, dtype="Int64")
     # derived count

@@ -52,6 +52,14 @@ class ReleaseGateConfig(ConfigBase):
         Every effect estimate's 95% interval on synthetic data overlaps the real one.
     require_inside_real_ci : bool, default False
         Every synthetic point estimate lies inside the real 95% interval (stricter).
+    max_rare_extremes : int, default 0
+        Numeric columns allowed to release a real minimum or maximum that fewer than
+        ``extreme_min_count`` training records hold. Zero: a release never carries a rare
+        real extreme (the synthesizers top- and bottom-code at the k-th value to ensure it).
+    extreme_min_count : int, default 10
+        How many training records must share an extreme value for it to be releasable
+        (the ``k`` of statistical top/bottom-coding; match the synthesizer's
+        ``min_tail_count``).
     """
 
     max_family_copy_rate: float = 0.0
@@ -64,6 +72,8 @@ class ReleaseGateConfig(ConfigBase):
     min_key_validity: float = 1.0
     require_ci_overlap: bool = True
     require_inside_real_ci: bool = False
+    max_rare_extremes: int = 0
+    extreme_min_count: int = 10
 
     def _problems(self) -> list[str]:
         out = []
@@ -82,6 +92,10 @@ class ReleaseGateConfig(ConfigBase):
         v = self.max_s_pmse
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
             out.append(f"max_s_pmse must be a positive number, got {v!r}")
+        for name, least in (("max_rare_extremes", 0), ("extreme_min_count", 1)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < least:
+                out.append(f"{name} must be an integer >= {least}, got {v!r}")
         for name in ("require_ci_overlap", "require_inside_real_ci"):
             if not isinstance(getattr(self, name), bool):
                 out.append(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -165,6 +179,15 @@ def evaluate_gate(
                 not (r > config.max_attack_risk and lo > 0),
                 f"{name} attack risk on {pop} above the held-out control (95% CI from {lo:.3f})",
             )
+    rare = list(privacy.get("real_extremes_reproduced", []))
+    add(
+        "rare_real_extremes",
+        len(rare),
+        config.max_rare_extremes,
+        len(rare) <= config.max_rare_extremes,
+        f"numeric columns releasing a real minimum/maximum held by fewer than "
+        f"{config.extreme_min_count} training records: " + (", ".join(rare) or "none"),
+    )
     s = max(_num(utility["pmse"][t]["s_pmse"]) for t in utility["pmse"])
     add("s_pmse", s, config.max_s_pmse, s <= config.max_s_pmse, "largest two-way S_pMSE")
     q = _num(utility["quality"]["score"])

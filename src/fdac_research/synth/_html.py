@@ -202,7 +202,10 @@ def render_html(
                 for k, v in p["exact_copies"]["synthetic"].items()
             ]
         ),
-        "<p>Numeric columns whose released minimum or maximum equals the real one: "
+        "<h3>Real extremes</h3><p>Every released number is top- and bottom-coded at the k-th "
+        "largest and k-th smallest training value of its column. Numeric columns whose released "
+        "minimum or maximum equals the real one while fewer than "
+        f"{g['config'].get('extreme_min_count', '?')} training records hold it: "
         + html.escape(", ".join(p.get("real_extremes_reproduced", [])) or "none")
         + "</p>",
     ]

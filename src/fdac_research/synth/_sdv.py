@@ -33,6 +33,7 @@ import pandas as pd
 
 from fdac_research.exceptions import DependencyError
 from fdac_research.synth._base import BaseSynthesizer
+from fdac_research.synth._enforce import DEFAULT_MIN_TAIL_COUNT
 from fdac_research.synth._metadata import DATA_TABLES, sdv_metadata_dict
 
 __all__ = ["HMASynthesizer"]
@@ -61,6 +62,8 @@ class HMASynthesizer(BaseSynthesizer):
         ``truncnorm``, ``gamma``, ``uniform``, ``gaussian_kde``).
     seed : int, default 0
         Unused by fitting (HMA's fit is deterministic); kept for the common interface.
+    min_tail_count : int, default 10
+        Top/bottom-coding of every released number (see :class:`BaseSynthesizer`).
 
     Attributes
     ----------
@@ -72,9 +75,15 @@ class HMASynthesizer(BaseSynthesizer):
 
     name: ClassVar[str] = "hma"
 
-    def __init__(self, default_distribution: str = "truncnorm", seed: int = 0) -> None:
+    def __init__(
+        self,
+        default_distribution: str = "truncnorm",
+        seed: int = 0,
+        min_tail_count: int = DEFAULT_MIN_TAIL_COUNT,
+    ) -> None:
         self.default_distribution = default_distribution
         self.seed = seed
+        self.min_tail_count = min_tail_count
 
     def _fit(self, tables: dict[str, pd.DataFrame]) -> None:
         allowed = ("norm", "beta", "truncnorm", "gamma", "uniform", "gaussian_kde")
