@@ -55,6 +55,22 @@ def test_good_release_passes_and_validates(good_release: Path) -> None:
     checks = {c["name"]: c for c in report["gate"]["checks"]}
     assert checks["rare_real_extremes"]["passed"] and checks["rare_real_extremes"]["value"] == 0
     assert "while fewer than 10 training records" in (good_release / REPORT_HTML).read_text()
+    # real row counts in the report are rounded to 10 (as linkage_quality)
+    sizes = report["sizes"]
+    assert all(sizes[k] % 10 == 0 for k in ("real_cases", "train_cases", "holdout_cases"))
+    for key in ("pmse", "pmse_holdout_baseline"):
+        assert all(v["n_real"] % 10 == 0 for v in report["utility"][key].values())
+    for res in report["privacy"]["risk"].values():
+        assert res["n_train"] % 10 == 0 and res["n_holdout"] % 10 == 0
+
+
+def test_release_size_is_rounded_to_ten(research_folder: Path, tmp_path: Path) -> None:
+    try:  # a small release may be refused on noise; its size is what is tested here
+        res = synthesise(research_folder, None, seed=2, scale=0.3333, n_attacks=50)
+    except ReleaseRefusedError as err:
+        res = err.result  # type: ignore[attr-defined]
+    # 400 real cases * 0.3333 = 133.3 -> 130 synthetic cases
+    assert len(res.synthetic.cases) == 130
     assert (good_release / REPORT_HTML).read_text().count("<svg") == 3
     manifest = json.loads((good_release / "manifest.json").read_text())
     assert manifest["synthetic"] is True and manifest["made_by"] == "fdac_research.synth"

@@ -29,8 +29,11 @@ __all__ = ["Encoder", "ColumnTree", "bandwidth_nrd0"]
 def bandwidth_nrd0(x: np.ndarray) -> float:
     """Silverman's rule of thumb as R's ``bw.nrd0``: ``0.9 min(sd, IQR/1.34) n^-1/5``.
 
-    >>> round(bandwidth_nrd0(np.array([1.0, 2.0, 3.0, 4.0])), 4)
-    0.6364
+    Hand-worked for 1, 2, 3, 4 (R: ``bw.nrd0(1:4)``): sd 1.291, IQR 3.25 - 1.75 = 1.5,
+    1.5 / 1.34 = 1.1194, 0.9 * 1.1194 * 4^-0.2 = 0.7635.
+
+    >>> round(float(bandwidth_nrd0(np.array([1.0, 2.0, 3.0, 4.0]))), 4)
+    0.7635
     """
     x = x[np.isfinite(x)]
     n = len(x)

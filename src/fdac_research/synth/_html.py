@@ -2,8 +2,10 @@
 plots (inline SVG, deterministic bytes) and the data dictionary.
 
 Plots show *proportions* in *fixed* bins (ages in bands, counts top-coded, durations in
-bands) so that no real minimum, maximum or small count appears; they still describe the
-real data in aggregate, so the report goes through output checking like any other output.
+bands) so that no real minimum, maximum or small count appears; the real proportions are
+computed from counts rounded to 10 (a bar's height in the SVG must not give an exact real
+count). They still describe the real data in aggregate, so the report goes through output
+checking like any other output.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fdac_research import schema
+from fdac_research.synth._utility import rounded_shares
 
 __all__ = ["render_html", "PLOT_BINS"]
 
@@ -67,7 +70,7 @@ def _shares(real: pd.Series, synth: pd.Series, key: str) -> pd.DataFrame:
         order = order + ["other"]
     df = pd.DataFrame(
         {
-            "real": r.value_counts(normalize=True).reindex(order).fillna(0.0),
+            "real": rounded_shares(r.value_counts()).reindex(order).fillna(0.0),
             "synthetic": s.value_counts(normalize=True).reindex(order).fillna(0.0),
         }
     )
@@ -132,8 +135,8 @@ def render_html(
         f"<h1>Synthetic release report: gate {verdict}</h1>",
         f"<p>Model <b>{html.escape(report['model']['name'])}</b> "
         f"{html.escape(str(report['model']['params']))}, seed {report['seed']}, scale "
-        f"{report['scale']}; {report['sizes']['train_cases']} training and "
-        f"{report['sizes']['holdout_cases']} held-out real cases.</p>",
+        f"{report['scale']}; about {report['sizes']['train_cases']} training and "
+        f"{report['sizes']['holdout_cases']} held-out real cases (rounded to 10).</p>",
         "<h2>Release gate</h2>",
         _table([{**c, "passed": "ok" if c["passed"] else "FAIL"} for c in g["checks"]]),
         "<h2>Utility</h2><h3>pMSE with two-way interactions (S_pMSE ~1 ideal, &lt;3 good)</h3>",

@@ -1,5 +1,14 @@
 """A synthetic release end to end: hold out real families, fit, sample, measure utility and
-privacy, apply the gate, and write the release atomically (or refuse and write nothing)."""
+privacy, apply the gate, and write the release atomically (or refuse and write nothing).
+
+What a release discloses about the real data, by design: no real minimum or maximum held by
+fewer than ``k`` records (top/bottom-coding, checked by the gate); real row counts in the
+reports rounded to 10 and the release's own size rounded to 10 cases; real distributions in
+the report (children per case, the HTML plots) as shares of counts rounded to 10;
+``linkage_quality`` counts rounded to 10. The reports still carry aggregate real figures by
+purpose: the FDAC effect estimates on the training families (with their ``n``, which the
+output-checking view needs), SDMetrics and pMSE scores, copy rates and attack success rates.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +39,7 @@ from fdac_research.synth._utility import (
     foreign_key_validity,
     pmse,
     quality_score,
+    round_count,
 )
 
 __all__ = [
@@ -149,7 +159,7 @@ def evaluate_release(
         "key_validity_raw": foreign_key_validity(raw),
         "key_validity": foreign_key_validity(synthetic),
         "children_per_case": {
-            "real": children_per_case(train),
+            "real": children_per_case(train, rounded=True),
             "synthetic": children_per_case(synthetic),
         },
         # against the training families, which the model saw: the held-out split adds its
@@ -162,6 +172,17 @@ def evaluate_release(
     )
     privacy = privacy_report(train, holdout, synthetic, n_attacks=n_attacks, seed=seed)
     privacy["real_extremes_reproduced"] = _extremes(train, synthetic, extreme_min_count)
+    for key in ("pmse", "pmse_holdout_baseline"):
+        for v in utility[key].values():
+            v["n_real"] = round_count(v["n_real"])
+    for v in utility["pmse_holdout_baseline"].values():
+        v["n_synthetic"] = round_count(v["n_synthetic"])  # held-out real rows
+    for res in (privacy.get("risk") or {}).values():
+        for k in ("n_train", "n_holdout"):
+            res[k] = round_count(res[k])
+        so = (res.get("singling_out") or {}).get("details", {})
+        if "evaluated_on_rows" in so:
+            so["evaluated_on_rows"] = round_count(so["evaluated_on_rows"])
     return utility, privacy
 
 
@@ -264,7 +285,8 @@ def synthesise(
         Seeds the holdout split, the synthesizer and the attacks: same inputs and seed give
         byte-identical outputs.
     scale : float
-        Synthetic cases relative to the real dataset's cases.
+        Synthetic cases relative to the real dataset's cases (the count is rounded to 10
+        so that a release does not give the real number of cases).
     gate : ReleaseGateConfig, optional
         Thresholds (defaults documented in :class:`ReleaseGateConfig`).
     holdout_fraction : float
@@ -293,7 +315,9 @@ def synthesise(
     synth.fit(_as_research(train))
     timings["fit_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    rel_scale = scale * len(real["cases"]) / len(train["cases"])
+    # the release's size is rounded to 10 cases so that it does not give the real count
+    n_target = max(10, round_count(round(scale * len(real["cases"]))))
+    rel_scale = n_target / len(train["cases"])
     raw = synth.sample_raw(rel_scale, seed)
     released = synth.finalise(raw, seed)
     timings["sample_s"] = time.perf_counter() - t0
@@ -324,9 +348,9 @@ def synthesise(
             "scale": scale,
             "holdout_fraction": holdout_fraction,
             "sizes": {
-                "real_cases": len(real["cases"]),
-                "train_cases": len(train["cases"]),
-                "holdout_cases": len(holdout["cases"]),
+                "real_cases": round_count(len(real["cases"])),
+                "train_cases": round_count(len(train["cases"])),
+                "holdout_cases": round_count(len(holdout["cases"])),
                 "synthetic": {t: len(synthetic[t]) for t in DATA_TABLES},
             },
             "source_manifest_sha256": source_manifest,

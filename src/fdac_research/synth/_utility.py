@@ -29,12 +29,44 @@ import pandas as pd
 
 from fdac_research.synth._metadata import DATA_TABLES, column_specs, sdv_metadata_dict
 
-__all__ = ["pmse", "quality_score", "foreign_key_validity", "children_per_case", "N_GROUPS"]
+__all__ = [
+    "pmse",
+    "quality_score",
+    "foreign_key_validity",
+    "children_per_case",
+    "rounded_shares",
+    "round_count",
+    "N_GROUPS",
+    "ROUNDING_BASE",
+]
 
 log = logging.getLogger(__name__)
 
 #: Groups a numeric column is cut into for the propensity model (synthpop's default 5).
 N_GROUPS = 5
+#: Real counts in a release's reports are rounded to this base (as ``linkage_quality``).
+ROUNDING_BASE = 10
+
+
+def round_count(n: int, base: int = ROUNDING_BASE) -> int:
+    """``n`` rounded to the nearest multiple of ``base`` (halves up).
+
+    >>> round_count(4), round_count(5), round_count(2956)
+    (0, 10, 2960)
+    """
+    return int(base * np.floor(n / base + 0.5))
+
+
+def rounded_shares(counts: pd.Series, base: int = ROUNDING_BASE) -> pd.Series:
+    """Shares computed from counts rounded to ``base``: a small real cell (fewer than
+    ``base / 2``) shows as 0 and no share reveals an exact real count.
+
+    >>> rounded_shares(pd.Series({"a": 93, "b": 4, "c": 6})).tolist()
+    [0.9, 0.0, 0.1]
+    """
+    r = counts.map(lambda n: round_count(int(n), base)).astype(float)
+    total = r.sum()
+    return r / total if total > 0 else r
 
 
 def _levels(real: pd.Series, synth: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
@@ -215,9 +247,12 @@ def foreign_key_validity(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     }
 
 
-def children_per_case(tables: dict[str, pd.DataFrame], top: int = 4) -> dict[str, float]:
-    """Share of cases with 0, 1, ..., ``top``+ child rows (top-coded)."""
+def children_per_case(
+    tables: dict[str, pd.DataFrame], top: int = 4, *, rounded: bool = False
+) -> dict[str, float]:
+    """Share of cases with 0, 1, ..., ``top``+ child rows (top-coded); with ``rounded``,
+    from counts rounded to :data:`ROUNDING_BASE` (for real data in a release report)."""
     counts = tables["children"]["case_id"].value_counts()
     per = counts.reindex(tables["cases"]["case_id"]).fillna(0).astype(int).clip(upper=top)
-    shares = per.value_counts(normalize=True)
+    shares = rounded_shares(per.value_counts()) if rounded else per.value_counts(normalize=True)
     return {(f"{i}+" if i == top else str(i)): float(shares.get(i, 0.0)) for i in range(top + 1)}
