@@ -92,25 +92,34 @@ def _example(
 
 
 def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Problem]:
-    v = df[col.name].astype(str).str.strip()
+    """Problems of one column. Every check runs once per distinct value (millions of rows
+    hold far fewer distinct dates, names or categories) and is mapped back to rows, so the
+    first offending line and the count are exact."""
+    codes, uniq = pd.factorize(df[col.name].to_numpy(dtype=object), use_na_sentinel=True)
+    v = pd.Series(uniq, dtype=object).astype(str).str.strip()
+    if (codes < 0).any():  # a missing cell (parquet nulls are rendered as "" already)
+        codes = np.where(codes < 0, len(v), codes)
+        v = pd.concat([v, pd.Series([""], dtype=object)], ignore_index=True)
     empty = (v == "").to_numpy()
     problems: list[Problem] = []
 
     def add(mask: np.ndarray, expected: str) -> None:
-        p = _example(mask & ~empty, v, file, col.name, expected)
-        if p:
-            problems.append(p)
+        rows = (mask & ~empty)[codes]
+        n = int(rows.sum())
+        if n:
+            i = int(np.flatnonzero(rows)[0])
+            problems.append(Problem(file, col.name, i + 2, str(v.iloc[codes[i]]), expected, n))
 
     if not col.nullable and empty.any():
-        i = int(np.flatnonzero(empty)[0])
+        rows = empty[codes]
         problems.append(
             Problem(
                 file,
                 col.name,
-                i + 2,
+                int(np.flatnonzero(rows)[0]) + 2,
                 "",
                 "a value (this column may not be empty)",
-                int(empty.sum()),
+                int(rows.sum()),
             )
         )
     numeric: np.ndarray | None = None
@@ -132,7 +141,8 @@ def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Probl
     elif col.kind == "list" and col.allowed:
         allowed = set(col.allowed)
         bad = np.array(
-            [any(x.strip() not in allowed for x in s.split(";")) if s else False for s in v]
+            [any(x.strip() not in allowed for x in s.split(";")) if s else False for s in v],
+            dtype=bool,
         )
         add(bad, f"';'-separated items from {', '.join(col.allowed)}")
     if numeric is not None:

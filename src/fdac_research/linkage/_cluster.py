@@ -80,13 +80,24 @@ def cluster_pairs(
     dfree = set(duplicate_free)
     sources = rec["source"].to_numpy()
     best = np.zeros(n)
-    if not dfree:
-        graph = coo_matrix((np.ones(len(li)), (li, ri)), shape=(n, n))
-        _, label = connected_components(graph, directed=False)
-        np.maximum.at(best, li, prob)
-        np.maximum.at(best, ri, prob)
-    else:
-        label = _constrained(n, li, ri, prob, sources, dfree, rec["record_id"].to_numpy(), best)
+    graph = coo_matrix((np.ones(len(li)), (li, ri)), shape=(n, n))
+    n_comp, label = connected_components(graph, directed=False)
+    # a component holding at most one record of each duplicate-free source is accepted
+    # whole (best first would accept every one of its links); the rest are resolved link by
+    # link, best first
+    hard = np.zeros(n_comp, dtype=bool)
+    for name in sorted(dfree):
+        hard |= np.bincount(label[sources == name], minlength=n_comp) >= 2
+    easy = ~hard[label[li]]
+    np.maximum.at(best, li[easy], prob[easy])
+    np.maximum.at(best, ri[easy], prob[easy])
+    if hard.any():
+        h = ~easy
+        sub = _constrained(
+            n, li[h], ri[h], prob[h], sources, dfree, rec["record_id"].to_numpy(), best
+        )
+        in_hard = hard[label]
+        label = np.where(in_hard, n_comp + sub, label)
     return _keys(rec, label, best, list(source_order))
 
 
