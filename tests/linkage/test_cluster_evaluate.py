@@ -112,3 +112,20 @@ def test_estimate_from_stratified_labels():
     est = estimate_from_labels(labels, 0.9).iloc[0]
     assert est["precision"] == pytest.approx(0.8)
     assert est["recall"] == pytest.approx(80 / 140, abs=1e-6)
+
+
+def test_truth_with_a_duplicate_record_is_refused() -> None:
+    from fdac_research.exceptions import ContractError
+
+    truth = pd.DataFrame(
+        {
+            "source": ["court", "police", "police"],
+            "record_id": ["C1", "P1", "P1"],
+            "true_id": ["T1", "T1", "T2"],
+        }
+    )
+    cw = pd.DataFrame(
+        {"source": ["court", "police"], "record_id": ["C1", "P1"], "person_key": ["K1", "K1"]}
+    )
+    with pytest.raises(ContractError, match="P1"):
+        evaluate_crosswalk(cw, truth, "police")
