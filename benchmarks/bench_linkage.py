@@ -243,11 +243,13 @@ def scale_run(folder: str, out: str) -> dict[str, Any]:
         "--memory-limit",
         "4GB",
     ]
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
     proc = subprocess.run(
         cmd, capture_output=True, text=True, env={**os.environ, "FDAC_PROGRESS": "0"}, check=False
     )
     wall = time.perf_counter() - t0
+    load_after = os.getloadavg()[0]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # largest child so far, KiB
     if proc.returncode != 0:
         raise RuntimeError(f"scale run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -255,6 +257,7 @@ def scale_run(folder: str, out: str) -> dict[str, Any]:
     return {
         "wall_s": round(wall, 1),
         "peak_mb": round(peak / 1024.0, 1),
+        "load": (round(load_before, 2), round(load_after, 2)),
         "f1": {a: e["links"]["f1"] for a, e in ev.items()},
         "precision": {a: e["links"]["precision"] for a, e in ev.items()},
         "recall": {a: e["links"]["recall"] for a, e in ev.items()},
@@ -344,7 +347,9 @@ def run() -> dict[str, Any]:
                 )
             notes.append(
                 f"scale world generated in {gen_s:.0f} s (not counted); linkage measured as a fresh "
-                "`fdac-research link` process (wall time and its peak RSS, input validation included)"
+                "`fdac-research link` process (wall time and its peak RSS, input validation and "
+                "evaluation against truth included); 1-minute load average "
+                f"{m['load'][0]} before, {m['load'][1]} after (2 cores: above 2 means shared)"
             )
         # Spark vs DuckDB (after the scale run: a reaped JVM would count in its peak memory)
         small = tmp / "world_small"
@@ -366,7 +371,7 @@ def run() -> dict[str, Any]:
         "Splink: unsupervised training (prior from deterministic rules, u by random sampling, m by EM), DuckDB backend.",
         "ECM baseline: recordlinkage.ECMClassifier on one binary agreement feature per comparison, trained on the same candidate pairs (same blocking rules).",
         "World F1 is pairwise over court-agency links after clustering (court as duplicate-free reference).",
-        "Timings are on this machine (2 cores) with other work running; ratios, not absolute times, are the comparison.",
+        "Timings are on this machine (2 cores); ratios, not absolute times, are the comparison.",
     ]
     return {"title": TITLE, "rows": rows, "notes": notes}
 
