@@ -74,8 +74,9 @@ secondary suppression so that no suppressed cell can be worked out from the tota
 
 from fdac_research import analysis
 from fdac_research.dataset import load_research
-from fdac_research.reports import DEFAULT_RULES, publish_table
+from fdac_research.reports import DEFAULT_RULES, publish_table, require_checked_tables
 
+require_checked_tables()  # from here on, showing a table that skipped the output check fails
 research = load_research(research_dir)
 display(Markdown(f"Output-checking rules: `{DEFAULT_RULES}`."))"""
             ),
@@ -157,43 +158,62 @@ the naive contrast next to estimates that adjust for observed differences (outco
 regression, propensity-score weighting and matching, and a doubly robust estimate), check
 covariate balance, and ask how strong an unmeasured confounder would have to be to explain
 the effect away. Confidence intervals allow for children and parents being nested in
-families (cluster-robust by case)."""),
+families (cluster-robust by case). **Every table has passed the disclosure output check
+before it is shown** (counts: suppression under 10 and rounding to 5; estimates: at least
+10 people, 10 events and 10 non-events in each arm), and every figure and statement is
+drawn from the published rows only."""),
             code(PARAMS, ["parameters"]),
             code(
                 SETUP
                 + """
 
-from fdac_research import analysis
 from fdac_research.dataset import load_research
-from fdac_research.reports import publish_estimates, publish_table
-from fdac_research.reports.outcomes_view import evaluate_outcomes
+from fdac_research.reports import DEFAULT_RULES, require_checked_tables
+from fdac_research.reports.outcomes_view import evaluate_outcomes, publish_evaluation
 
+require_checked_tables()  # from here on, showing a table that skipped the output check fails
 research = load_research(research_dir)
-ev = evaluate_outcomes(research, seed=seed)"""
+ev = evaluate_outcomes(research, seed=seed)
+# Every table below is output-checked and written to the tables folder first; the figures
+# and statements are drawn from the published rows only.
+pub = publish_evaluation(ev, tables_dir, sources_dir=sources_dir, rules=DEFAULT_RULES)
+if pub.notes:
+    display(Markdown(pub.notes))"""
             ),
-            md("## Estimates"),
-            code("""for key, table in ev.tables.items():
-    display(Markdown(f"### {ev.titles[key]}"))
-    display(publish_estimates(table, f"effects_{key}", tables_dir))
-    display(ev.forest_plots[key])"""),
-            md("## Covariate balance (children: reunification)"),
-            code("""display(ev.love_plot)
-display(ev.balance.round(3))"""),
-            md("## Final orders and placements (published counts)"),
-            code("""for key, table in ev.count_tables.items():
-    display(Markdown(f"### {ev.titles[key]}"))
-    display(publish_table(table, f"outcomes_{key}", tables_dir))"""),
-            md("## Sensitivity to unmeasured confounding"),
-            code("""display(Markdown(ev.sensitivity_text))
-display(ev.sensitivity.round(3))"""),
-            md("## Comparison with the planted truth (synthetic worlds only)"),
-            code("""from fdac_research.reports.outcomes_view import truth_comparison
+            md("""## Estimates
 
-truth = truth_comparison(ev, sources_dir)
-display(Markdown(truth.text))
-if truth.table is not None:
-    display(truth.table)
-    display(truth.figure)"""),
+Each estimate is published only when at least 10 people, 10 events and 10 non-events lie
+behind it in each arm (rounded counts are shown with it); otherwise it is shown as `[c]`."""),
+            code("""for key, table in pub.effects.items():
+    display(Markdown(f"### {ev.titles[key]}"))
+    display(table)
+    if pub.forest_plots[key] is not None:
+        display(pub.forest_plots[key])
+for key in ev.skipped:  # the reason can quote small counts: it stays in the researcher's log
+    display(Markdown(f"### {ev.titles[key]}"))
+    display(Markdown("Not estimated: an estimator could not be fitted on these data."))"""),
+            md("""## Covariate balance (children: reunification)
+
+Standardised mean differences before and after weighting, with the people in each arm and,
+for yes/no characteristics, how many have it (in all rows and in the matched sample)."""),
+            code("""if pub.balance is not None:
+    if pub.love_plot is not None:
+        display(pub.love_plot)
+    display(pub.balance)"""),
+            md("## Final orders and placements (published counts)"),
+            code("""for key, table in pub.counts.items():
+    display(Markdown(f"### {ev.titles[key]}"))
+    display(table)"""),
+            md("## Sensitivity to unmeasured confounding"),
+            code("""display(Markdown(pub.sensitivity_text))
+if pub.sensitivity is not None:
+    display(pub.sensitivity)"""),
+            md("## Comparison with the planted truth (synthetic worlds only)"),
+            code("""display(Markdown(pub.truth_text))
+if pub.truth is not None:
+    display(pub.truth)
+if pub.truth_plot is not None:
+    display(pub.truth_plot)"""),
         ],
     )
 
@@ -251,12 +271,14 @@ the gate is refused and never written."""),
 
 from fdac_research.reports.synth_view import synthetic_release_view
 
-view = synthetic_release_view(synthetic_dir)"""
+view = synthetic_release_view(synthetic_dir, research_dir)"""
             ),
             md("## Utility"),
             code("""display(view.utility)"""),
             md("## Does the synthetic copy reproduce the findings?"),
-            code("""display(view.fidelity)"""),
+            code("""display(view.fidelity)
+if view.fidelity_note:
+    display(Markdown(view.fidelity_note))"""),
             md("## Privacy"),
             code("""display(view.privacy)"""),
             md("## Release gate"),

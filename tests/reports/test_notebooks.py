@@ -4,6 +4,8 @@ across runs and self-contained (no remote scripts)."""
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 import re
 from pathlib import Path
 
@@ -13,11 +15,12 @@ import pytest
 from fdac_research.reports import NotebookFailed, execute_notebook, render_html
 
 
-def _notebook(path: Path, body: str) -> Path:
+def _notebook(path: Path, *bodies: str) -> Path:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("n = 3\nlabel = 'x'")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), params, nbformat.v4.new_code_cell(body)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), params]
+    nb.cells += [nbformat.v4.new_code_cell(body) for body in bodies]
     for i, c in enumerate(nb.cells):
         c["id"] = f"c{i}"
     nb.metadata["kernelspec"] = {
@@ -63,3 +66,54 @@ def test_cell_error_fails_the_run(tmp_path: Path) -> None:
     src = _notebook(tmp_path / "bad.ipynb", "raise ValueError('table cell 3 is disclosive')")
     with pytest.raises(NotebookFailed, match="bad.ipynb.*disclosive"):
         execute_notebook(src, tmp_path / "out.ipynb", {})
+
+
+KERNEL = """import sys
+from ipykernel.kernelapp import IPKernelApp
+app = IPKernelApp.instance()
+print("transport", app.transport)
+print("warning from the analysis: SENTINEL" + "-STDERR", file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix-domain sockets")
+def test_kernel_on_private_unix_sockets_and_stderr_kept_out_of_the_report(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    src = _notebook(tmp_path / "k.ipynb", KERNEL)
+    with caplog.at_level(logging.WARNING, logger="fdac_research.reports._notebooks"):
+        nb = execute_notebook(src, tmp_path / "out" / "k.ipynb", {})
+    html = render_html(nb, tmp_path / "k.html", title="k").read_text()
+    # papermill talked to the kernel over IPC, so ipykernel (which inherits this process's
+    # stderr) did not warn about plain-text TCP
+    assert "transport ipc" in html
+    assert "without encryption" not in capfd.readouterr().err
+    # what the notebook wrote to stderr went to the researcher's log, not into the report
+    assert "SENTINEL-STDERR" not in html
+    assert "SENTINEL-STDERR" not in (tmp_path / "out" / "k.ipynb").read_text()
+    assert any("SENTINEL-STDERR" in r.getMessage() for r in caplog.records)
+
+
+GUARDED = """import pandas as pd
+from IPython.display import display
+from fdac_research.reports import publish_table, require_checked_tables
+assert require_checked_tables()
+counts = pd.DataFrame({"fdac": [120, 40], "comparison": [200, 30]}, index=["a", "b"])
+display(publish_table(counts, "ok", tables_dir))
+"""
+
+
+def test_an_unchecked_table_fails_the_report(tmp_path: Path) -> None:
+    """Once a report notebook asks for it, only tables returned by publish_* can be shown:
+    showing the raw counts (or a copy of a published table) fails the cell and the build."""
+    _notebook(tmp_path / "guard.ipynb", GUARDED, "display(counts)")
+    (tmp_path / "tables").mkdir()
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(NotebookFailed, match="DisclosureError.*not passed the output check"):
+        execute_notebook(tmp_path / "guard.ipynb", out, {"tables_dir": str(tmp_path / "tables")})
+    executed = nbformat.read(out, as_version=4)
+    cells = {c.source.split("\n")[0]: c.get("outputs", []) for c in executed.cells}
+    # the published table was shown; the unchecked one was not rendered at all
+    assert any("text/html" in o.get("data", {}) for o in cells["import pandas as pd"])
+    assert all(o["output_type"] == "error" for o in cells["display(counts)"])
+    assert (tmp_path / "tables" / "ok.csv").is_file()

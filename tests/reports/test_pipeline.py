@@ -46,8 +46,10 @@ def test_reports_are_byte_identical_across_runs(two_runs: tuple[Path, Path, Path
     a, b, _ = two_runs
     ha, hb = _hashes(a), _hashes(b)
     assert len([k for k in ha if k.endswith(".html")]) == 6  # five reports and the index
-    # 8 cohort tables, 2 order/placement tables, an effects table per estimable outcome (<= 4)
-    assert 12 <= len([k for k in ha if k.endswith(".csv")]) <= 14
+    # 8 cohort tables, 2 order/placement tables, an effects table per estimable outcome (<= 4),
+    # the balance, E-value and truth-comparison tables of the outcomes report
+    assert 15 <= len([k for k in ha if k.endswith(".csv")]) <= 17
+    assert {"tables/balance_reunified_children.csv", "tables/sensitivity_e_values.csv"} <= set(ha)
     assert ha == hb
 
 
@@ -81,6 +83,8 @@ def test_nothing_identifying_is_published(two_runs: tuple[Path, Path, Path]) -> 
     text = "\n".join(p.read_text(errors="ignore") for p in a.rglob("*") if p.is_file())
     assert not [n for n in needles if n in text]
     assert not [n for n in names if n in text]
+    # a suppressed real estimate in the synthetic-release report is "[c]", never "nan"
+    assert "nan (nan" not in (a / "05_synthetic_release.html").read_text()
 
 
 def test_every_published_table_passed_the_check(two_runs: tuple[Path, Path, Path]) -> None:

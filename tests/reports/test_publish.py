@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -9,6 +10,7 @@ import pytest
 
 from fdac_research.exceptions import ConfigError, DisclosureError
 from fdac_research.reports import publish_estimates, publish_table
+from fdac_research.reports.publish import suppressed_rows
 
 
 def _table() -> pd.DataFrame:
@@ -57,3 +59,92 @@ def test_bad_names_and_folders(tmp_path: Path) -> None:
         publish_table(_table(), "../escape", tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         publish_table(_table(), "t", tmp_path / "nope")
+
+
+def _arm(events: int, people: int = 50) -> pd.DataFrame:
+    # one estimate from an FDAC arm of `people` children of whom `events` were reunified,
+    # against a comparison arm of 60 with 20 events (safe on its own)
+    return pd.DataFrame(
+        {
+            "method": ["naive"],
+            "p_treated": [events / people],
+            "odds_ratio": [1.9],
+            "n_treated": [people],
+            "n_untreated": [60],
+            "events_treated": [events],
+            "events_untreated": [20],
+        },
+        index=pd.Index(["naive (association)"], name="estimate"),
+    )
+
+
+_ARMS = {
+    "n_columns": ("n_treated", "n_untreated"),
+    "events": (("events_treated", "n_treated"), ("events_untreated", "n_untreated")),
+}
+
+
+def test_estimates_need_enough_events_and_non_events_per_arm(tmp_path: Path) -> None:
+    # Hand-worked (threshold 10, the ONS-style rule): 50 people and 3 events leave a cell
+    # of 3 reunified children -> refused; 45 events leave 50 - 45 = 5 not reunified ->
+    # refused; 12 events (38 non-events) and 40 events (10 non-events) pass.
+    with pytest.raises(DisclosureError, match=r"3 events in column 'events_treated'"):
+        publish_estimates(_arm(3), "effects", tmp_path, **_ARMS)
+    with pytest.raises(DisclosureError, match=r"5 non-events"):
+        publish_estimates(_arm(45), "effects", tmp_path, **_ARMS)
+    assert not (tmp_path / "effects.csv").exists()
+    for ok in (12, 40):
+        out = publish_estimates(_arm(ok), f"effects_{ok}", tmp_path, **_ARMS)
+        assert out.loc["naive (association)", "odds_ratio"] == 1.9
+    # counts are published rounded to base 5, like the people columns
+    assert out.loc["naive (association)", "events_treated"] == 40
+    assert publish_estimates(_arm(12), "e12", tmp_path, **_ARMS)["events_treated"].iloc[0] == 10
+    # an arm of 9 fails on people before events are looked at
+    with pytest.raises(DisclosureError, match="9 people"):
+        publish_estimates(_arm(0, people=9), "tiny", tmp_path, **_ARMS)
+
+
+def test_small_event_rows_are_suppressed_and_not_recorded(tmp_path: Path) -> None:
+    table = pd.concat([_arm(3), _arm(12).rename(index=lambda _: "ipw (ATE)")])
+    out = publish_estimates(
+        table, "effects", tmp_path, allow_suppression=True, label_columns=["method"], **_ARMS
+    )
+    bad, good = out.loc["naive (association)"], out.loc["ipw (ATE)"]
+    assert bad["method"] == "naive" and (bad.drop("method") == "[c]").all()
+    assert good["p_treated"] == 0.24 and good["events_treated"] == 10
+    body = pd.read_csv(tmp_path / "effects.csv", index_col=0, dtype=str)
+    assert body.loc["naive (association)", "p_treated"] == "[c]"
+    assert "0.06" not in (tmp_path / "effects.csv").read_text()
+    record = json.loads((tmp_path / "effects.check.json").read_text())
+    assert record["n_primary"] == 1 and record["suppressed_rows"][0]["row"] == "naive (association)"
+    # the published record says why, but never the small value itself
+    assert "events" in record["suppressed_rows"][0]["reasons"][0]
+    assert " 3 " not in json.dumps(record)
+    assert suppressed_rows(out).tolist() == [True, False]
+
+
+def test_estimate_threshold_and_rounding_come_from_the_rules(tmp_path: Path) -> None:
+    # tre_10_zeros: threshold 10, no rounding; a custom rule set with threshold 3 passes 3 events
+    out = publish_estimates(_arm(12), "tre", tmp_path, rules="tre_10_zeros", **_ARMS)
+    assert out["events_treated"].iloc[0] == 12 and out["n_treated"].iloc[0] == 50
+    relaxed = publish_estimates(_arm(3), "relaxed", tmp_path, rules={"threshold": 3}, **_ARMS)
+    assert relaxed["events_treated"].iloc[0] == 3
+    with pytest.raises(DisclosureError):
+        publish_estimates(_arm(3), "strict", tmp_path, threshold=4, rules={"threshold": 3}, **_ARMS)
+
+
+def test_estimates_bad_columns_are_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"events column\(s\) \['events_x'\]"):
+        publish_estimates(_arm(12), "e", tmp_path, events=[("events_x", "n_treated")])
+    with pytest.raises(ConfigError, match="not a count between 0"):
+        publish_estimates(_arm(12, people=10), "e", tmp_path, **_ARMS)
+
+
+def test_only_the_returned_table_counts_as_checked(tmp_path: Path) -> None:
+    from fdac_research.reports._guard import is_checked
+
+    published = publish_table(_table(), "by_court", tmp_path)
+    assert is_checked(published) and is_checked(published.style)
+    # a copy or a derived table is a different table: it has not been checked as shown
+    assert not is_checked(published.copy()) and not is_checked(published.iloc[:1])
+    assert not is_checked(_table())

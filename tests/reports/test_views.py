@@ -8,37 +8,95 @@ from pathlib import Path
 import pandas as pd
 
 from fdac_research.dataset import load_research
-from fdac_research.reports import publish_estimates, publish_table
+from fdac_research.reports import publish_table
 from fdac_research.reports.disclosure_view import disclosure_review
 from fdac_research.reports.figures import cohort_bar_chart
 from fdac_research.reports.linkage_view import linkage_error_sensitivity, linkage_overview
-from fdac_research.reports.outcomes_view import evaluate_outcomes, truth_comparison
+from fdac_research.reports.outcomes_view import (
+    evaluate_outcomes,
+    publish_evaluation,
+    truth_comparison,
+)
 
 
 def test_outcomes_view(small_research: Path, small_world: Path, tmp_path: Path) -> None:
-    ev = evaluate_outcomes(load_research(small_research), seed=1)
+    research = load_research(small_research)
+    ev = evaluate_outcomes(research, seed=1)
     assert "reunified_children" in ev.tables and "ceased_misuse_mothers" in ev.tables
     t = ev.tables["reunified_children"]
     assert list(t.index[:2]) == ["naive (association)", "g_computation (ATE)"]
-    # estimates can be published: every estimate rests on enough people
-    pub = publish_estimates(
-        t,
-        "effects_reunified_children",
-        tmp_path,
-        n_columns=("n", "n_treated", "n_untreated", "n_clusters"),
-    )
-    assert (pub["n"] % 5 == 0).all()
+    # events per arm, counted independently from the research children: reunified children
+    # with a known outcome in FDAC and in comparison cases
+    cohort = research.children["case_id"].map(research.cases.set_index("case_id")["cohort"])
+    known = research.children["reunified"].notna()
+    reunified = research.children["reunified"].astype("boolean").fillna(False)
+    naive = t.loc["naive (association)"]
+    assert naive["n_treated"] == (known & (cohort == "fdac")).sum()
+    assert naive["events_treated"] == (reunified & (cohort == "fdac")).sum()
+    assert naive["events_untreated"] == (reunified & (cohort == "comparison")).sum()
+    # the matched sample is smaller, and its events cannot exceed its people
+    m = t.loc["matching (ATT)"]
+    assert m["n_untreated"] < naive["n_untreated"] and m["events_untreated"] <= m["n_untreated"]
     assert set(ev.count_tables) == {"final_order", "placement_at_end"}
-    for table in ev.count_tables.values():
-        publish_table(table, "t", tmp_path)  # passes the output check (with suppression)
-    assert (
-        ev.benchmark is not None and ev.sensitivity is not None and "E-value" in ev.sensitivity_text
+    assert ev.benchmark is not None and ev.sensitivity is not None
+
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pub = publish_evaluation(ev, tables, sources_dir=small_world)
+    # every displayed table was written with its output check
+    written = sorted(p.stem for p in tables.glob("*.csv"))
+    assert written == sorted(
+        [f"effects_{k}" for k in ev.tables]
+        + ["outcomes_final_order", "outcomes_placement_at_end"]
+        + ["balance_reunified_children", "sensitivity_e_values", "truth_comparison"]
     )
+    assert all((tables / f"{w}.check.json").is_file() for w in written)
+    shown = pub.effects["reunified_children"]
+    assert (shown["n"] % 5 == 0).all() and (shown["events_treated"] % 5 == 0).all()
+    assert "E-value" in pub.sensitivity_text and pub.forest_plots["reunified_children"]
+    # in this 300-family world some binary covariates are too rare in an arm: their balance
+    # rows are suppressed, flagged in the note, and left out of the love plot
+    assert pub.balance is not None and pub.love_plot is not None
+    gone = pub.balance.index[pub.balance["unadjusted"].astype(str) == "[c]"].tolist()
+    assert gone and pub.notes.startswith("`[c]`")
+    labels = [t.get_text() for t in pub.love_plot.axes[0].get_yticklabels()]
+    assert not set(gone) & set(labels) and len(labels) == len(pub.balance) - len(gone)
+    # a continuous covariate is checked on people only
+    assert pub.balance.loc["child_age", "unadjusted"] != "[c]"
+    assert pub.truth is not None and "truth" in pub.truth.columns and pub.truth_plot
+    assert "doubly robust 95% interval" in pub.truth_text
     truth = truth_comparison(ev, small_world)
-    assert truth.table is not None and "truth" in truth.table.columns
     assert "reunified_children" in truth.summary["aipw_or_covers_truth"]
     # on real data (no truth/) it says so instead of failing
     assert truth_comparison(ev, tmp_path).table is None
+
+
+def test_suppressed_outcome_leaves_no_trace_in_figures_or_text(
+    small_research: Path, small_world: Path, tmp_path: Path
+) -> None:
+    """An outcome whose estimates fail the events rule is [c] in every table and absent
+    from the forest plots, the sensitivity and benchmark statements and the truth."""
+    ev = evaluate_outcomes(load_research(small_research), seed=1)
+    title = ev.titles["reunified_children"]
+    # as if only 3 comparison children had been reunified
+    ev.tables["reunified_children"]["events_untreated"] = 3
+    assert ev.sensitivity is not None
+    ev.sensitivity.loc[title, "events_untreated"] = 3
+    pub = publish_evaluation(ev, tmp_path, sources_dir=small_world)
+    assert (pub.effects["reunified_children"] == "[c]").all().all()
+    assert pub.forest_plots["reunified_children"] is None
+    assert pub.forest_plots["ceased_misuse_mothers"] is not None  # others unaffected
+    assert pub.sensitivity is not None and (pub.sensitivity.loc[title] == "[c]").all()
+    assert title not in pub.sensitivity_text and "published evidence" not in pub.sensitivity_text
+    assert pub.truth is not None and pub.truth_plot is None
+    rows = pub.truth[pub.truth["key"] == "reunified_children"].drop(
+        columns=["key", "method", "estimand", "truth_estimand", "measure"]
+    )
+    assert (rows == "[c]").all().all()
+    assert "reunified children" not in pub.truth_text and "mothers" in pub.truth_text
+    assert pub.notes
+    text = (tmp_path / "effects_reunified_children.csv").read_text()
+    assert "0.419" not in text  # the naive FDAC proportion of this world is not written
 
 
 def test_linkage_view(small_research: Path) -> None:
@@ -89,7 +147,8 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
 
     with pytest.raises(ContractError, match="synthetic_report.json"):
         synthetic_release_view(tmp_path)
-    est = {"odds_ratio": 1.8, "odds_ratio_ci": [1.5, 2.1]}
+    est = {"odds_ratio": 1.8, "odds_ratio_ci": [1.5, 2.1], "n": 240}
+    thin = {"odds_ratio": 3.14159, "odds_ratio_ci": [1.25, 7.5], "n": 7}
     report = {
         "seed": 3,
         "model": {"name": "cart"},
@@ -119,6 +178,15 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
                     "method": "aipw",
                     "error": "no events",
                 },
+                {  # a real estimate resting on 7 people
+                    "outcome": "ceased_misuse",
+                    "population": "fathers",
+                    "method": "naive",
+                    "real": thin,
+                    "synthetic": thin,
+                    "ci_overlap": True,
+                    "inside_real_ci": False,
+                },
             ],
         },
         "privacy": {"exact_copies": {"synthetic": {"cases": 0.0}, "holdout": {"cases": 0.05}}},
@@ -139,8 +207,13 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
     view = synthetic_release_view(tmp_path)
     assert not view.passed and "REFUSED" in view.gate and "FAILED" in view.gate
     assert view.utility.loc["S_pMSE, two-way, cases (about 1 ideal, under 3 good)", "value"] == 1.7
-    assert view.fidelity["synthetic inside real CI"].tolist() == [True, False]
+    assert view.fidelity["synthetic inside real CI"].tolist() == [True, False, "[c]"]
+    assert view.fidelity["real odds ratio"].iloc[0] == "1.80 (1.50 to 2.10)"
     assert view.fidelity["synthetic odds ratio"].iloc[1] == "no events"
+    # the small-n estimate is shown as [c] (never "nan") with the footnote
+    assert (view.fidelity.iloc[2, 2:] == "[c]").all()
+    assert "nan" not in view.fidelity.to_string() and "3.14" not in view.fidelity.to_string()
+    assert view.fidelity_note.startswith("`[c]`")
     assert view.privacy.loc["exact copies of real rows, cases", "synthetic"] == "0.00%"
 
 
@@ -167,3 +240,35 @@ def test_planted_effect_recovered_and_hidden_confounding_flagged(tmp_path: Path)
         )
     assert out[0.0] == (False, True)
     assert out[1.5] == (True, False)
+
+
+def test_synth_view_checks_real_events_per_arm(small_research: Path, tmp_path: Path) -> None:
+    """With the research folder at hand, a real estimate is also suppressed when an arm has
+    too few events or non-events (the release report records only the people)."""
+    import json
+
+    from fdac_research.reports.synth_view import synthetic_release_view
+
+    research = load_research(small_research)
+    # mothers' cells (cohort x ceased misuse), counted here from the research adults
+    mothers = research.adults[(research.adults["role"] == "mother")]
+    mothers = mothers[mothers["ceased_misuse"].notna()]
+    cohort = mothers["case_id"].map(research.cases.set_index("case_id")["cohort"])
+    cells = pd.crosstab(cohort, mothers["ceased_misuse"].astype(bool))
+    smallest = int(cells.to_numpy().min())
+    est = {"odds_ratio": 1.5, "odds_ratio_ci": [1.1, 2.0], "n": 10_000}
+    row = {"real": est, "synthetic": est, "ci_overlap": True, "inside_real_ci": True}
+    fidelity = [
+        {"outcome": "ceased_misuse", "population": "mothers", "method": "naive", **row},
+    ]
+    report = {
+        "utility": {"quality": {"score": 0.9}, "fidelity": fidelity},
+        "gate": {"passed": True, "checks": []},
+    }
+    (tmp_path / "synthetic_report.json").write_text(json.dumps(report))
+    shown = synthetic_release_view(tmp_path, small_research, threshold=smallest)
+    assert shown.fidelity["real odds ratio"].iloc[0] == "1.50 (1.10 to 2.00)"
+    hidden = synthetic_release_view(tmp_path, small_research, threshold=smallest + 1)
+    assert hidden.fidelity["real odds ratio"].iloc[0] == "[c]" and hidden.fidelity_note
+    # without the research folder only the people are checked
+    assert synthetic_release_view(tmp_path, threshold=smallest + 1).fidelity_note == ""

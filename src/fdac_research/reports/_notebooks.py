@@ -1,10 +1,23 @@
-"""Run a parameterised notebook with papermill and render it to deterministic HTML."""
+"""Run a parameterised notebook with papermill and render it to deterministic HTML.
+
+The kernel talks to papermill over Unix-domain sockets in a private (0700) temporary folder
+rather than over TCP on localhost, where any local user of a shared machine could subscribe
+to the kernel's output channel and read the outputs (real data in a secure environment);
+that is also why ipykernel's "running over TCP without encryption" warning no longer appears.
+Where Unix sockets are unavailable (Windows) or the socket path would be too long, TCP is
+used and the warning stays.
+
+Anything a notebook writes to stderr (warnings, log records) is for the researcher, not for
+publication: it is taken out of the executed notebook and logged on the researcher's
+terminal, so it never reaches a report.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +35,40 @@ _REMOTE_ASSET = re.compile(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\
 _MATHJAX_BLOCK = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
 
 
+#: Longest Unix-domain socket path (sun_path is 108 bytes on Linux, 104 on macOS).
+_MAX_SOCKET_PATH = 100
+
+
 class NotebookFailed(FdacResearchError, RuntimeError):
     """A notebook cell raised: the report is not produced."""
+
+
+def _kernel_transport(folder: Path) -> dict[str, Any]:
+    """papermill keyword arguments that put the kernel's channels on Unix sockets in
+    ``folder`` (empty where that is not possible: TCP, as before)."""
+    prefix = folder / "k"
+    if os.name != "posix" or len(f"{prefix}-65535") > _MAX_SOCKET_PATH:
+        log.debug("kernel transport: tcp (no short private path for Unix sockets)")
+        return {}
+    from traitlets.config import Config
+
+    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(prefix)}})}
+
+
+def _move_stderr_to_log(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """Take every stderr stream out of the executed notebook and log it instead."""
+    for i, cell in enumerate(nb.cells):
+        outputs = cell.get("outputs")
+        if not outputs:
+            continue
+        errs = [
+            o for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"
+        ]
+        if errs:
+            text = "".join(str(o.get("text", "")) for o in errs).rstrip()
+            log.warning("%s, cell %d wrote to stderr (not published):\n%s", name, i, text)
+            cell["outputs"] = [o for o in outputs if o not in errs]
+    return nb
 
 
 def normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -47,7 +92,8 @@ def execute_notebook(
 ) -> nbformat.NotebookNode:
     """Execute ``notebook`` with ``parameters`` (papermill, ``python3`` kernel), write the
     normalised executed copy to ``output`` and return it. A cell error raises
-    :class:`NotebookFailed` naming the notebook and the cell."""
+    :class:`NotebookFailed` naming the notebook and the cell; stderr output is logged, not
+    kept in the notebook."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -62,16 +108,18 @@ def execute_notebook(
     os.environ.update(env)
     logging.getLogger("papermill").setLevel(logging.WARNING)  # stage progress is ours to print
     try:
-        pm.execute_notebook(
-            str(notebook),
-            str(output),
-            parameters=parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            cwd=str(cwd) if cwd else None,
-            execution_timeout=timeout,
-        )
+        with tempfile.TemporaryDirectory(prefix="fdac-kernel-") as sockets:
+            pm.execute_notebook(
+                str(notebook),
+                str(output),
+                parameters=parameters,
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                cwd=str(cwd) if cwd else None,
+                execution_timeout=timeout,
+                **_kernel_transport(Path(sockets)),
+            )
     except PapermillExecutionError as err:
         raise NotebookFailed(
             f"notebook {notebook.name} failed in cell {err.exec_count}: {err.ename}: {err.evalue}"
@@ -82,7 +130,8 @@ def execute_notebook(
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    nb = normalise_notebook(nbformat.read(output, as_version=4))
+    nb = _move_stderr_to_log(nbformat.read(output, as_version=4), notebook.name)
+    nb = normalise_notebook(nb)
     nbformat.write(nb, output)
     return nb
 

@@ -1,5 +1,12 @@
 """What the outcomes notebook shows: every estimator for every outcome, balance, orders and
-placements, sensitivity to unmeasured confounding, and (for synthetic worlds) the truth."""
+placements, sensitivity to unmeasured confounding, and (for synthetic worlds) the truth.
+
+:func:`evaluate_outcomes` computes; :func:`publish_evaluation` output-checks every table
+(counts with :func:`~fdac_research.reports.publish_table`, estimates with
+:func:`~fdac_research.reports.publish_estimates`: enough people, events and non-events per
+arm) and builds the figures and the prose **from the published rows only**, so that a
+suppressed estimate is not given back by a plot or a sentence.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +15,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from fdac_research import analysis
-from fdac_research.analysis import AnalysisError, EffectResult
+from fdac_research.analysis import AnalysisError, AnalysisFrame, EffectResult
 from fdac_research.dataset import ResearchData
+from fdac_research.reports.publish import (
+    DEFAULT_RULES,
+    SUPPRESSION_NOTE,
+    publish_estimates,
+    publish_table,
+    suppressed_rows,
+)
+from fdac_research.risk import TableRules
 
 __all__ = [
     "OUTCOMES",
     "OutcomeEvaluation",
+    "PublishedEvaluation",
     "TruthComparison",
     "evaluate_outcomes",
+    "publish_evaluation",
     "truth_comparison",
 ]
 
@@ -53,22 +71,42 @@ OUTCOMES: tuple[tuple[str, str, str, str], ...] = (
     ),
 )
 _N_COLUMNS = ("n", "n_treated", "n_untreated", "n_clusters")
+#: (events column, people column) per arm, checked by publish_estimates.
+_EVENTS = (("events_treated", "n_treated"), ("events_untreated", "n_untreated"))
+_ARM_CHECK: dict[str, Any] = {"n_columns": _N_COLUMNS, "events": _EVENTS}
+_BALANCE_CHECK: dict[str, Any] = {
+    "n_columns": ("n_treated", "n_untreated", "n_matched_treated", "n_matched_untreated"),
+    "events": (
+        ("with_treated", "n_treated"),
+        ("with_untreated", "n_untreated"),
+        ("with_matched_treated", "n_matched_treated"),
+        ("with_matched_untreated", "n_matched_untreated"),
+    ),
+}
+_COUNTS = (*_N_COLUMNS, "events_treated", "events_untreated")
+_HIDDEN_BIAS = "explained away by a confounder of RR < {:g}"
 
 
 @dataclass
 class OutcomeEvaluation:
-    """Everything the outcomes report displays (tables are ready for the output check)."""
+    """Everything the outcomes report computes, **before** the output check.
+
+    Nothing here may be shown as it is: :func:`publish_evaluation` checks every table and
+    draws the figures from what passed. Every estimates table carries the counts its check
+    needs: people per arm (``n_treated``, ``n_untreated``), families (``n_clusters``) and
+    events per arm (``events_treated``, ``events_untreated``); the balance table carries,
+    per covariate, the people per arm and (binary covariates) those with the
+    characteristic, in all rows and in the matched sample.
+    """
 
     results: dict[str, list[EffectResult]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     titles: dict[str, str] = field(default_factory=dict)
-    forest_plots: dict[str, Figure] = field(default_factory=dict)
     count_tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     balance: pd.DataFrame | None = None
-    love_plot: Figure | None = None
     sensitivity: pd.DataFrame | None = None
-    sensitivity_text: str = ""
     benchmark: analysis.BenchmarkComparison | None = None
+    hidden_bias_threshold: float = 2.0
     skipped: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,12 +116,44 @@ class OutcomeEvaluation:
         return self.benchmark is not None and self.benchmark.direction == "above"
 
 
-def _estimates(results: list[EffectResult]) -> pd.DataFrame:
+def _arm_counts(frame: AnalysisFrame, used: np.ndarray | None = None) -> dict[str, int]:
+    """People and events per arm among the rows an estimate used (all rows by default)."""
+    t, y = frame.t, frame.y
+    keep = np.ones(len(t), dtype=bool) if used is None else used
+    return {
+        "n_treated": int((keep & (t == 1)).sum()),
+        "n_untreated": int((keep & (t == 0)).sum()),
+        "events_treated": int((keep & (t == 1) & (y == 1)).sum()),
+        "events_untreated": int((keep & (t == 0) & (y == 1)).sum()),
+    }
+
+
+def _estimates(frame: AnalysisFrame, results: list[EffectResult]) -> pd.DataFrame:
     t = analysis.estimates_table(results)
     t.index = [f"{m} ({e})" for m, e in zip(t["method"], t["estimand"], strict=True)]
     t.index.name = "estimate"
+    everyone = _arm_counts(frame)
+    matched = None
+    events = []
+    for r in results:
+        counts = everyone
+        if r.method == "matching":  # the matched treated rows and distinct matched controls
+            if matched is None:
+                matched = _arm_counts(frame, analysis.matching_weights(frame) > 0)
+            counts = matched
+        if (counts["n_treated"], counts["n_untreated"]) != (r.n_treated, r.n_untreated):
+            raise AnalysisError(
+                f"{r.method} ({r.estimand}) on {r.key}: {r.n_treated}/{r.n_untreated} people per "
+                f"arm, but {counts['n_treated']}/{counts['n_untreated']} rows were counted for "
+                "the output check"
+            )
+        events.append((counts["events_treated"], counts["events_untreated"]))
+    t["events_treated"] = [e[0] for e in events]
+    t["events_untreated"] = [e[1] for e in events]
     keep = [
         *_N_COLUMNS,
+        "events_treated",
+        "events_untreated",
         "p_treated",
         "p_untreated",
         "risk_difference",
@@ -108,6 +178,26 @@ def _count_table(children: pd.DataFrame, cases: pd.DataFrame, column: str) -> pd
     return table
 
 
+def _balance(frame: AnalysisFrame) -> pd.DataFrame:
+    """SMDs (unadjusted, IPW, matching) with the counts the output check needs."""
+    matched = analysis.matching_weights(frame)
+    weights = {"ipw_ate": analysis.ipw_weights(frame, "ATE"), "matching": matched}
+    table = analysis.balance_table(frame, weights).set_index("covariate")
+    t, X = frame.t, frame.X
+    samples = {"": np.ones(len(t), dtype=bool), "matched_": matched > 0}
+    for prefix, used in samples.items():
+        for arm, a in (("treated", 1), ("untreated", 0)):
+            rows = used & (t == a)
+            table[f"n_{prefix}{arm}"] = int(rows.sum())
+            with_ = []
+            for j in range(X.shape[1]):
+                col = X[:, j]
+                binary = bool(np.isin(col, (0.0, 1.0)).all())
+                with_.append(float((col[rows] == 1).sum()) if binary else np.nan)
+            table[f"with_{prefix}{arm}"] = with_
+    return table
+
+
 def evaluate_outcomes(
     research: ResearchData, *, seed: int = 0, hidden_bias_threshold: float = 2.0
 ) -> OutcomeEvaluation:
@@ -116,7 +206,7 @@ def evaluate_outcomes(
     An outcome that cannot be estimated (for example no fathers with a recorded outcome) is
     skipped with its reason in ``skipped`` rather than failing the whole report.
     """
-    ev = OutcomeEvaluation()
+    ev = OutcomeEvaluation(hidden_bias_threshold=hidden_bias_threshold)
     sens_rows = []
     for key, outcome, population, title in OUTCOMES:
         ev.titles[key] = title
@@ -128,8 +218,7 @@ def evaluate_outcomes(
             log.warning("outcome %s skipped: %s", key, err)
             continue
         ev.results[key] = results
-        ev.tables[key] = _estimates(results)
-        ev.forest_plots[key] = analysis.forest_plot(results, measure="odds_ratio", title=title)
+        ev.tables[key] = _estimates(frame, results)
         dr = next(r for r in results if r.method == "aipw")
         e = analysis.e_value(dr)
         sens_rows.append(
@@ -138,34 +227,18 @@ def evaluate_outcomes(
                 "doubly robust risk ratio": round(dr.risk_ratio.value, 3),
                 "E-value (estimate)": round(e.point, 3),
                 "E-value (confidence limit)": round(e.ci, 3),
-                f"explained away by a confounder of RR < {hidden_bias_threshold:g}": analysis.is_sensitive_to_hidden_bias(
+                _HIDDEN_BIAS.format(hidden_bias_threshold): analysis.is_sensitive_to_hidden_bias(
                     dr, hidden_bias_threshold
                 ),
+                **ev.tables[key][list(_COUNTS)].loc["aipw (ATE)"].to_dict(),
             }
         )
         if key == "reunified_children":
             ev.benchmark = analysis.compare_with_benchmark(dr)
-            weights = {
-                "ipw_ate": analysis.ipw_weights(frame, "ATE"),
-                "matching": analysis.matching_weights(frame),
-            }
-            ev.balance = analysis.balance_table(frame, weights)
-            ev.love_plot = analysis.love_plot(
-                ev.balance, title="Covariate balance: children (reunification)"
-            )
+            ev.balance = _balance(frame)
     ev.sensitivity = pd.DataFrame(sens_rows)
-    ev.sensitivity_text = _sensitivity_text(ev.sensitivity, hidden_bias_threshold)
-    if ev.benchmark is not None:
-        flag = (
-            "**Hidden confounding flagged:** the adjusted effect is larger than the published evidence allows. "
-            if ev.hidden_confounding_flagged
-            else ""
-        )
-        ev.sensitivity_text += (
-            "\n\n**Against published evidence.** An E-value alone cannot reveal hidden confounding "
-            "(an inflated estimate looks *more* robust), so the reunification estimate is also "
-            f"triangulated with the meta-analysis of family treatment drug courts: {flag}{ev.benchmark.statement}"
-        )
+    if not ev.sensitivity.empty:
+        ev.sensitivity = ev.sensitivity.set_index("outcome")
     ev.titles["final_order"] = "Children's final orders (closed cases)"
     ev.titles["placement_at_end"] = "Where children lived at the end of proceedings"
     for column in ("final_order", "placement_at_end"):
@@ -173,11 +246,15 @@ def evaluate_outcomes(
     return ev
 
 
-def _sensitivity_text(table: pd.DataFrame, threshold: float) -> str:
-    if table.empty:
-        return "No outcome could be estimated."
-    flag = [c for c in table.columns if c.startswith("explained away")][0]
-    fragile = table.loc[table[flag], "outcome"].tolist()
+def _sensitivity_text(
+    table: pd.DataFrame, threshold: float, benchmark: analysis.BenchmarkComparison | None
+) -> str:
+    """The sensitivity prose, from the published (checked) rows only."""
+    shown = table[~suppressed_rows(table)] if not table.empty else table
+    if shown.empty:
+        return "No outcome could be estimated and published."
+    flag = shown[_HIDDEN_BIAS.format(threshold)].astype(bool)
+    fragile = shown.index[flag.to_numpy()].tolist()
     lines = [
         "The **E-value** is the minimum strength of association (as a risk ratio) that an "
         "unmeasured confounder would need with both referral to FDAC and the outcome to explain "
@@ -192,19 +269,38 @@ def _sensitivity_text(table: pd.DataFrame, threshold: float) -> str:
         )
     else:
         lines.append(
-            f"No estimate could be explained away by an unmeasured confounder weaker than a risk ratio of {threshold:g}."
+            f"No published estimate could be explained away by an unmeasured confounder weaker than a risk ratio of {threshold:g}."
+        )
+    if benchmark is not None:
+        flagged = benchmark.direction == "above"
+        flag_text = (
+            "**Hidden confounding flagged:** the adjusted effect is larger than the published evidence allows. "
+            if flagged
+            else ""
+        )
+        lines.append(
+            "**Against published evidence.** An E-value alone cannot reveal hidden confounding "
+            "(an inflated estimate looks *more* robust), so the reunification estimate is also "
+            f"triangulated with the meta-analysis of family treatment drug courts: {flag_text}{benchmark.statement}"
         )
     return "\n\n".join(lines)
 
 
 @dataclass
 class TruthComparison:
-    """Estimates against the planted effects of a synthetic world (or a note when real)."""
+    """Estimates against the planted effects of a synthetic world (or a note when real).
+
+    ``table`` carries the counts of each estimate for the output check; ``effects`` holds the
+    planted effects for the figure :func:`publish_evaluation` draws from published rows.
+    """
 
     text: str
     table: pd.DataFrame | None = None
-    figure: Figure | None = None
+    effects: dict[str, Any] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+_TRUTH_LABELS = ("key", "method", "estimand", "truth_estimand", "measure")
 
 
 def truth_comparison(ev: OutcomeEvaluation, sources_dir: str | Path) -> TruthComparison:
@@ -218,20 +314,141 @@ def truth_comparison(ev: OutcomeEvaluation, sources_dir: str | Path) -> TruthCom
     results = [r for key, rs in ev.results.items() if key in effects for r in rs]
     if not results:
         return TruthComparison("The planted effects do not cover any outcome estimated here.")
-    table = analysis.compare_with_truth(results, effects)
+    table = analysis.compare_with_truth(results, effects).round(3)
+    per_row = [
+        ev.tables[k][list(_COUNTS)].loc[f"{m} ({e})"]
+        for k, m, e in zip(table["key"], table["method"], table["estimand"], strict=True)
+    ]
+    table = pd.concat([table, pd.DataFrame(per_row, index=table.index)], axis=1)
     dr = table[(table["method"] == "aipw") & (table["measure"] == "odds_ratio")]
     covered = {str(k): bool(c) for k, c in zip(dr["key"], dr["covered"], strict=True)}
-    text = "The planted effects of this synthetic world are in `truth/effects.json`. " + " ".join(
-        f"For {k.replace('_', ' ')}, the doubly robust 95% interval for the odds ratio "
-        f"{'covers' if c else 'does NOT cover'} the true value."
-        for k, c in covered.items()
+    return TruthComparison(
+        "The planted effects of this synthetic world are in `truth/effects.json`.",
+        table,
+        effects,
+        {"aipw_or_covers_truth": covered},
     )
-    fig = None
-    if "reunified_children" in ev.results:
-        fig = analysis.forest_plot(
-            ev.results["reunified_children"],
-            measure="odds_ratio",
-            truth=effects,
-            title="Children reunified: estimates against the truth",
+
+
+@dataclass
+class PublishedEvaluation:
+    """What the outcomes report shows: every table as written to the tables folder after its
+    output check, and figures and prose drawn from the published rows only.
+
+    A figure is ``None`` when none of its estimates could be published. ``notes`` holds the
+    footnote for suppressed values (empty when nothing was suppressed).
+    """
+
+    effects: dict[str, pd.DataFrame] = field(default_factory=dict)
+    forest_plots: dict[str, Figure | None] = field(default_factory=dict)
+    counts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    balance: pd.DataFrame | None = None
+    love_plot: Figure | None = None
+    sensitivity: pd.DataFrame | None = None
+    sensitivity_text: str = ""
+    truth_text: str = ""
+    truth: pd.DataFrame | None = None
+    truth_plot: Figure | None = None
+    notes: str = ""
+
+
+def _kept(results: list[EffectResult], published: pd.DataFrame) -> list[EffectResult]:
+    hidden = suppressed_rows(published).to_numpy()
+    return [r for r, h in zip(results, hidden, strict=True) if not h]
+
+
+def publish_evaluation(
+    ev: OutcomeEvaluation,
+    tables_dir: str | Path,
+    *,
+    sources_dir: str | Path = "",
+    rules: TableRules | str | dict[str, Any] = DEFAULT_RULES,
+) -> PublishedEvaluation:
+    """Output-check and write every table of ``ev``; build the report from what passed.
+
+    Counts (final orders, placements) go through
+    :func:`~fdac_research.reports.publish_table` (suppression, secondary suppression,
+    rounding). Estimates (effects per outcome as ``effects_<outcome>``, the covariate
+    balance as ``balance_reunified_children``, the E-values as ``sensitivity_e_values``,
+    the truth comparison as ``truth_comparison``) go through
+    :func:`~fdac_research.reports.publish_estimates` with people per arm, families, and
+    events and non-events per arm (binary covariates: with and without the characteristic,
+    in all rows and in the matched sample); a failing row is shown as ``[c]``, and the
+    forest plots, love plot, sensitivity statements and truth statements leave it out.
+
+    Parameters
+    ----------
+    ev : OutcomeEvaluation
+        From :func:`evaluate_outcomes`.
+    tables_dir : path
+        The reports' tables folder.
+    sources_dir : path, optional
+        A synthetic world's sources folder: its ``truth/effects.json`` is compared with the
+        estimates (nothing is compared for real data).
+    rules : preset name, TableRules or dict
+        Output-checking rules (threshold and rounding) for every table.
+    """
+    pub = PublishedEvaluation()
+
+    def checked(table: pd.DataFrame, name: str, **check: Any) -> pd.DataFrame:
+        return publish_estimates(
+            table, name, tables_dir, rules=rules, allow_suppression=True, **check
         )
-    return TruthComparison(text, table.round(3), fig, {"aipw_or_covers_truth": covered})
+
+    for key, table in ev.tables.items():
+        pub.effects[key] = checked(table, f"effects_{key}", **_ARM_CHECK)
+        kept = _kept(ev.results[key], pub.effects[key])
+        pub.forest_plots[key] = (
+            analysis.forest_plot(kept, measure="odds_ratio", title=ev.titles[key]) if kept else None
+        )
+    for column, counts in ev.count_tables.items():
+        pub.counts[column] = publish_table(counts, f"outcomes_{column}", tables_dir, rules=rules)
+    if ev.balance is not None:
+        pub.balance = checked(ev.balance, "balance_reunified_children", **_BALANCE_CHECK)
+        ok = pub.balance[~suppressed_rows(pub.balance)]
+        if len(ok):
+            smd = ok[["unadjusted", "ipw_ate", "matching"]].astype(float).reset_index()
+            pub.love_plot = analysis.love_plot(
+                smd, title="Covariate balance: children (reunification)"
+            )
+    benchmark = ev.benchmark
+    if ev.sensitivity is not None and not ev.sensitivity.empty:
+        pub.sensitivity = checked(ev.sensitivity, "sensitivity_e_values", **_ARM_CHECK)
+        gone = suppressed_rows(pub.sensitivity)
+        reunified = ev.titles["reunified_children"]
+        if reunified not in pub.sensitivity.index or gone.get(reunified, True):
+            benchmark = None  # its statement quotes the reunification estimate
+    pub.sensitivity_text = _sensitivity_text(
+        pub.sensitivity if pub.sensitivity is not None else pd.DataFrame(),
+        ev.hidden_bias_threshold,
+        benchmark,
+    )
+    truth = truth_comparison(ev, sources_dir)
+    pub.truth_text = truth.text
+    if truth.table is not None:
+        pub.truth = checked(
+            truth.table, "truth_comparison", label_columns=_TRUTH_LABELS, **_ARM_CHECK
+        )
+        shown = pub.truth[~suppressed_rows(pub.truth)]
+        dr = shown[(shown["method"] == "aipw") & (shown["measure"] == "odds_ratio")]
+        pub.truth_text = " ".join(
+            [truth.text]
+            + [
+                f"For {k.replace('_', ' ')}, the doubly robust 95% interval for the odds ratio "
+                f"{'covers' if bool(c) else 'does NOT cover'} the true value."
+                for k, c in zip(dr["key"], dr["covered"], strict=True)
+            ]
+        )
+        if "reunified_children" in pub.effects:
+            kept = _kept(ev.results["reunified_children"], pub.effects["reunified_children"])
+            if kept:
+                pub.truth_plot = analysis.forest_plot(
+                    kept,
+                    measure="odds_ratio",
+                    truth=truth.effects,
+                    title="Children reunified: estimates against the truth",
+                )
+    tables = [*pub.effects.values(), *pub.counts.values(), pub.balance, pub.sensitivity, pub.truth]
+    hidden = any(suppressed_rows(t).any() for t in tables if t is not None)
+    pub.notes = SUPPRESSION_NOTE if hidden else ""
+    return pub

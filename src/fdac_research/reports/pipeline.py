@@ -62,7 +62,14 @@ NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
 
 
 class StageFailed(FdacResearchError, RuntimeError):
-    """A pipeline stage failed; nothing was written to the reports folder."""
+    """A pipeline stage failed; nothing was written to the reports folder.
+
+    The message ends with the last lines the stage's command wrote to stderr. On real data
+    they can quote a bad cell (a validation message names the value, which may be a name),
+    so the text lives only in this exception, for the researcher's terminal: the pipeline
+    writes no log file, the manifest records only the command of each stage, and the
+    reports folder is left exactly as it was.
+    """
 
 
 def default_notebook_dir() -> Path:
@@ -92,6 +99,14 @@ class PipelineConfig:
             problems.append(f"families must be >= 10, got {self.families}")
         if not Path(self.notebooks).is_dir():
             problems.append(f"notebook folder {self.notebooks} does not exist")
+        out = Path(self.out).resolve()
+        inputs = {"work": self.work, "synthetic_dir": self.synthetic_dir, "data": self.data}
+        for what, folder in inputs.items():
+            # the reports folder is replaced wholesale and published: no stage's files in it
+            if folder is not None and Path(folder).resolve().is_relative_to(out):
+                problems.append(
+                    f"{what} folder {folder} must not be inside the reports folder {self.out}"
+                )
         if problems:
             raise ConfigError("PipelineConfig", problems)
 
@@ -141,7 +156,10 @@ def _run_stage(
             )
             return False
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
-        raise StageFailed(f"stage '{name}' failed (exit {proc.returncode}):\n{tail}")
+        raise StageFailed(
+            f"stage '{name}' failed (exit {proc.returncode}); its output, shown here only and "
+            f"written nowhere:\n{tail}"
+        )
     print(f"      done in {dt:.1f} s", file=sys.stderr, flush=True)
     stages.append({"stage": name, "command": ["fdac-research", *args]})
     return True

@@ -1,15 +1,18 @@
 """Publishing tables: nothing reaches ``reports/`` before it passes the output check.
 
 Notebooks call :func:`publish_table` for every count table and :func:`publish_estimates` for
-every table of model estimates. The CSV is written only after
+every table of model estimates. A count table is written only after
 :func:`fdac_research.risk.check_table_or_raise` has passed (with suppression and rounding
-applied); a table that cannot be protected raises :class:`~fdac_research.exceptions.DisclosureError`
-naming the cell and the reason, which fails the notebook and so the build.
+applied); an estimate only when enough people, events and non-events in each arm lie behind
+it (or with the row suppressed). A table that cannot be protected raises
+:class:`~fdac_research.exceptions.DisclosureError` naming the cell and the reason, which fails
+the notebook and so the build.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +20,27 @@ import pandas as pd
 
 from fdac_research._io import atomic_file, write_json
 from fdac_research.exceptions import ConfigError, DisclosureError
+from fdac_research.reports._guard import mark_checked
 from fdac_research.risk import TableRules, check_table_or_raise
+from fdac_research.risk.tables import SUPPRESSED, rules_from
 
-__all__ = ["DEFAULT_RULES", "publish_table", "publish_estimates"]
+__all__ = [
+    "DEFAULT_RULES",
+    "SUPPRESSED",
+    "SUPPRESSION_NOTE",
+    "publish_table",
+    "publish_estimates",
+    "suppressed_rows",
+]
 
 #: Rules applied to every published count table unless a notebook names others:
 #: ONS-style threshold 10 with every published count rounded to base 5.
 DEFAULT_RULES = "ons_10_5"
+#: Footnote for a published table with suppressed values.
+SUPPRESSION_NOTE = (
+    "`[c]`: not published (confidential): the figure rests on fewer people, events or "
+    "non-events than the output-checking threshold allows."
+)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 
 
@@ -82,7 +99,62 @@ def publish_table(
     res = check_table_or_raise(table, rules, allow_suppression=allow_suppression, name=name)
     _write(res.published, path)
     write_json({"table": name, "kind": "counts", **res.summary}, path.with_suffix(".check.json"))
-    return res.published
+    return mark_checked(res.published)
+
+
+def _count_problems(
+    df: pd.DataFrame,
+    n_columns: Sequence[str],
+    events: Sequence[tuple[str, str]],
+    threshold: int,
+) -> tuple[dict[Any, list[str]], dict[Any, str]]:
+    """Per row, why its estimate may not be published: (reason for the published record,
+    message for the researcher naming the value). Empty when every row passes."""
+    reasons: dict[Any, list[str]] = {}
+    messages: dict[Any, str] = {}
+
+    def fail(row: Any, reason: str, message: str) -> None:
+        reasons.setdefault(row, []).append(reason)
+        messages.setdefault(row, message)
+
+    for c in n_columns:
+        n = pd.to_numeric(df[c], errors="coerce")
+        for row, value in zip(df.index, n, strict=True):
+            if pd.isna(value) or value < threshold:
+                fail(
+                    row,
+                    f"fewer than {threshold} people in {c!r}",
+                    f"rests on {df.at[row, c]} people in column {c!r}; at least {threshold} "
+                    "are required before it can be published",
+                )
+    for ev_col, n_col in events:
+        k = pd.to_numeric(df[ev_col], errors="coerce")
+        n = pd.to_numeric(df[n_col], errors="coerce")
+        for row, kv, nv in zip(df.index, k, n, strict=True):
+            if pd.isna(kv):
+                continue  # not a binary quantity in this row (e.g. a continuous covariate)
+            if pd.isna(nv) or kv < 0 or kv > nv:
+                raise ConfigError(
+                    "published estimates",
+                    [f"row {row!r}: {ev_col!r} = {kv:g} is not a count between 0 and {n_col!r}"],
+                )
+            if kv < threshold:
+                fail(
+                    row,
+                    f"fewer than {threshold} events in {ev_col!r}",
+                    f"rests on {kv:g} events in column {ev_col!r} (of {nv:g} people in "
+                    f"{n_col!r}); at least {threshold} events and {threshold} non-events are "
+                    "required before it can be published",
+                )
+            if nv - kv < threshold:
+                fail(
+                    row,
+                    f"fewer than {threshold} non-events in {ev_col!r} of {n_col!r}",
+                    f"rests on {nv - kv:g} non-events ({nv:g} people in {n_col!r} minus {kv:g} "
+                    f"events in {ev_col!r}); at least {threshold} events and {threshold} "
+                    "non-events are required before it can be published",
+                )
+    return reasons, messages
 
 
 def publish_estimates(
@@ -90,43 +162,131 @@ def publish_estimates(
     name: str,
     tables_dir: Path | str,
     *,
-    n_columns: tuple[str, ...] = ("n",),
-    threshold: int = 10,
+    n_columns: Sequence[str] = ("n",),
+    events: Sequence[tuple[str, str]] = (),
+    threshold: int | None = None,
+    rules: TableRules | str | dict[str, Any] = DEFAULT_RULES,
+    allow_suppression: bool = False,
+    label_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Check a table of model estimates and write it if every estimate rests on enough people.
+    """Check a table of model estimates and write it if every estimate rests on enough people
+    and, for a binary outcome, on enough events and non-events in each arm.
 
-    Estimates (risk differences, odds ratios, confidence limits) are not counts, so the
-    frequency rules do not apply; the usual output-checking rule for them is a minimum number
-    of people behind each estimate. Every value in ``n_columns`` must be at least
-    ``threshold``; the columns themselves are published rounded to base 5.
+    Estimates (risk differences, odds ratios, proportions, standardised differences) are not
+    counts, so the frequency rules do not apply; the usual output-checking rule for them is a
+    minimum number of people behind each estimate and, because a proportion or an odds ratio
+    from an arm with 3 children reunified (or 3 not reunified) gives back that small cell,
+    a minimum number of events and of non-events in each arm.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        One estimate per row (the index labels the rows).
+    name : str
+        File stem of the published CSV.
+    tables_dir : path
+        The reports' tables folder.
+    n_columns : sequence of str
+        Columns holding the number of people behind each row's estimate (for example
+        ``n_treated`` and ``n_untreated``); each must be at least ``threshold``.
+    events : sequence of (str, str)
+        Pairs ``(events column, people column)``, one per arm: the events (people with the
+        outcome) and the non-events (people column minus events) must each be at least
+        ``threshold``. An empty events cell means the row has no binary outcome (a continuous
+        covariate in a balance table): only its people are checked.
+    threshold : int, optional
+        Fewest people, events or non-events; by default the ``threshold`` of ``rules`` (10
+        under :data:`DEFAULT_RULES`).
+    rules : preset name, TableRules or dict
+        The rule set whose threshold and rounding base apply (default :data:`DEFAULT_RULES`).
+    allow_suppression : bool
+        With ``False`` (default) a row that fails is an error and nothing is written. With
+        ``True`` the failing rows are published with every value except ``label_columns``
+        shown as ``[c]`` (see :data:`SUPPRESSION_NOTE`).
+    label_columns : sequence of str
+        Columns that only label a row (outcome, method) and stay visible when it is suppressed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly what was written: counts in ``n_columns`` and the events columns rounded to
+        the rules' base, suppressed rows as ``[c]``.
+
+    Raises
+    ------
+    DisclosureError
+        A row fails and ``allow_suppression`` is ``False``: the message names the row, the
+        column and the value (for the researcher's eyes only; nothing is written).
+    ConfigError
+        A named column is missing or an events count is not between 0 and its people.
+
+    Examples
+    --------
+    Hand-worked: an arm of 50 people with 3 events cannot be published; with 12 it can.
+
+    >>> import tempfile
+    >>> est = pd.DataFrame(
+    ...     {"p_treated": [0.06], "n_treated": [50], "events_treated": [3]}, index=["naive"]
+    ... )
+    >>> folder = tempfile.mkdtemp()
+    >>> publish_estimates(
+    ...     est, "demo", folder, n_columns=["n_treated"],
+    ...     events=[("events_treated", "n_treated")], allow_suppression=True,
+    ... ).loc["naive", "p_treated"]
+    '[c]'
     """
     path = _target(tables_dir, name)
-    missing = [c for c in n_columns if c not in estimates.columns]
-    if missing:
-        raise ConfigError(
-            "published estimates",
-            [f"{name}: column(s) {missing} with the numbers of people are missing"],
-        )
+    r = rules_from(rules)
+    limit = r.threshold if threshold is None else threshold
+    problems = []
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
+        problems.append(f"{name}: threshold must be a whole number >= 0, got {limit!r}")
+    if any(not (isinstance(p, tuple | list) and len(p) == 2) for p in events):
+        problems.append(f"{name}: events must be (events column, people column) pairs")
+    else:
+        needed = {"people": list(n_columns), "events": [c for p in events for c in p]}
+        needed["label"] = list(label_columns)
+        for what, cols in needed.items():
+            missing = [c for c in cols if c not in estimates.columns]
+            if missing:
+                problems.append(f"{name}: {what} column(s) {missing} are missing")
+    if problems:
+        raise ConfigError("published estimates", problems)
+    pairs = [(str(e), str(n)) for e, n in events]
+    reasons, messages = _count_problems(estimates, n_columns, pairs, limit)
+    if reasons and not allow_suppression:
+        row = next(iter(messages))
+        more = f" ({len(messages) - 1} more row(s) fail too)" if len(messages) > 1 else ""
+        raise DisclosureError(f"{name}: estimate in row {row!r} {messages[row]}{more}")
     out = estimates.copy()
-    for c in n_columns:
+    counts = list(dict.fromkeys([*n_columns, *(e for e, _ in pairs)]))
+    for c in counts:
         n = pd.to_numeric(out[c], errors="coerce")
-        small = n.isna() | (n < threshold)
-        if small.any():
-            row = out.index[small.to_numpy()][0]
-            raise DisclosureError(
-                f"{name}: estimate in row {row!r} rests on {out.loc[row, c]} people in column {c!r}; "
-                f"at least {threshold} are required before it can be published"
-            )
-        out[c] = (5 * (n / 5).round()).astype(int)
+        if r.round_base:
+            n = r.round_base * (n / r.round_base).round()
+        out[c] = n.astype("Int64")
+    if reasons:
+        rows = out.index.isin(list(reasons))
+        hide = [c for c in out.columns if c not in set(label_columns)]
+        out[hide] = out[hide].astype(object)
+        out.loc[rows, hide] = SUPPRESSED
     _write(out, path)
     write_json(
         {
             "table": name,
             "kind": "estimates",
-            "rule": f"at least {threshold} people behind every estimate",
+            "rule": f"at least {limit} people behind every estimate"
+            + (f" and {limit} events and non-events in each arm" if pairs else ""),
             "passed": True,
             "n_rows": len(out),
+            "n_primary": len(reasons),
+            "suppressed_rows": [{"row": str(row), "reasons": why} for row, why in reasons.items()],
         },
         path.with_suffix(".check.json"),
     )
-    return out
+    return mark_checked(out)
+
+
+def suppressed_rows(published: pd.DataFrame) -> pd.Series:
+    """Which rows of a published table hold a suppressed value (``[c]``)."""
+    return (published.astype(object) == SUPPRESSED).any(axis=1)

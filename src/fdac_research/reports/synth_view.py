@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fdac_research.exceptions import ContractError, Problem
+from fdac_research.reports.publish import SUPPRESSED, SUPPRESSION_NOTE
 
 __all__ = ["SyntheticReleaseView", "synthetic_release_view"]
 
@@ -31,6 +32,7 @@ class SyntheticReleaseView:
     gate: str
     passed: bool
     figures: list[Figure] = field(default_factory=list)
+    fidelity_note: str = ""
 
 
 def _utility(u: dict[str, Any]) -> pd.DataFrame:
@@ -61,8 +63,36 @@ def _utility(u: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
 
-def _fidelity(items: list[dict[str, Any]]) -> pd.DataFrame:
+def _arm_counts(research_dir: str | Path | None) -> dict[tuple[str, str], list[int]]:
+    """People, events and non-events per arm of each fidelity effect on the real data
+    (both fidelity estimators use every row of the analysis frame)."""
+    if not research_dir:
+        return {}
+    from fdac_research import analysis
+    from fdac_research.dataset import load_research
+
+    research = load_research(research_dir)
+    out: dict[tuple[str, str], list[int]] = {}
+    for outcome, population in (("reunified", "children"), ("ceased_misuse", "mothers")):
+        try:
+            frame = analysis.analysis_frame(research, outcome, population)
+        except analysis.AnalysisError:
+            continue
+        t, y = frame.t, frame.y
+        cells = [int(((t == a) & (y == e)).sum()) for a in (0, 1) for e in (0, 1)]
+        out[(outcome, population)] = cells
+    return out
+
+
+def _fidelity(
+    items: list[dict[str, Any]], cells: dict[tuple[str, str], list[int]], threshold: int
+) -> tuple[pd.DataFrame, bool]:
+    """The fidelity table and whether a row was suppressed. A real estimate is shown only
+    when at least ``threshold`` people lie behind it and, when the real data are at hand,
+    ``threshold`` events and non-events in each arm; otherwise its estimates and the
+    comparisons made with it are ``[c]``."""
     rows = []
+    hidden = False
     for f in items:
         if "real" not in f or "synthetic" not in f:  # the effect could not be estimated
             rows.append(
@@ -77,19 +107,33 @@ def _fidelity(items: list[dict[str, Any]]) -> pd.DataFrame:
             )
             continue
         r, s = f["real"], f["synthetic"]
-        if int(r.get("n", 0)) < MIN_PEOPLE:  # output rule for estimates: enough people behind it
-            r = s = {"odds_ratio": float("nan"), "odds_ratio_ci": [float("nan"), float("nan")]}
-        rows.append(
-            {
-                "outcome": f"{f['outcome']} ({f['population']})",
-                "method": f["method"],
-                "real odds ratio": f"{r['odds_ratio']:.2f} ({r['odds_ratio_ci'][0]:.2f} to {r['odds_ratio_ci'][1]:.2f})",
-                "synthetic odds ratio": f"{s['odds_ratio']:.2f} ({s['odds_ratio_ci'][0]:.2f} to {s['odds_ratio_ci'][1]:.2f})",
-                "intervals overlap": bool(f["ci_overlap"]),
-                "synthetic inside real CI": bool(f["inside_real_ci"]),
-            }
-        )
-    return pd.DataFrame(rows)
+        arms = cells.get((str(f["outcome"]), str(f["population"])), [])
+        small = int(r.get("n", 0)) < threshold or any(c < threshold for c in arms)
+        row: dict[str, Any] = {
+            "outcome": f"{f['outcome']} ({f['population']})",
+            "method": f["method"],
+        }
+        if small:  # output rule for estimates: enough people and events behind it
+            hidden = True
+            row.update(
+                {
+                    "real odds ratio": SUPPRESSED,
+                    "synthetic odds ratio": SUPPRESSED,
+                    "intervals overlap": SUPPRESSED,
+                    "synthetic inside real CI": SUPPRESSED,
+                }
+            )
+        else:
+            row.update(
+                {
+                    "real odds ratio": f"{r['odds_ratio']:.2f} ({r['odds_ratio_ci'][0]:.2f} to {r['odds_ratio_ci'][1]:.2f})",
+                    "synthetic odds ratio": f"{s['odds_ratio']:.2f} ({s['odds_ratio_ci'][0]:.2f} to {s['odds_ratio_ci'][1]:.2f})",
+                    "intervals overlap": bool(f["ci_overlap"]),
+                    "synthetic inside real CI": bool(f["inside_real_ci"]),
+                }
+            )
+        rows.append(row)
+    return pd.DataFrame(rows), hidden
 
 
 def _privacy(p: dict[str, Any], gate: dict[str, Any]) -> pd.DataFrame:
@@ -115,7 +159,8 @@ def _privacy(p: dict[str, Any], gate: dict[str, Any]) -> pd.DataFrame:
                     else "0.5 ideal",
                 }
             )
-    return pd.DataFrame(rows).set_index("measure")
+    columns = ["measure", "synthetic", "held-out real (baseline)"]
+    return pd.DataFrame(rows, columns=columns).set_index("measure")
 
 
 def _gate_text(gate: dict[str, Any]) -> str:
@@ -152,8 +197,25 @@ def _children_chart(cpc: dict[str, Any]) -> Figure:
     return fig
 
 
-def synthetic_release_view(synthetic_dir: str | Path) -> SyntheticReleaseView:
-    """Read a release folder's report; a missing report is a clear error."""
+def synthetic_release_view(
+    synthetic_dir: str | Path,
+    research_dir: str | Path | None = None,
+    *,
+    threshold: int = MIN_PEOPLE,
+) -> SyntheticReleaseView:
+    """Read a release folder's report; a missing report is a clear error.
+
+    Parameters
+    ----------
+    synthetic_dir : path
+        The folder holding ``synthetic_report.json``.
+    research_dir : path, optional
+        The real research folder the release was made from: when given, a real estimate is
+        also suppressed when an arm has fewer than ``threshold`` events or non-events (the
+        report itself records only the number of people).
+    threshold : int
+        Fewest people (and events, non-events per arm) behind a shown real estimate.
+    """
     path = Path(synthetic_dir) / REPORT
     if not path.is_file():
         raise ContractError(
@@ -166,12 +228,16 @@ def synthetic_release_view(synthetic_dir: str | Path) -> SyntheticReleaseView:
         )
     d = json.loads(path.read_text(encoding="utf-8"))
     gate = d.get("gate", {})
+    fidelity, hidden = _fidelity(
+        d["utility"].get("fidelity", []), _arm_counts(research_dir), threshold
+    )
     return SyntheticReleaseView(
         utility=_utility(d["utility"]),
-        fidelity=_fidelity(d["utility"].get("fidelity", [])),
+        fidelity=fidelity,
         privacy=_privacy(d.get("privacy", {}), gate),
         gate=_gate_text(gate)
         + f"\n\nModel: `{d.get('model', {}).get('name')}`, seed {d.get('seed')}.",
         passed=bool(gate.get("passed")),
         figures=[_children_chart(d["utility"].get("children_per_case", {}))],
+        fidelity_note=SUPPRESSION_NOTE if hidden else "",
     )
