@@ -54,6 +54,7 @@ def test_parameters_injected_and_html_deterministic(tmp_path: Path) -> None:
         assert "n is 5" in html  # the injected parameter won
         assert re.search(r'<img[^>]+src="data:image/png;base64,', html)  # figures inline
         assert 'src="http' not in html  # no remote scripts: opens offline
+        assert "cdnjs" not in html and "import(" not in html  # nor a module loading one
     assert digests[0] == digests[1]
     executed = nbformat.read(tmp_path / "a" / "nb.ipynb", as_version=4)
     assert "papermill" not in executed.metadata

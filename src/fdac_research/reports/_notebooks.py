@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 # secure environment, so they are removed (the reports use no maths or widgets).
 _REMOTE_ASSET = re.compile(r'<script[^>]+src="https?://[^"]+"[^>]*>\s*</script>\s*', re.I)
 _MATHJAX_BLOCK = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.S)
+# The lab template's loader for Mermaid diagrams imports scripts from a CDN (the reports have
+# no diagrams): removed so that a report holds no remote address at all.
+_MERMAID_LOADER = re.compile(
+    r'<script type="module">(?:(?!</script>).)*?mermaid(?:(?!</script>).)*</script>\s*', re.S
+)
 
 
 #: Longest Unix-domain socket path (sun_path is 108 bytes on Linux, 104 on macOS).
@@ -151,6 +156,7 @@ def render_html(nb: nbformat.NotebookNode, output: Path, *, title: str) -> Path:
     body, _ = exporter.from_notebook_node(nb)
     body = _MATHJAX_BLOCK.sub("", body)
     body = _REMOTE_ASSET.sub("", body)
+    body = _MERMAID_LOADER.sub("", body)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(body, encoding="utf-8")
     return output

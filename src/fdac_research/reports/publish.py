@@ -11,6 +11,7 @@ the notebook and so the build.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,8 @@ from fdac_research.exceptions import ConfigError, DisclosureError
 from fdac_research.reports._guard import mark_checked
 from fdac_research.risk import TableRules, check_table_or_raise
 from fdac_research.risk.tables import SUPPRESSED, rules_from
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_RULES",
@@ -266,6 +269,8 @@ def publish_estimates(
             n = r.round_base * (n / r.round_base).round()
         out[c] = n.astype("Int64")
     if reasons:
+        for row, why in reasons.items():  # which column failed, for the researcher only
+            log.warning("%s: row %r suppressed: %s", name, row, "; ".join(why))
         rows = out.index.isin(list(reasons))
         hide = [c for c in out.columns if c not in set(label_columns)]
         out[hide] = out[hide].astype(object)
@@ -280,7 +285,9 @@ def publish_estimates(
             "passed": True,
             "n_rows": len(out),
             "n_primary": len(reasons),
-            "suppressed_rows": [{"row": str(row), "reasons": why} for row, why in reasons.items()],
+            # published: which rows, not which arm or cell was small
+            "suppressed_rows": [str(row) for row in reasons],
+            "suppression_reason": f"fewer than {limit} people, events or non-events in an arm",
         },
         path.with_suffix(".check.json"),
     )
