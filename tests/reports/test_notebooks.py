@@ -118,3 +118,25 @@ def test_an_unchecked_table_fails_the_report(tmp_path: Path) -> None:
     assert any("text/html" in o.get("data", {}) for o in cells["import pandas as pd"])
     assert all(o["output_type"] == "error" for o in cells["display(counts)"])
     assert (tmp_path / "tables" / "ok.csv").is_file()
+
+
+def test_no_interrupt_before_a_graceful_kernel_shutdown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """jupyter_client interrupts a kernel before shutting it down; the finished notebook's
+    kernel is not interrupted (the SIGINT only raced with its tidying up), a running one is."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from fdac_research.reports._notebooks import _kernel_manager_class
+
+    calls = []
+
+    async def record(self: AsyncKernelManager) -> None:
+        calls.append(self.shutting_down)
+
+    monkeypatch.setattr(AsyncKernelManager, "_async_interrupt_kernel", record)
+    km = _kernel_manager_class()()
+    asyncio.run(km.interrupt_kernel())  # e.g. a cell that timed out: interrupted
+    km.shutting_down = True
+    asyncio.run(km._async_interrupt_kernel())  # the step of shutdown_kernel: skipped
+    assert calls == [False]

@@ -26,8 +26,12 @@ def _hashes(folder: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+# The default run links with the world's truth (the linkage model has its own tests and
+# costs most of a run); the full flow with the probabilistic linkage model is marked slow.
+@pytest.fixture(scope="module", params=["truth", pytest.param("model", marks=pytest.mark.slow)])
+def two_runs(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Path, Path, Path]:
     base = tmp_path_factory.mktemp("pipeline")
     outs = []
     for run in ("a", "b"):
@@ -37,6 +41,7 @@ def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path
             synthetic_dir=base / run / "synthetic",
             seed=11,
             families=300,
+            linkage=request.param,
         )
         outs.append(run_pipeline(cfg))
     return outs[0], outs[1], base / "a" / "synthetic"
@@ -64,9 +69,10 @@ def test_manifest_links_outputs_to_inputs(two_runs: tuple[Path, Path, Path]) -> 
     work = json.loads((a.parent / "work" / "sources_manifest.json").read_text())
     assert "court_people.csv" in work["sources"]
     assert m["outputs"]["index.html"] == hashlib.sha256((a / "index.html").read_bytes()).hexdigest()
+    link = "link" if m["parameters"]["linkage"] == "model" else "link (truth)"
     assert [s["stage"] for s in m["stages"]][:5] == [
         "generate",
-        "link",
+        link,
         "build",
         "risk",
         "synthesise",

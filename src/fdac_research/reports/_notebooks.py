@@ -48,16 +48,36 @@ class NotebookFailed(FdacResearchError, RuntimeError):
     """A notebook cell raised: the report is not produced."""
 
 
-def _kernel_transport(folder: Path) -> dict[str, Any]:
-    """papermill keyword arguments that put the kernel's channels on Unix sockets in
-    ``folder`` (empty where that is not possible: TCP, as before)."""
+def _kernel_manager_class() -> type:
+    """jupyter_client's kernel manager, without the interrupt it sends before a graceful
+    shutdown: the notebook has finished by then, and the SIGINT only races with whatever
+    the kernel is tidying up ("KeyboardInterrupt caught in kernel" in the build log). A
+    kernel that does not stop is still sent SIGTERM and then SIGKILL."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _KernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+        interrupt_kernel = _async_interrupt_kernel
+
+    return _KernelManager
+
+
+def _kernel_options(folder: Path) -> dict[str, Any]:
+    """papermill keyword arguments for the kernel: the manager above and, where possible,
+    the kernel's channels on Unix sockets in ``folder`` (TCP otherwise, as before)."""
+    options: dict[str, Any] = {"kernel_manager_class": _kernel_manager_class()}
     prefix = folder / "k"
     if os.name != "posix" or len(f"{prefix}-65535") > _MAX_SOCKET_PATH:
         log.debug("kernel transport: tcp (no short private path for Unix sockets)")
-        return {}
+        return options
     from traitlets.config import Config
 
-    return {"config": Config({"KernelManager": {"transport": "ipc", "ip": str(prefix)}})}
+    options["config"] = Config({"KernelManager": {"transport": "ipc", "ip": str(prefix)}})
+    return options
 
 
 def _move_stderr_to_log(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
@@ -123,7 +143,7 @@ def execute_notebook(
                 log_output=False,
                 cwd=str(cwd) if cwd else None,
                 execution_timeout=timeout,
-                **_kernel_transport(Path(sockets)),
+                **_kernel_options(Path(sockets)),
             )
     except PapermillExecutionError as err:
         raise NotebookFailed(

@@ -6,7 +6,9 @@ every table of model estimates. A count table is written only after
 applied); an estimate only when enough people, events and non-events in each arm lie behind
 it (or with the row suppressed). A table that cannot be protected raises
 :class:`~fdac_research.exceptions.DisclosureError` naming the cell and the reason, which fails
-the notebook and so the build.
+the notebook and so the build. A report notebook that calls
+:func:`~fdac_research.reports.require_checked_tables` can show only the tables these functions
+returned: displaying any other table fails the notebook too.
 """
 
 from __future__ import annotations
