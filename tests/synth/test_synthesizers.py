@@ -109,3 +109,14 @@ def test_hma_is_seeded_and_follows_the_rules() -> None:
     assert not np.array_equal(
         a.adults["hearings_attended_pct"], s.sample(seed=10).adults["hearings_attended_pct"]
     )
+
+
+def test_column_tree_samples_no_rows() -> None:
+    # a redraw of families none of which has a mother asks the mothers' trees for 0 rows
+    from fdac_research.synth._cart_tree import ColumnTree
+
+    X = np.arange(20, dtype=float).reshape(-1, 1)  # noqa: N806
+    y = pd.Series(pd.array(np.arange(20) % 3, dtype="Int64"))
+    tree = ColumnTree("integer", smooth=False, min_samples_leaf=5).fit(X, y, seed=0)
+    out = tree.sample(np.zeros((0, 1)), np.random.default_rng(0))
+    assert len(out) == 0 and str(out.dtype) == "Int64"

@@ -8,7 +8,7 @@ Order of synthesis
    final hearing, expert witness; each column conditioned on the ones before it.
 2. **mothers** (one per ``mother`` in the roles), each conditioned on her case.
 3. **other adults** (fathers, other carers), conditioned on the case, their role and the
-   first mother's age, ethnicity, substances and cessation.
+   first mother's attributes (:data:`MOTHER_FEATURES`).
 4. **children**, exactly ``n_children`` per case, eldest first, each conditioned on the case,
    the mother and the previous sibling's age and placement (siblings' outcomes go together).
 
@@ -59,7 +59,38 @@ ADULT_SEQUENCE = (
     "hearings_attended_pct",
     "ceased_misuse",
 )
-MOTHER_FEATURES = ("m_age", "m_ethnicity", "m_substances", "m_ceased")
+#: The first mother's attributes that her case's other adults and children are conditioned
+#: on: the covariates the evaluation adjusts children's outcomes for (the analysis frame:
+#: her age, substances, domestic abuse, mental health, prior proceedings, convictions) and
+#: her ethnicity and cessation. Without them a child's outcome would not depend on them in
+#: the release, and the adjusted FDAC effect would drift towards the unadjusted one.
+MOTHER_FEATURES = (
+    "m_age",
+    "m_ethnicity",
+    "m_substances",
+    "m_domestic_abuse",
+    "m_mental_health",
+    "m_prior_proceedings",
+    "m_convictions",
+    "m_ceased",
+)
+_MOTHER_COLUMNS = dict(
+    zip(
+        MOTHER_FEATURES,
+        (
+            "age_at_application",
+            "ethnicity",
+            "substances",
+            "domestic_abuse",
+            "mental_health",
+            "prior_proceedings",
+            "convictions",
+            "ceased_misuse",
+        ),
+        strict=True,
+    )
+)
+_TEXT_MOTHER = ("m_ethnicity", "m_substances")
 CHILD_SEQUENCE = (
     "age_at_application",
     "sex",
@@ -114,23 +145,20 @@ def _roles(adults: pd.DataFrame, case_ids: pd.Series) -> pd.Series:
 def _mother_features(adults: pd.DataFrame) -> pd.DataFrame:
     """The first mother of each case as ``m_*`` columns, indexed by case_id."""
     m = adults[adults["role"] == "mother"].drop_duplicates("case_id")
-    return pd.DataFrame(
-        {
-            "m_age": m["age_at_application"].astype("Float64").to_numpy(),
-            "m_ethnicity": m["ethnicity"].to_numpy(),
-            "m_substances": m["substances"].to_numpy(),
-            "m_ceased": m["ceased_misuse"].astype("Float64").to_numpy(),
-        },
-        index=m["case_id"].to_numpy(),
-    )
+    out = {}
+    for feat, col in _MOTHER_COLUMNS.items():
+        v = m[col]
+        out[feat] = v.to_numpy() if feat in _TEXT_MOTHER else v.astype("Float64").to_numpy()
+    return pd.DataFrame(out, index=m["case_id"].to_numpy())
 
 
 def _with_mother(df: pd.DataFrame, mothers: pd.DataFrame) -> pd.DataFrame:
     feats = mothers.reindex(df["case_id"].to_numpy())
     feats.index = df.index
     out = pd.concat([df, feats], axis=1)
-    out["m_age"] = out["m_age"].astype(float)
-    out["m_ceased"] = out["m_ceased"].astype(float)
+    for feat in MOTHER_FEATURES:
+        if feat not in _TEXT_MOTHER:
+            out[feat] = out[feat].astype(float)
     return out
 
 

@@ -146,6 +146,8 @@ class ColumnTree:
 
     def sample(self, X: np.ndarray, rng: np.random.Generator) -> pd.Series:  # noqa: N803
         n = len(X)
+        if n == 0:  # e.g. a redraw of families none of which has a mother
+            return self.donors_.iloc[:0].reset_index(drop=True)
         leaves = np.zeros(n, dtype=np.int64) if self.tree_ is None else self.tree_.apply(X)
         pos = np.searchsorted(self.leaf_ids_, leaves)
         pick = self.starts_[pos] + np.floor(rng.random(n) * self.counts_[pos]).astype(np.int64)
