@@ -12,20 +12,22 @@ minimum and maximum; the schema's bounds are applied by the rule enforcement ins
 Determinism: SDV keeps hidden fixed seeds (a numpy seed 73251 for the multi-table sampler,
 ``FIXED_RNG_SEED`` for each copula model, and rdt transformers' ``RandomState(42/43)``) and
 advances them on every call. :meth:`HMASynthesizer._sample_raw` resets all of them and sets
-each from the caller's ``seed`` first, so the same seed gives identical output within one
-Python hash seed. Across processes SDV's output also depends on Python's string-hash
-randomisation (set iteration order inside SDV/rdt; measured: two processes with
-``PYTHONHASHSEED`` 1 and 2 gave different samples, equal values gave identical ones), so run
-with ``PYTHONHASHSEED=0`` for byte-identical HMA releases; a warning is logged otherwise.
-The CART synthesizer does not depend on it. SDV saves and restores numpy's global state
-around its sampling; the package itself never uses it.
+each from the caller's ``seed`` first, so the same seed gives identical output. SDV's
+metadata also returns each table's children and parents as Python *sets*
+(``Metadata._get_child_map`` / ``_get_parent_map``), whose iteration order follows Python's
+string-hash randomisation: with ``PYTHONHASHSEED`` unset, ``adults`` and ``children`` were
+augmented (fit) and sampled in an order that changed from process to process, and so did the
+release. The wrapper gives its metadata object sorted lists instead (:func:`_sorted_maps`),
+so the output no longer depends on the hash seed (tested across processes). SDV saves and
+restores numpy's global state around its sampling; the package itself never uses it.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import warnings
+from collections import defaultdict
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -93,7 +95,7 @@ class HMASynthesizer(BaseSynthesizer):
             )
         metadata_cls, hma_cls = _sdv()
         self.metadata_ = sdv_metadata_dict()
-        metadata = metadata_cls.load_from_dict(self.metadata_)
+        metadata = _sorted_maps(metadata_cls.load_from_dict(self.metadata_))
         model = hma_cls(metadata, verbose=False)
         for name in DATA_TABLES:
             model.set_table_parameters(
@@ -123,11 +125,6 @@ class HMASynthesizer(BaseSynthesizer):
                     tr.set_random_state(state, "reverse_transform")
 
     def _sample_raw(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
-        if os.environ.get("PYTHONHASHSEED", "random") == "random":
-            log.warning(
-                "hma: SDV's output depends on Python's hash seed; set PYTHONHASHSEED=0 for "
-                "byte-identical releases across runs"
-            )
         self._seed_everything(seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -137,3 +134,22 @@ class HMASynthesizer(BaseSynthesizer):
 
 def _key(item: tuple[Any, Any]) -> str:
     return str(item[0])
+
+
+def _sorted_maps(metadata: Any) -> Any:
+    """``metadata`` whose child and parent maps list table names sorted, not in a set.
+
+    SDV iterates these maps to augment tables when fitting and to sample child tables; a set
+    of strings iterates in an order that depends on ``PYTHONHASHSEED``. Callers only iterate
+    the values or take the keys, so sorted lists in a ``defaultdict(list)`` are a drop-in.
+    """
+
+    def ordered(method: Callable[[], dict[str, set[str]]]) -> Callable[[], dict[str, list[str]]]:
+        def wrapped() -> dict[str, list[str]]:
+            return defaultdict(list, {k: sorted(v) for k, v in sorted(method().items())})
+
+        return wrapped
+
+    metadata._get_child_map = ordered(metadata._get_child_map)
+    metadata._get_parent_map = ordered(metadata._get_parent_map)
+    return metadata

