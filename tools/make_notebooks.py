@@ -121,27 +121,38 @@ def linkage_quality() -> None:
 How well records from each agency were linked to the parents and children in court records,
 and what linkage errors could do to the findings. A missed link leaves a parent's
 convictions, treatment or health history unrecorded; a false link attaches one family's
-history to another."""),
+history to another. **Every table has passed the disclosure output check before it is
+shown**: a share linked needs at least 10 records, 10 linked and 10 unlinked records per
+agency (counts rounded to 5); an estimate needs at least 10 people, 10 events and 10
+non-events in each arm."""),
             code(PARAMS, ["parameters"]),
             code(
                 SETUP
                 + """
 
-from fdac_research.reports.linkage_view import linkage_overview
+from fdac_research.dataset import load_research
+from fdac_research.reports import DEFAULT_RULES, require_checked_tables
+from fdac_research.reports.linkage_view import (
+    linkage_error_sensitivity,
+    linkage_overview,
+    publish_linkage,
+)
 
-view = linkage_overview(research_dir, linkage_dir)"""
+require_checked_tables()  # from here on, showing a table that skipped the output check fails
+view = linkage_overview(research_dir, linkage_dir)
+sens = linkage_error_sensitivity(load_research(research_dir), view.quality, seed=seed)
+# both tables are output-checked and written to the tables folder before anything is shown
+pub = publish_linkage(view, sens, tables_dir, rules=DEFAULT_RULES)"""
             ),
             md("## Coverage and estimated precision and recall per agency"),
-            code("""display(view.quality)"""),
+            code("""display(pub.quality)"""),
             code("""for fig in view.figures:
     display(fig)"""),
             md("## What linkage errors could do to the findings"),
-            code("""from fdac_research.dataset import load_research
-from fdac_research.reports.linkage_view import linkage_error_sensitivity
-
-sens = linkage_error_sensitivity(load_research(research_dir), view.quality, seed=seed)
-display(Markdown(sens.summary))
-display(sens.table)"""),
+            code("""display(Markdown(pub.summary))
+display(pub.sensitivity)
+if pub.notes:
+    display(Markdown(pub.notes))"""),
         ],
     )
 
@@ -229,15 +240,20 @@ already knows a lot about them*? The quasi-identifiers and sensitive columns are
 the package schema (printed below). This published review shows only aggregate measures;
 the reviewer's full report (with the riskiest key combinations) stays inside the secure
 environment. The second part lists every table the other reports published and the output
-check each passed."""),
+check each passed. **Every table here is published with the reason no suppression
+applies** (recorded next to it in the tables folder): none holds a figure about a group of
+people; record counts are rounded to 5 and counts of risky records are shown as shares."""),
             code(PARAMS, ["parameters"]),
             code(
                 SETUP
                 + """
 
-from fdac_research.reports.disclosure_view import disclosure_review
+from fdac_research.reports import require_checked_tables
+from fdac_research.reports.disclosure_view import disclosure_review, publish_review
 
-review = disclosure_review(research_dir, tables_dir)"""
+require_checked_tables()  # from here on, showing a table that skipped the output check fails
+# the output checks listed below are those of the tables published before this report
+review = publish_review(disclosure_review(research_dir, tables_dir), tables_dir)"""
             ),
             md("## Data dictionary: roles of the research columns"),
             code("""display(review.dictionary)"""),
@@ -263,24 +279,30 @@ A synthetic copy of the research dataset lets other teams develop and test analy
 without seeing real families. This report shows how useful the copy is (does it reproduce the
 distributions, the logical rules of the data and the FDAC findings?) and how private it is
 (could anyone single out, link or learn about a real family from it?). A release that fails
-the gate is refused and never written."""),
+the gate is refused and never written. **Every table has passed the disclosure output check
+before it is shown**: a real-data estimate needs at least 10 people, 10 events and 10
+non-events in each arm; the utility and privacy measures are computed on whole tables and
+published with that reason recorded."""),
             code(PARAMS, ["parameters"]),
             code(
                 SETUP
                 + """
 
-from fdac_research.reports.synth_view import synthetic_release_view
+from fdac_research.reports import DEFAULT_RULES, require_checked_tables
+from fdac_research.reports.synth_view import publish_release, synthetic_release_view
 
-view = synthetic_release_view(synthetic_dir, research_dir)"""
+require_checked_tables()  # from here on, showing a table that skipped the output check fails
+view = synthetic_release_view(synthetic_dir, research_dir)
+pub = publish_release(view, tables_dir, rules=DEFAULT_RULES)"""
             ),
             md("## Utility"),
-            code("""display(view.utility)"""),
+            code("""display(pub.utility)"""),
             md("## Does the synthetic copy reproduce the findings?"),
-            code("""display(view.fidelity)
-if view.fidelity_note:
-    display(Markdown(view.fidelity_note))"""),
+            code("""display(pub.fidelity)
+if pub.fidelity_note:
+    display(Markdown(pub.fidelity_note))"""),
             md("## Privacy"),
-            code("""display(view.privacy)"""),
+            code("""display(pub.privacy)"""),
             md("## Release gate"),
             code("""display(Markdown(view.gate))
 for fig in view.figures:

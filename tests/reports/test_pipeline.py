@@ -55,9 +55,12 @@ def _byte_identical(two_runs: tuple[Path, Path, Path]) -> None:
     ha, hb = _hashes(a), _hashes(b)
     assert len([k for k in ha if k.endswith(".html")]) == 6  # five reports and the index
     # 8 cohort tables, 2 order/placement tables, an effects table per estimable outcome (<= 4),
-    # the balance, E-value and truth-comparison tables of the outcomes report
-    assert 15 <= len([k for k in ha if k.endswith(".csv")]) <= 17
+    # the balance, E-value and truth-comparison tables of the outcomes report; 2 linkage,
+    # 4 disclosure-review and 3 synthetic-release tables
+    assert 24 <= len([k for k in ha if k.endswith(".csv")]) <= 26
     assert {"tables/balance_reunified_children.csv", "tables/sensitivity_e_values.csv"} <= set(ha)
+    assert {"tables/linkage_quality.csv", "tables/disclosure_risk.csv"} <= set(ha)
+    assert {"tables/synthetic_fidelity.csv", "tables/synthetic_utility.csv"} <= set(ha)
     assert ha == hb
 
 

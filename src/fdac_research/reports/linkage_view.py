@@ -1,5 +1,11 @@
 """What the linkage-quality notebook shows: coverage and precision/recall per agency, the
-linkage charts, and how much linkage errors of the measured size could move the findings."""
+linkage charts, and how much linkage errors of the measured size could move the findings.
+
+:func:`linkage_overview` and :func:`linkage_error_sensitivity` compute;
+:func:`publish_linkage` output-checks both tables (a coverage proportion needs enough linked
+and unlinked records, an effect estimate enough people, events and non-events per arm) and
+gives the summary sentence only when the estimates it quotes were published.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +20,21 @@ from fdac_research import analysis
 from fdac_research._io import find_table, read_text_table
 from fdac_research.dataset import ResearchData
 from fdac_research.exceptions import ContractError, Problem
+from fdac_research.reports.publish import (
+    DEFAULT_RULES,
+    SUPPRESSION_NOTE,
+    publish_estimates,
+    suppressed_rows,
+)
+from fdac_research.risk import TableRules
 
 __all__ = [
     "LinkageOverview",
     "LinkageSensitivity",
+    "PublishedLinkage",
     "linkage_overview",
     "linkage_error_sensitivity",
+    "publish_linkage",
     "AGENCY_OF_COLUMN",
 ]
 
@@ -46,6 +61,8 @@ class LinkageOverview:
 
     quality: pd.DataFrame
     figures: list[Image] = field(default_factory=list)
+    #: Unrounded records and linked records per agency (for the output check only).
+    counts: pd.DataFrame | None = None
 
 
 def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> LinkageOverview:
@@ -69,6 +86,10 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
             ],
         )
     q = read_text_table(path)
+    counts = pd.DataFrame(
+        {c: pd.to_numeric(q[c]).to_numpy() for c in ("n_records", "n_linked")},
+        index=pd.Index(q["agency"], name="agency"),
+    )
     out = pd.DataFrame({"agency": q["agency"]})
     for c in ("n_records", "n_linked"):
         # published counts: rounded to base 5 and suppressed (missing) under 10, as the tables
@@ -85,7 +106,7 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
     figures = [
         Image(filename=str(charts / c)) for c in _CHARTS if charts and (charts / c).is_file()
     ]
-    return LinkageOverview(out, figures)
+    return LinkageOverview(out, figures, counts)
 
 
 @dataclass
@@ -145,7 +166,17 @@ def linkage_error_sensitivity(
             [Problem("linkage_quality.csv", "recall", None, None, "precision and recall columns")],
         )
     rng = np.random.default_rng(seed)
-    base = analysis.aipw(analysis.analysis_frame(research, outcome, population))
+    frame = analysis.analysis_frame(research, outcome, population)
+    base = analysis.aipw(frame)
+    # the people and events behind every scenario: the errors change covariates only, so
+    # each scenario rests on the same people and outcomes as the linked data
+    t, y = np.asarray(frame.t), np.asarray(frame.y)
+    arms = {
+        "n_treated": int((t == 1).sum()),
+        "events_treated": int(((t == 1) & (y == 1)).sum()),
+        "n_untreated": int((t == 0).sum()),
+        "events_untreated": int(((t == 0) & (y == 1)).sum()),
+    }
     rows = [
         {
             "scenario": "as linked",
@@ -170,7 +201,7 @@ def linkage_error_sensitivity(
                 "highest": float(np.max(ors)),
             }
         )
-    table = pd.DataFrame(rows).set_index("scenario").round(3)
+    table = pd.DataFrame(rows).set_index("scenario").round(3).assign(**arms)
     worst = max(
         abs(table["lowest"] - base.odds_ratio.value).max(),
         abs(table["highest"] - base.odds_ratio.value).max(),
@@ -188,3 +219,81 @@ def linkage_error_sensitivity(
         )
     )
     return LinkageSensitivity(table, summary)
+
+
+#: (events column, people column) per arm of the sensitivity table.
+_EVENTS = (("events_treated", "n_treated"), ("events_untreated", "n_untreated"))
+
+
+@dataclass
+class PublishedLinkage:
+    """What notebook 2 may show: output-checked tables and a summary drawn from them."""
+
+    quality: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+    summary: str
+    notes: str = ""
+
+
+def publish_linkage(
+    overview: LinkageOverview,
+    sensitivity: LinkageSensitivity | None,
+    tables_dir: str | Path,
+    *,
+    rules: TableRules | str | dict[str, object] = DEFAULT_RULES,
+) -> PublishedLinkage:
+    """Output-check the linkage tables and write them to ``tables_dir``.
+
+    The quality table (``linkage_quality.csv``) is published with
+    :func:`~fdac_research.reports.publish_estimates`: the share linked is a proportion of
+    records, so each agency needs ``threshold`` records, linked records and unlinked records
+    (else its row is ``[c]``; the match threshold, a setting, stays visible). The
+    sensitivity table (``linkage_error_sensitivity.csv``) holds odds ratios of a binary
+    outcome: it needs ``threshold`` people, events and non-events in each arm, else its rows
+    are ``[c]`` and the summary sentence (which quotes them) is withheld.
+
+    Parameters
+    ----------
+    overview : LinkageOverview
+        From :func:`linkage_overview`.
+    sensitivity : LinkageSensitivity or None
+        From :func:`linkage_error_sensitivity` (None: not estimated).
+    tables_dir : path
+        The reports' tables folder.
+    rules : preset name, TableRules or dict
+        The output-checking rules (threshold and rounding base).
+    """
+    q = overview.quality.copy()
+    counts = overview.counts
+    if counts is None:  # a hand-built overview: its (already rounded) counts are checked
+        counts = q[["n_records", "n_linked"]]
+    q["n_records"] = counts["n_records"].reindex(q.index)
+    q["n_linked"] = counts["n_linked"].reindex(q.index)
+    quality = publish_estimates(
+        q,
+        "linkage_quality",
+        tables_dir,
+        n_columns=["n_records"],
+        events=[("n_linked", "n_records")],
+        rules=rules,
+        allow_suppression=True,
+        label_columns=["match_threshold"],
+    )
+    hidden = bool(suppressed_rows(quality).any())
+    table, summary = None, ""
+    if sensitivity is not None:
+        table = publish_estimates(
+            sensitivity.table,
+            "linkage_error_sensitivity",
+            tables_dir,
+            n_columns=["n_treated", "n_untreated"],
+            events=_EVENTS,
+            rules=rules,
+            allow_suppression=True,
+        )
+        if suppressed_rows(table).any():
+            hidden = True
+            summary = "Not published: too few people, events or non-events in an arm."
+        else:
+            summary = sensitivity.summary
+    return PublishedLinkage(quality, table, summary, SUPPRESSION_NOTE if hidden else "")

@@ -35,6 +35,7 @@ __all__ = [
     "SUPPRESSION_NOTE",
     "publish_table",
     "publish_estimates",
+    "publish_summary",
     "suppressed_rows",
 ]
 
@@ -290,6 +291,63 @@ def publish_estimates(
             # published: which rows, not which arm or cell was small
             "suppressed_rows": [str(row) for row in reasons],
             "suppression_reason": f"fewer than {limit} people, events or non-events in an arm",
+        },
+        path.with_suffix(".check.json"),
+    )
+    return mark_checked(out)
+
+
+def publish_summary(
+    table: pd.DataFrame, name: str, tables_dir: Path | str, *, reason: str
+) -> pd.DataFrame:
+    """Publish a table that holds no figure about a group of people, recording why no
+    suppression applies.
+
+    For tables such as a data dictionary, release-gate thresholds or risk measures computed
+    on the whole dataset (a share of records, a global risk). The table is written as it is
+    to ``<tables_dir>/<name>.csv`` with ``<name>.check.json`` naming the reason, so that the
+    output checker can review the judgement. A count or an estimate about a group of people
+    belongs in :func:`publish_table` or :func:`publish_estimates` instead.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The table to publish.
+    name : str
+        File stem of the published CSV.
+    tables_dir : path
+        The reports' tables folder.
+    reason : str
+        Why the table needs no suppression (recorded with it); must not be empty.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Exactly what was written (a copy of ``table``), registered as checked.
+
+    Raises
+    ------
+    ConfigError
+        The name or folder is invalid, ``table`` is not a DataFrame, or no reason is given.
+    """
+    path = _target(tables_dir, name)
+    problems = []
+    if not isinstance(table, pd.DataFrame):
+        problems.append(f"{name}: table must be a pandas DataFrame, got {type(table).__name__}")
+    if not isinstance(reason, str) or not reason.strip():
+        problems.append(f"{name}: give the reason no suppression applies (reason=...)")
+    if problems:
+        raise ConfigError("published summary", problems)
+    out = table.copy()
+    _write(out, path)
+    write_json(
+        {
+            "table": name,
+            "kind": "summary",
+            "rule": f"no suppression: {reason.strip()}",
+            "passed": True,
+            "n_rows": len(out),
+            "reason": reason.strip(),
         },
         path.with_suffix(".check.json"),
     )

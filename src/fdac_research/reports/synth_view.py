@@ -1,5 +1,13 @@
 """What the synthetic-release notebook shows, read from the release's
-``synthetic_report.json`` (written by ``fdac-research synthesise``)."""
+``synthetic_report.json`` (written by ``fdac-research synthesise``).
+
+:func:`synthetic_release_view` reads; :func:`publish_release` output-checks the tables the
+notebook shows: the real-vs-synthetic effects with
+:func:`~fdac_research.reports.publish_estimates` (people, and events and non-events per arm
+of the real data), the whole-dataset utility and privacy measures with
+:func:`~fdac_research.reports.publish.publish_summary` (recording why no suppression
+applies).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +21,22 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fdac_research.exceptions import ContractError, Problem
-from fdac_research.reports.publish import SUPPRESSED, SUPPRESSION_NOTE
+from fdac_research.reports.publish import (
+    DEFAULT_RULES,
+    SUPPRESSED,
+    SUPPRESSION_NOTE,
+    publish_estimates,
+    publish_summary,
+    suppressed_rows,
+)
+from fdac_research.risk import TableRules
 
-__all__ = ["SyntheticReleaseView", "synthetic_release_view"]
+__all__ = [
+    "PublishedRelease",
+    "SyntheticReleaseView",
+    "publish_release",
+    "synthetic_release_view",
+]
 
 REPORT = "synthetic_report.json"
 #: Fewest real people behind a published real-data estimate (as publish_estimates).
@@ -33,6 +54,10 @@ class SyntheticReleaseView:
     passed: bool
     figures: list[Figure] = field(default_factory=list)
     fidelity_note: str = ""
+    #: Per fidelity row, the real people behind it (``real n``) and, when the research
+    #: folder was given, people and events per arm (missing when they could not be
+    #: counted): for :func:`publish_release`'s check; not to be shown.
+    fidelity_counts: pd.DataFrame | None = None
 
 
 def _utility(u: dict[str, Any]) -> pd.DataFrame:
@@ -63,9 +88,15 @@ def _utility(u: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["measure", "value"]).set_index("measure")
 
 
-def _arm_counts(research_dir: str | Path | None) -> dict[tuple[str, str], list[int]]:
-    """People, events and non-events per arm of each fidelity effect on the real data
-    (both fidelity estimators use every row of the analysis frame)."""
+_ARMS = ("n_treated", "events_treated", "n_untreated", "events_untreated")
+
+
+def _arm_counts(
+    research_dir: str | Path | None, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], list[int]]:
+    """Cells (untreated/treated x no event/event) of each fidelity effect's (outcome,
+    population) on the real data (both fidelity estimators use every row of the analysis
+    frame)."""
     if not research_dir:
         return {}
     from fdac_research import analysis
@@ -73,7 +104,7 @@ def _arm_counts(research_dir: str | Path | None) -> dict[tuple[str, str], list[i
 
     research = load_research(research_dir)
     out: dict[tuple[str, str], list[int]] = {}
-    for outcome, population in (("reunified", "children"), ("ceased_misuse", "mothers")):
+    for outcome, population in sorted(set(pairs)):
         try:
             frame = analysis.analysis_frame(research, outcome, population)
         except analysis.AnalysisError:
@@ -228,9 +259,11 @@ def synthetic_release_view(
         )
     d = json.loads(path.read_text(encoding="utf-8"))
     gate = d.get("gate", {})
-    fidelity, hidden = _fidelity(
-        d["utility"].get("fidelity", []), _arm_counts(research_dir), threshold
-    )
+    items = d["utility"].get("fidelity", [])
+    pairs = [(str(f.get("outcome")), str(f.get("population"))) for f in items]
+    estimated = [pair for f, pair in zip(items, pairs, strict=True) if "real" in f]
+    cells = _arm_counts(research_dir, estimated)
+    fidelity, hidden = _fidelity(items, cells, threshold)
     return SyntheticReleaseView(
         utility=_utility(d["utility"]),
         fidelity=fidelity,
@@ -240,4 +273,90 @@ def synthetic_release_view(
         passed=bool(gate.get("passed")),
         figures=[_children_chart(d["utility"].get("children_per_case", {}))],
         fidelity_note=SUPPRESSION_NOTE if hidden else "",
+        fidelity_counts=_fidelity_counts(items, pairs, cells if research_dir else None),
+    )
+
+
+def _fidelity_counts(
+    items: list[dict[str, Any]],
+    pairs: list[tuple[str, str]],
+    cells: dict[tuple[str, str], list[int]] | None,
+) -> pd.DataFrame:
+    rows = []
+    for f, pair in zip(items, pairs, strict=True):
+        real = f.get("real")
+        if not isinstance(real, dict):
+            real = {}
+        row: dict[str, float] = {"real n": float(real.get("n", np.nan))}
+        if cells is not None:
+            c = cells.get(pair)  # c00, c01, c10, c11 (treatment, outcome)
+            arms = [c[2] + c[3], c[3], c[0] + c[1], c[1]] if c else [np.nan] * 4
+            row.update(dict(zip(_ARMS, map(float, arms), strict=True)))
+        rows.append(row)
+    columns = ["real n", *(_ARMS if cells is not None else ())]
+    return pd.DataFrame(rows, columns=columns)
+
+
+@dataclass
+class PublishedRelease:
+    """What notebook 5 may show: every table returned by a publish_* call."""
+
+    utility: pd.DataFrame
+    fidelity: pd.DataFrame
+    privacy: pd.DataFrame
+    fidelity_note: str = ""
+
+
+_UTILITY_REASON = (
+    "utility measures of the synthetic release computed on whole tables (quality score, "
+    "pMSE, rule violation and key validity rates, distance between distributions); no "
+    "figure about a group of real people"
+)
+_PRIVACY_REASON = (
+    "privacy measures computed on whole tables (shares of exact copies, distance to "
+    "closest record, attack success rates); no figure about a group of real people"
+)
+
+
+def publish_release(
+    view: SyntheticReleaseView,
+    tables_dir: str | Path,
+    *,
+    rules: TableRules | str | dict[str, Any] = DEFAULT_RULES,
+) -> PublishedRelease:
+    """Output-check the release tables and write them to ``tables_dir``.
+
+    ``synthetic_fidelity.csv``: the real-vs-synthetic odds ratios, with
+    :func:`~fdac_research.reports.publish_estimates` on the real people (``real n``) and,
+    when the view was built with the research folder, people, events and non-events per
+    arm; a failing row (or one whose counts are unknown, e.g. an effect that could not be
+    estimated) is ``[c]`` except its outcome and method. ``synthetic_utility.csv`` and
+    ``synthetic_privacy.csv``: whole-table measures, with
+    :func:`~fdac_research.reports.publish.publish_summary` and the reason.
+    """
+    counts = view.fidelity_counts
+    if counts is None:
+        counts = pd.DataFrame({"real n": [np.nan] * len(view.fidelity)})
+    table = pd.concat([view.fidelity.reset_index(drop=True), counts.reset_index(drop=True)], axis=1)
+    arms = [c for c in _ARMS if c in table.columns]
+    fidelity = publish_estimates(
+        table,
+        "synthetic_fidelity",
+        tables_dir,
+        n_columns=["real n", *(c for c in arms if c.startswith("n_"))],
+        events=[(e, e.replace("events_", "n_")) for e in arms if e.startswith("events_")],
+        rules=rules,
+        allow_suppression=True,
+        label_columns=[c for c in ("outcome", "method") if c in table.columns],
+    )
+    hidden = bool(suppressed_rows(fidelity).any())
+    return PublishedRelease(
+        utility=publish_summary(
+            view.utility, "synthetic_utility", tables_dir, reason=_UTILITY_REASON
+        ),
+        fidelity=fidelity,
+        privacy=publish_summary(
+            view.privacy, "synthetic_privacy", tables_dir, reason=_PRIVACY_REASON
+        ),
+        fidelity_note=SUPPRESSION_NOTE if hidden or view.fidelity_note else "",
     )
