@@ -87,8 +87,8 @@ class BaseSynthesizer:
         k = check_min_tail_count(getattr(self, "min_tail_count", DEFAULT_MIN_TAIL_COUNT))
         tables = prepare_research(research)
         self.tail_bounds_ = learn_tail_bounds(tables, k)
-        self._fit(tables)
         self.conditionals_ = learn_conditionals(tables)
+        self._fit(tables)
         self.n_cases_ = int(len(tables["cases"]))
         return self
 

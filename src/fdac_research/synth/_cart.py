@@ -28,7 +28,7 @@ import pandas as pd
 from fdac_research.synth._base import BaseSynthesizer, check_seed
 from fdac_research.synth._cart_tree import ColumnTree, Encoder
 from fdac_research.synth._copies import exact_copy_mask, family_text, row_text
-from fdac_research.synth._enforce import DEFAULT_MIN_TAIL_COUNT
+from fdac_research.synth._enforce import DEFAULT_MIN_TAIL_COUNT, enforce_rules
 from fdac_research.synth._metadata import column_specs
 
 __all__ = ["CARTSynthesizer"]
@@ -344,6 +344,9 @@ class CARTSynthesizer(BaseSynthesizer):
         redrawing them would bias the release against such cases. The gate still compares
         their copy rate with the held-out rate.
         """
+        # compared as they will be released: coded, rounded and repaired (the repairs of
+        # adult rows draw nothing at random, so these are the released adult rows)
+        fam = enforce_rules(fam, self.conditionals_, np.random.default_rng(0), self.tail_bounds_)
         a = fam["adults"]
         mask = exact_copy_mask(row_text(a, "adults"), self.real_rows_["adults"])
         bad = set(a.loc[mask, "case_id"])
@@ -392,7 +395,10 @@ class CARTSynthesizer(BaseSynthesizer):
             if n == 0:
                 continue
             sub_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-            fam = self.strata_models_[level]._sample_one(int(n), sub_seed)
+            model = self.strata_models_[level]
+            # copies are judged on released rows: the whole data's codes and conditionals
+            model.conditionals_, model.tail_bounds_ = self.conditionals_, self.tail_bounds_
+            fam = model._sample_one(int(n), sub_seed)
             for name, df in fam.items():
                 parts[name].append(df.assign(case_id=f"s{i}-" + df["case_id"].astype(str)))
         return {n: pd.concat(p, ignore_index=True) for n, p in parts.items()}
