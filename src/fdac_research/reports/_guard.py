@@ -41,7 +41,7 @@ def _require(obj: Any) -> None:
     if not is_checked(obj):
         raise DisclosureError(
             f"a {type(obj).__name__} that has not passed the output check cannot be shown in a "
-            "report: display the table returned by publish_table or publish_estimates"
+            "report: display the table returned by publish_table, publish_estimates or publish_summary"
         )
 
 
