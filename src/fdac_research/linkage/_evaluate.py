@@ -97,7 +97,7 @@ def _lookup(truth: pd.DataFrame, ids: pd.Series | np.ndarray) -> np.ndarray:
         raise ContractError(
             "truth", [Problem("truth/", "record_id", None, dup, "one true person per record")]
         )
-    at = index.get_indexer(pd.Series(ids).astype(str).to_numpy())
+    at = index.get_indexer(pd.Index(pd.Series(ids).astype(str)))
     out = np.full(len(at), None, dtype=object)
     out[at >= 0] = truth["true_id"].to_numpy()[at[at >= 0]]
     return out
