@@ -64,32 +64,17 @@ ADULT_SEQUENCE = (
 #: her age, substances, domestic abuse, mental health, prior proceedings, convictions) and
 #: her ethnicity and cessation. Without them a child's outcome would not depend on them in
 #: the release, and the adjusted FDAC effect would drift towards the unadjusted one.
-MOTHER_FEATURES = (
-    "m_age",
-    "m_ethnicity",
-    "m_substances",
-    "m_domestic_abuse",
-    "m_mental_health",
-    "m_prior_proceedings",
-    "m_convictions",
-    "m_ceased",
-)
-_MOTHER_COLUMNS = dict(
-    zip(
-        MOTHER_FEATURES,
-        (
-            "age_at_application",
-            "ethnicity",
-            "substances",
-            "domestic_abuse",
-            "mental_health",
-            "prior_proceedings",
-            "convictions",
-            "ceased_misuse",
-        ),
-        strict=True,
-    )
-)
+_MOTHER_COLUMNS = {  # feature -> the mother's column it copies
+    "m_age": "age_at_application",
+    "m_ethnicity": "ethnicity",
+    "m_substances": "substances",
+    "m_domestic_abuse": "domestic_abuse",
+    "m_mental_health": "mental_health",
+    "m_prior_proceedings": "prior_proceedings",
+    "m_convictions": "convictions",
+    "m_ceased": "ceased_misuse",
+}
+MOTHER_FEATURES = tuple(_MOTHER_COLUMNS)
 _TEXT_MOTHER = ("m_ethnicity", "m_substances")
 CHILD_SEQUENCE = (
     "age_at_application",
