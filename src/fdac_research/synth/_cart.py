@@ -346,6 +346,12 @@ class CARTSynthesizer(BaseSynthesizer):
         levels = sorted(cases[self.strata].dropna().astype(str).unique())
         self.strata_models_ = {}
         self.strata_shares_ = {}
+        # copies are judged against every training row: an adult row carries no cohort, so
+        # one stratum can copy a real adult of another
+        real_rows = {
+            "adults": row_text(tables["adults"], "adults").astype(str),
+            "families": family_text(tables).to_numpy().astype(str),
+        }
         for i, level in enumerate(levels):
             ids = set(cases.loc[cases[self.strata].astype(str) == level, "case_id"])
             sub = {
@@ -360,6 +366,7 @@ class CARTSynthesizer(BaseSynthesizer):
             )
             model.tail_bounds_ = self.tail_bounds_  # the whole training data's codes
             model._fit(sub)
+            model.real_rows_ = real_rows
             self.strata_models_[level] = model
             self.strata_shares_[level] = len(ids) / len(cases)
 
