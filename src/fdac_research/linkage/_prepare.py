@@ -188,13 +188,14 @@ def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]
 
 def check_input(
     df: pd.DataFrame, model: LinkageModelConfig, dataset: str, id_column: str = "record_id"
-) -> None:
+) -> pd.Series:
     """Raise :class:`ContractError` listing every problem of one input frame.
 
     Checks: the frame has rows, the id column and every column the model declares exist,
-    ids are present and unique.
+    ids are present and unique. Returns the record ids as text (``None`` for missing).
     """
     problems: list[Problem] = []
+    ids = pd.Series(dtype=object)
     if len(df) == 0:
         problems.append(
             Problem(dataset, None, None, None, "at least one record (the extract is empty)")
@@ -237,6 +238,7 @@ def check_input(
             )
     if problems:
         raise ContractError(dataset, problems)
+    return ids
 
 
 def prepare(
@@ -266,9 +268,9 @@ def prepare(
     DataFrame
         Text columns with ``None`` for missing, in a fixed order.
     """
-    check_input(df, model, dataset, id_column)
+    ids = check_input(df, model, dataset, id_column)
     keys = nickname_key_map(model.nicknames) if nickname_keys is None else nickname_keys
-    out: dict[str, pd.Series] = {"unique_id": _as_text(df[id_column]).reset_index(drop=True)}
+    out: dict[str, pd.Series] = {"unique_id": ids.reset_index(drop=True)}
     for spec in model.columns:
         out.update(_standardise(df[spec.name].reset_index(drop=True), spec, dataset, keys))
     return pd.DataFrame(out)

@@ -364,7 +364,10 @@ class CARTSynthesizer(BaseSynthesizer):
                 seed=seed + 1000 * i,
                 min_tail_count=self.min_tail_count,
             )
-            model.tail_bounds_ = self.tail_bounds_  # the whole training data's codes
+            # the whole training data's codes and conditionals: copies are judged on rows as
+            # they will be released (see _copies)
+            model.tail_bounds_ = self.tail_bounds_
+            model.conditionals_ = self.conditionals_
             model._fit(sub)
             model.real_rows_ = real_rows
             self.strata_models_[level] = model
@@ -387,10 +390,7 @@ class CARTSynthesizer(BaseSynthesizer):
             if n == 0:
                 continue
             sub_seed = int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
-            model = self.strata_models_[level]
-            # copies are judged on released rows: the whole data's codes and conditionals
-            model.conditionals_, model.tail_bounds_ = self.conditionals_, self.tail_bounds_
-            fam = model._sample_one(int(n), sub_seed)
+            fam = self.strata_models_[level]._sample_one(int(n), sub_seed)
             for name, df in fam.items():
                 parts[name].append(df.assign(case_id=f"s{i}-" + df["case_id"].astype(str)))
         return {n: pd.concat(p, ignore_index=True) for n, p in parts.items()}
