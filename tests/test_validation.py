@@ -134,8 +134,10 @@ def test_an_empty_opt_out_register_is_valid(tmp_path: Path) -> None:
 
 def test_repeated_bad_value_gives_first_line_and_count() -> None:
     """Checks run once per distinct value: the first offending line and the count of rows
-    must still be exact (rows 2 and 5 hold the same bad date; row 4 a padded good one)."""
+    must still be exact (rows 2 and 5 hold the same bad date; row 4 a padded good one, which
+    the reading rules strip before any check)."""
     from fdac_research import schema
+    from fdac_research.reading import normalise
     from fdac_research.validation import validate_frame
 
     table = schema.SOURCES.table("court_cases")
@@ -152,7 +154,8 @@ def test_repeated_bad_value_gives_first_line_and_count() -> None:
     rows = [dict(good, case_ref=f"C{i}") for i in range(6)]
     rows[2]["application_date"] = rows[5]["application_date"] = "2020-02-30"
     rows[4]["application_date"] = " 2020-01-31 "
-    problems = validate_frame(pd.DataFrame(rows), table, "court_cases.csv")
+    text, _ = normalise(pd.DataFrame(rows), table, "court_cases.csv")
+    problems = validate_frame(text, table, "court_cases.csv")
     assert [(p.column, p.line, p.value, p.count) for p in problems] == [
         ("application_date", 4, "2020-02-30", 2)  # row index 2 -> line 4 (header is line 1)
     ]

@@ -4,9 +4,13 @@ the contract's format, atomic output folders, hashing and deterministic JSON."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import hashlib
 import json
+import logging
 import os
+import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -18,15 +22,26 @@ import pandas as pd
 
 from fdac_research.exceptions import ContractError, Problem
 
+try:  # advisory locks: POSIX only
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
 __all__ = [
     "find_table",
     "read_text_table",
     "write_table",
     "atomic_dir",
     "atomic_file",
+    "private_tempdir",
+    "sweep_stale",
     "sha256_file",
     "write_json",
     "to_contract_text",
+    "neutralise_formula",
+    "FORMULA_STARTS",
 ]
 
 
@@ -61,29 +76,86 @@ def to_contract_text(s: pd.Series) -> pd.Series:
     return out.where(out.notna(), "").astype(str).astype(object)
 
 
-def read_text_table(path: Path) -> pd.DataFrame:
-    """Read a contract table as text (every cell a ``str``, missing = ``""``).
+_PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
 
-    Parquet columns are rendered to the CSV text form so that one validator serves both.
+
+def _header_problems(names: list[str], file: str) -> list[Problem]:
+    """Empty or repeated column names (after stripping surrounding whitespace)."""
+    problems = []
+    seen: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        if not name:
+            problems.append(
+                Problem(file, None, 1, None, f"a column name in header cell {i} (it is empty)")
+            )
+        elif name in seen:
+            problems.append(
+                Problem(file, name, 1, None, "each column name once in the header (it is repeated)")
+            )
+        seen.add(name)
+    return problems
+
+
+def _csv_header(path: Path) -> list[str]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        row = next(csv.reader(f), None)
+    return [c.strip() for c in row] if row is not None else []
+
+
+def read_text_table(path: Path, *, name: str | None = None) -> pd.DataFrame:
+    """Read a contract table as raw text (every cell a ``str``, missing = ``""``).
+
+    Column names are stripped of surrounding whitespace; an empty or repeated column name
+    is a :class:`ContractError`. CSV may start with a UTF-8 byte-order mark. Parquet columns
+    are rendered to the CSV text form so that one validator serves both. ``name`` is how
+    the file is named in messages (default: its file name).
     """
     path = Path(path)
+    file = name or path.name
     try:
         if path.suffix == ".parquet":
-            df = pd.read_parquet(path)
+            import pyarrow.parquet as pq
+
+            names = [str(c) for c in pq.read_schema(path).names]
+            header = [c.strip() for c in names if not _PANDAS_INDEX.match(c)]
+        else:
+            header = _csv_header(path)
+        problems = _header_problems(header, file)
+        if problems:
+            raise ContractError(file, problems)
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            table = table.drop_columns([c for c in names if _PANDAS_INDEX.match(c)])
+            nullable = {
+                pa.bool_(): pd.BooleanDtype(),
+                **{t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64())},
+            }
+            df = table.to_pandas(ignore_metadata=True, types_mapper=nullable.get)
+            df.columns = header
             return pd.DataFrame({c: to_contract_text(df[c]) for c in df.columns})
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8"
+        df = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding="utf-8-sig",
+            index_col=False,
         )
+        df.columns = header
+        return df
     except UnicodeDecodeError as err:
-        raise ContractError(
-            str(path), [Problem(path.name, None, None, None, "UTF-8 text")]
-        ) from err
+        raise ContractError(file, [Problem(file, None, None, None, "UTF-8 text")]) from err
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError) as err:
+        if isinstance(err, ContractError):
+            raise
         raise ContractError(
-            str(path),
+            file,
             [
                 Problem(
-                    path.name,
+                    file,
                     None,
                     None,
                     str(err)[:120],
@@ -93,39 +165,171 @@ def read_text_table(path: Path) -> pd.DataFrame:
         ) from err
 
 
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` as a contract CSV (deterministic bytes: fixed formats, ``\\n`` endings)."""
+#: First characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` made inert in a spreadsheet: a cell starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets a leading apostrophe, unless it is a plain number
+    (``-3``, ``+0.5``).
+
+    Examples
+    --------
+    >>> print(neutralise_formula('=HYPERLINK("http://x")'), neutralise_formula("-3"))
+    '=HYPERLINK("http://x") -3
+    >>> neutralise_formula("-cmd"), neutralise_formula("@SUM(A1)"), neutralise_formula("Leeds")
+    ("'-cmd", "'@SUM(A1)", 'Leeds')
+    """
+    if text.startswith(FORMULA_STARTS) and not _NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def write_table(df: pd.DataFrame, path: Path, *, published: bool = False) -> None:
+    """Write ``df`` as a contract CSV (deterministic bytes: fixed formats, ``\\n`` endings).
+
+    ``published=True`` is for anything that leaves (report tables, external extracts, a
+    synthetic release): every cell and column name that a spreadsheet would run as a
+    formula is neutralised (:func:`neutralise_formula`).
+    """
     text = pd.DataFrame({c: to_contract_text(df[c]) for c in df.columns})
+    if published:
+        text = text.apply(lambda col: col.map(neutralise_formula))
+        text.columns = [neutralise_formula(str(c)) for c in text.columns]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     text.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+
+
+class _Claim:
+    """A lock file held (``flock``) while a process owns a temporary folder.
+
+    Folders left by a process that was killed (``SIGKILL``, a power cut) are recognised by
+    their lock file no longer being held, and removed by the next run that starts beside
+    them (:func:`sweep_stale`): a process id alone could be reused.
+    """
+
+    def __init__(self, lock: Path) -> None:
+        self.path = lock
+        self._fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o600)
+        if fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+
+
+def _is_held(lock: Path) -> bool:
+    """Whether another live process holds ``lock``."""
+    if fcntl is None:  # no advisory locks (Windows): never sweep what might be in use
+        return lock.exists()
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def _token() -> str:
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def sweep_stale(parent: Path, data_prefixes: tuple[str, ...], lock_prefix: str) -> list[str]:
+    """Remove entries of ``parent`` named ``<data prefix><token>`` whose lock file
+    ``<lock_prefix><token>`` is absent or no longer held, and such free lock files.
+
+    Returns the names removed. Entries of live processes (held locks) are left alone.
+    """
+    removed: list[str] = []
+    try:
+        entries = sorted(os.listdir(parent))
+    except OSError:
+        return removed
+    for name in entries:
+        prefix = next((p for p in data_prefixes if name.startswith(p)), None)
+        if prefix is not None:
+            token = name[len(prefix) :]
+            if token and not _is_held(parent / f"{lock_prefix}{token}"):
+                path = parent / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                removed.append(name)
+        elif name.startswith(lock_prefix) and not _is_held(parent / name):
+            with contextlib.suppress(OSError):
+                (parent / name).unlink()
+    if removed:
+        log.info("removed %d folder(s) left by an interrupted run in %s", len(removed), parent)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_dir(target: Path, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it replaces ``target``.
 
-    On any exception the temporary folder is removed and ``target`` is left untouched, so a
-    failed stage never leaves a half-written output.
+    On any exception (``SIGTERM`` and ``SIGINT`` included, which the command line turns into
+    exceptions) the temporary folder is removed and ``target`` is left untouched, so a
+    failed stage never leaves a half-written output. Temporary and ``.old`` folders that a
+    killed run left beside ``target`` are removed first.
     """
     target = Path(target).resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; refusing to overwrite it")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    stem, parent = target.name, target.parent
+    lock_prefix = f".{stem}.lock-"
+    sweep_stale(parent, (f".{stem}.tmp-", f".{stem}.old-"), lock_prefix)
+    token = _token()
+    claim = _Claim(parent / f"{lock_prefix}{token}")
+    tmp = parent / f".{stem}.tmp-{token}"
+    old = parent / f".{stem}.old-{token}"
     try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        shutil.rmtree(old, ignore_errors=True)
-        target.rename(old)
-    tmp.rename(target)
-    os.chmod(target, 0o755)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        tmp.mkdir(mode=0o700)
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        had_old = target.exists()
+        if had_old:
+            target.rename(old)
+        tmp.rename(target)
+        os.chmod(target, 0o755)
+        if had_old:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        claim.release()
+
+
+@contextlib.contextmanager
+def private_tempdir(prefix: str, base: Path | str | None = None) -> Iterator[Path]:
+    """A private (0700) temporary folder ``<base>/<prefix><token>`` removed on exit; folders
+    with this prefix that a killed run left in ``base`` (default: the system temporary
+    folder) are removed first."""
+    parent = Path(base or tempfile.gettempdir())
+    lock_prefix = f".{prefix}lock-"
+    sweep_stale(parent, (prefix,), lock_prefix)
+    token = _token()
+    claim = _Claim(parent / f"{lock_prefix}{token}")
+    folder = parent / f"{prefix}{token}"
+    try:
+        folder.mkdir(mode=0o700)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        claim.release()
 
 
 @contextlib.contextmanager

@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from fdac_research import __version__
@@ -54,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM (a job scheduler, ``kill``, a pipeline ending its stage) becomes an exception
+    in the main thread, so every stage's temporary folders are removed on the way out."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
@@ -62,8 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    _exit_cleanly_on_sigterm()
     try:
         rc = args.func(args)
+    except KeyboardInterrupt:
+        print(f"fdac-research {args.command}: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except FdacResearchError as err:
         print(f"fdac-research {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ as ``float64``, text and categories as ``object`` with ``NaN`` for missing, list
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 from dataclasses import dataclass, field
@@ -20,15 +21,17 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research._io import (
     atomic_dir,
-    find_table,
     read_text_table,
     sha256_file,
     write_json,
     write_table,
 )
-from fdac_research.validation import check_folder
+from fdac_research.exceptions import ContractError, Problem
+from fdac_research.reading import ReadTable, read_folder_tables
+from fdac_research.validation import ValidationReport, check_folder, validated_tables
 
 __all__ = [
+    "EXCLUSIONS_FILE",
     "Sources",
     "ResearchData",
     "to_typed",
@@ -38,11 +41,17 @@ __all__ = [
     "file_manifest",
     "code_version",
     "split_list",
+    "typed_contract_columns",
 ]
 
 
+#: Controller-side list of pseudonymous case_ids withheld from external recipients, inside a
+#: research folder (written by the build, read by everything made to leave).
+EXCLUSIONS_FILE = "_governance/external_exclusions.csv"
+
+
 def to_typed(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
-    """Convert a text table (as read by the validator) to typed columns.
+    """Convert a normalised, validated text table to typed columns.
 
     Columns the contract does not declare are carried along as text.
     """
@@ -70,17 +79,51 @@ def to_typed(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
 
 def split_list(values: pd.Series) -> pd.Series:
     """Split a ``;``-separated list column into Python lists (missing → empty list)."""
-    return values.map(lambda s: [x for x in str(s).split(";") if x] if isinstance(s, str) else [])
+    return values.map(
+        lambda s: [x.strip() for x in str(s).split(";") if x.strip()] if isinstance(s, str) else []
+    )
 
 
-def _read(folder: Path, table: schema.Table) -> pd.DataFrame | None:
-    path = find_table(folder, table.name)
-    return None if path is None else to_typed(read_text_table(path), table)
+def _typed_tables(
+    folder: Path, layout: str, validate: bool
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame], ValidationReport | None]:
+    """Typed contract columns and extra columns of every table present in ``folder``.
+
+    Both come from the tables exactly as the validator read them (one read per file).
+    """
+    if validate:
+        report, read, declared = validated_tables(folder, layout)
+        report.raise_if_failed()
+    else:
+        lay = schema.SOURCES if layout == "sources" else schema.RESEARCH
+        read, declared, problems = read_folder_tables(folder, lay)
+        if problems:
+            raise ContractError(f"{layout} folder {folder}", problems)
+        report = None
+    typed: dict[str, pd.DataFrame] = {}
+    extras: dict[str, pd.DataFrame] = {}
+    for name, rt in read.items():
+        typed[name] = typed_contract_columns(rt, declared[name])
+        extras[name] = rt.text[rt.extra_columns].replace("", np.nan)
+    return typed, extras, report
+
+
+def typed_contract_columns(read: ReadTable, table: schema.Table) -> pd.DataFrame:
+    """The contract's columns of a table read by :func:`fdac_research.reading.read_table`,
+    typed (columns beyond the contract left out)."""
+    contract = [c for c in read.text.columns if c not in read.extra_columns]
+    return to_typed(read.text[contract], table)
 
 
 @dataclass
 class Sources:
-    """An identifiable sources folder (controller side), typed."""
+    """An identifiable sources folder (controller side), typed.
+
+    Each frame holds the contract's columns only (optional ones when present); columns the
+    contract does not declare are in ``extras`` under the table's name (``"court_people"``,
+    ``"agencies/police"``), row-aligned, as text. Stages never copy them into research
+    outputs, and they cannot collide with the columns a stage derives.
+    """
 
     folder: Path
     court_cases: pd.DataFrame
@@ -89,6 +132,8 @@ class Sources:
     hearings: pd.DataFrame
     opt_outs: pd.DataFrame
     agencies: dict[str, pd.DataFrame] = field(default_factory=dict)
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    notes: list[Problem] = field(default_factory=list)
 
     @property
     def truth_dir(self) -> Path | None:
@@ -96,28 +141,49 @@ class Sources:
         d = self.folder / "truth"
         return d if d.is_dir() else None
 
+    def has_column(self, table: str, column: str) -> bool:
+        """Whether the folder supplied ``column`` of ``table`` (``"agencies/<agency>"`` for
+        an extract); optional columns and agency extracts may be absent."""
+        if table.startswith("agencies/"):
+            frame = self.agencies.get(table.removeprefix("agencies/"))
+        else:
+            frame = getattr(self, table, None)
+        return frame is not None and column in frame.columns
+
 
 def load_sources(folder: Path | str, *, validate: bool = True) -> Sources:
     """Load a sources folder, validating it first (raises ``ContractError`` listing problems)."""
     folder = Path(folder)
-    if validate:
-        check_folder(folder, "sources")
-    lay = schema.SOURCES
-    frames = {t.name: _read(folder, t) for t in lay.tables if not t.name.startswith("agencies/")}
-    if frames["opt_outs"] is None:
-        frames["opt_outs"] = pd.DataFrame(
+    typed, extras, report = _typed_tables(folder, "sources", validate)
+    if "opt_outs" not in typed:
+        typed["opt_outs"] = pd.DataFrame(
             {c: pd.Series(dtype=object) for c in schema.SOURCES.table("opt_outs").names}
         )
-    agencies = {}
-    for p in sorted((folder / "agencies").glob("*")):
-        if p.suffix in (".csv", ".parquet") and p.stem not in agencies:
-            agencies[p.stem] = to_typed(read_text_table(p), schema.agency_table(p.stem))
-    return Sources(folder=folder, agencies=agencies, **frames)  # type: ignore[arg-type]
+    agencies = {
+        k.removeprefix("agencies/"): v
+        for k, v in sorted(typed.items())
+        if k.startswith("agencies/")
+    }
+    return Sources(
+        folder=folder,
+        court_cases=typed["court_cases"],
+        court_people=typed["court_people"],
+        court_outcomes=typed["court_outcomes"],
+        hearings=typed["hearings"],
+        opt_outs=typed["opt_outs"],
+        agencies=agencies,
+        extras={k: v for k, v in extras.items() if len(v.columns)},
+        notes=list(report.notes) if report is not None else [],
+    )
 
 
 @dataclass
 class ResearchData:
-    """A pseudonymised research folder, typed."""
+    """A pseudonymised research folder, typed.
+
+    Frames hold the contract's columns; columns beyond the contract are in ``extras`` by
+    table name (row-aligned text), so they never collide with what the analysis derives.
+    """
 
     cases: pd.DataFrame
     adults: pd.DataFrame
@@ -125,6 +191,35 @@ class ResearchData:
     linkage_quality: pd.DataFrame | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     folder: Path | None = None
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: ``case_id`` of families who objected to external sharing (the build's
+    #: ``_governance/external_exclusions.csv``); ``None`` when the folder holds no such list.
+    external_exclusions: frozenset[str] | None = None
+
+    def for_external_use(self) -> tuple[ResearchData, int]:
+        """The data without the families who objected to external sharing, and how many
+        cases were dropped. Anything made to leave (a synthetic release, an external
+        extract) starts from this. A folder with no exclusions list (one not made by
+        ``fdac-research build``) is returned as it is: callers say so in their reports
+        (:attr:`external_exclusions` is ``None``) or refuse."""
+        if self.external_exclusions is None:
+            return self, 0
+        drop = self.external_exclusions
+        kept = {
+            name: ~getattr(self, name)["case_id"].isin(drop).to_numpy()
+            for name in ("cases", "adults", "children")
+        }
+        out = dataclasses.replace(
+            self,
+            **{name: getattr(self, name)[k].reset_index(drop=True) for name, k in kept.items()},
+            extras={
+                name: v[kept[name]].reset_index(drop=True) if name in kept else v
+                for name, v in self.extras.items()
+            },
+            external_exclusions=frozenset(),
+        )
+        keep_cases = kept["cases"]
+        return out, int((~keep_cases).sum())
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The data tables by name (``linkage_quality`` only when present)."""
@@ -137,27 +232,48 @@ class ResearchData:
 def load_research(folder: Path | str, *, validate: bool = True) -> ResearchData:
     """Load a research folder, validating it first."""
     folder = Path(folder)
-    if validate:
-        check_folder(folder, "research")
-    lay = schema.RESEARCH
-    frames = {t.name: _read(folder, t) for t in lay.tables}
+    typed, extras, _ = _typed_tables(folder, "research", validate)
     manifest_path = folder / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+    try:
+        manifest = (
+            json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
+        )
+    except ValueError as err:
+        raise ContractError(
+            str(folder), [Problem("manifest.json", None, None, None, "a readable JSON manifest")]
+        ) from err
+    if not isinstance(manifest, dict):
+        manifest = {}
+    excl_path = folder / EXCLUSIONS_FILE
+    exclusions = None
+    if excl_path.is_file():
+        excl = read_text_table(excl_path, name=EXCLUSIONS_FILE)
+        if "case_id" not in excl.columns:
+            raise ContractError(
+                str(folder),
+                [Problem(EXCLUSIONS_FILE, "case_id", 1, None, "required column 'case_id'")],
+            )
+        exclusions = frozenset(excl["case_id"].str.strip()) - {""}
     return ResearchData(
-        cases=frames["cases"],  # type: ignore[arg-type]
-        adults=frames["adults"],  # type: ignore[arg-type]
-        children=frames["children"],  # type: ignore[arg-type]
-        linkage_quality=frames["linkage_quality"],
+        cases=typed["cases"],
+        adults=typed["adults"],
+        children=typed["children"],
+        linkage_quality=typed.get("linkage_quality"),
         manifest=manifest,
         folder=folder,
+        extras={k: v for k, v in extras.items() if len(v.columns)},
+        external_exclusions=exclusions,
     )
 
 
 def code_version() -> str:
-    """The package version plus the git commit when run from a checkout."""
+    """The package version plus the git commit when run from a checkout, with ``+dirty``
+    when tracked files have local changes (so a manifest never claims a commit it does not
+    match)."""
     from fdac_research import __version__
 
-    head = Path(__file__).resolve().parents[2] / ".git"
+    root = Path(__file__).resolve().parents[2]
+    head = root / ".git"
     commit = ""
     try:
         ref = (head / "HEAD").read_text().strip()
@@ -172,7 +288,25 @@ def code_version() -> str:
             commit = ref
     except OSError:
         pass
-    return f"{__version__}+{commit[:12]}" if commit else __version__
+    if not commit:
+        return __version__
+    return f"{__version__}+{commit[:12]}" + (".dirty" if _dirty(root) else "")
+
+
+def _dirty(root: Path) -> bool:
+    """Whether tracked files of the checkout at ``root`` differ from the commit."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return proc.returncode == 0 and bool(proc.stdout.strip())
 
 
 def file_manifest(folder: Path, **extra: Any) -> dict[str, Any]:
@@ -223,5 +357,11 @@ def write_research(
                 raise ValueError(f"extra table path {rel!r} must be a .csv inside the folder")
             write_table(df, path)
         write_json(file_manifest(tmp, **(manifest or {})), tmp / "manifest.json")
-        check_folder(tmp, "research")
+        try:
+            check_folder(tmp, "research")
+        except ContractError as err:  # name the folder asked for, not the temporary one
+            raise ContractError(
+                f"the research folder {folder} this stage made (nothing was written)",
+                err.problems,
+            ) from None
     return folder

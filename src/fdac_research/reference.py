@@ -3,8 +3,10 @@
 Names are ordered roughly from most to least common in England and Wales; the generator draws
 them with Zipf-like weights and adds a long tail of rarer names made from name parts, so that
 name frequencies have the skew real records have (many Smiths, a long tail of rare names).
-Courts, local authorities, regions and postcode districts are illustrative of FDAC sites and
-their neighbours; they are labels for a synthetic world, not statistics about those places.
+Courts, local authorities and postcode districts are illustrative of FDAC sites and their
+neighbours; they are labels for a synthetic world, not statistics about those places. Stages
+never read these lists: regions come from :mod:`fdac_research.refdata` (every local authority
+of England and Wales, with its source).
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ __all__ = [
     "nickname_groups",
     "COURTS",
     "LOCAL_AUTHORITIES",
-    "REGION_OF_LA",
 ]
 
 FEMALE_NAMES: tuple[str, ...] = tuple(
@@ -187,7 +188,6 @@ LOCAL_AUTHORITIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Leeds": ("Yorkshire and the Humber", ("LS6", "LS8", "LS9", "LS11", "LS14")),
     "Kirklees": ("Yorkshire and the Humber", ("HD1", "HD2", "HD3", "WF13", "WF17")),
 }
-REGION_OF_LA: dict[str, str] = {la: region for la, (region, _) in LOCAL_AUTHORITIES.items()}
 
 # Court -> (local authorities it hears, whether it runs an FDAC, relative caseload).
 COURTS: dict[str, tuple[tuple[str, ...], bool, float]] = {

@@ -103,6 +103,9 @@ HEARING_KINDS = (
     "final_hearing",
 )
 OPT_OUT_SCOPES = ("all_research", "external_sharing")
+# The substance values the package's own synthetic world writes. Substances are an open
+# vocabulary in the contract: analysis maps any value onto categories through
+# fdac_research.refdata (substances.csv).
 SUBSTANCES = (
     "alcohol",
     "cannabis",
@@ -338,7 +341,10 @@ OPT_OUTS = Table(
     may_be_empty=True,
 )
 
-_COUNT = {"minimum": 0}
+# Agency attributes: the contract names them "for example", so every one is optional (a
+# stage that uses one says in its report when it was not supplied). Validated when present.
+_COUNT = {"minimum": 0, "required": False}
+_OPT = {"required": False}
 AGENCY_ATTRIBUTES: dict[str, tuple[Column, ...]] = {
     "cafcass": (
         _c("safeguarding_concerns", "int", "Safeguarding concerns noted by Cafcass.", "sensitive", nullable=True, **_COUNT),
@@ -352,17 +358,17 @@ AGENCY_ATTRIBUTES: dict[str, tuple[Column, ...]] = {
         _c("cautions", "int", "Cautions on record.", "sensitive", nullable=True, **_COUNT),
     ),
     "health": (
-        _c("mental_health", "bool", "Recorded mental-health condition.", "sensitive", nullable=True),
+        _c("mental_health", "bool", "Recorded mental-health condition.", "sensitive", nullable=True, **_OPT),
     ),
     "education": (
-        _c("school_attendance_pct", "float", "School attendance, percent.", "sensitive", nullable=True, minimum=0, maximum=100),
+        _c("school_attendance_pct", "float", "School attendance, percent.", "sensitive", nullable=True, minimum=0, maximum=100, **_OPT),
     ),
     "substance_misuse": (
-        _c("substances", "list", "Substances misused (;-separated).", "sensitive", nullable=True, allowed=SUBSTANCES),
+        _c("substances", "list", "Substances misused (;-separated).", "sensitive", nullable=True, **_OPT),
         _c("treatment_episodes", "int", "Treatment episodes on record.", "sensitive", nullable=True, **_COUNT),
     ),
     "domestic_abuse": (
-        _c("domestic_abuse", "bool", "Domestic abuse recorded.", "sensitive", nullable=True),
+        _c("domestic_abuse", "bool", "Domestic abuse recorded.", "sensitive", nullable=True, **_OPT),
     ),
 }
 
@@ -421,7 +427,7 @@ ADULTS = Table(
         _c("sex", "category", "Sex.", "quasi_identifier", nullable=True, allowed=SEXES),
         _c("age_at_application", "int", "Age in whole years at the application date.", "quasi_identifier", nullable=True, minimum=10, maximum=100),
         _c("ethnicity", "category", "Ethnic group.", "quasi_identifier", "sensitive", nullable=True, allowed=ETHNICITIES),
-        _c("substances", "list", "Substances misused (;-separated), from linked substance-misuse records.", "sensitive", nullable=True, allowed=SUBSTANCES),
+        _c("substances", "list", "Substances misused (;-separated, as the service wrote them), from linked substance-misuse records.", "sensitive", nullable=True),
         _c("domestic_abuse", "bool", "Domestic abuse recorded (linked domestic-abuse records).", "sensitive", nullable=True),
         _c("mental_health", "bool", "Mental-health condition recorded (linked health records).", "sensitive", nullable=True),
         _c("prior_proceedings", "int", "Earlier care proceedings (linked local-authority records).", "quasi_identifier", "sensitive", nullable=True, minimum=0),

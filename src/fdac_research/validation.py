@@ -18,13 +18,21 @@ import numpy as np
 import pandas as pd
 
 from fdac_research import schema
-from fdac_research._io import find_table, read_text_table
+from fdac_research._io import find_table
 from fdac_research.exceptions import ContractError, Problem
+from fdac_research.reading import ReadTable, read_folder_tables
 
-__all__ = ["ValidationReport", "detect_layout", "validate_folder", "check_folder", "validate_frame"]
+__all__ = [
+    "ValidationReport",
+    "detect_layout",
+    "validate_folder",
+    "validated_tables",
+    "check_folder",
+    "validate_frame",
+]
 
-_INT = re.compile(r"^-?\d+$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INT = re.compile(r"^[+-]?[0-9]+$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 @dataclass
@@ -35,6 +43,8 @@ class ValidationReport:
     layout: str
     problems: list[Problem] = field(default_factory=list)
     n_rows: dict[str, int] = field(default_factory=dict)
+    notes: list[Problem] = field(default_factory=list)
+    extra_columns: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -47,12 +57,23 @@ class ValidationReport:
             raise ContractError(f"{self.layout} folder {self.folder}", self.problems)
 
     def summary(self) -> str:
-        """A human-readable summary, one line per problem."""
+        """A human-readable summary: every problem, then notes (values read as missing under
+        the reading rules) and columns the contract does not declare (ignored by the stages)."""
         if self.ok:
             tables = ", ".join(f"{k} ({v} rows)" for k, v in sorted(self.n_rows.items()))
-            return f"{self.folder}: valid {self.layout} folder (contract v{schema.CONTRACT_VERSION}): {tables}"
-        lines = [f"{self.folder}: {len(self.problems)} problem(s) in {self.layout} folder"]
-        lines += [f"  - {p}" for p in self.problems]
+            lines = [
+                f"{self.folder}: valid {self.layout} folder "
+                f"(contract v{schema.CONTRACT_VERSION}): {tables}"
+            ]
+        else:
+            lines = [f"{self.folder}: {len(self.problems)} problem(s) in {self.layout} folder"]
+            lines += [f"  - {p}" for p in self.problems]
+        if self.notes:
+            lines.append(f"{len(self.notes)} note(s):")
+            lines += [f"  - {p}" for p in self.notes]
+        if self.extra_columns:
+            lines.append("columns beyond the contract (read, never copied into research outputs):")
+            lines += [f"  - {f}: {', '.join(c)}" for f, c in sorted(self.extra_columns.items())]
         return "\n".join(lines)
 
 
@@ -92,11 +113,12 @@ def _example(
 
 
 def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Problem]:
-    """Problems of one column. Every check runs once per distinct value (millions of rows
+    """Problems of one column of *normalised* text (:func:`fdac_research.reading.normalise`:
+    a raw cell such as ``" fdac"`` is reported, not silently stripped). Every check runs once per distinct value (millions of rows
     hold far fewer distinct dates, names or categories) and is mapped back to rows, so the
     first offending line and the count are exact."""
     codes, uniq = pd.factorize(df[col.name].to_numpy(dtype=object), use_na_sentinel=True)
-    v = pd.Series(uniq, dtype=object).astype(str).str.strip()
+    v = pd.Series(uniq, dtype=object).astype(str)
     if (codes < 0).any():  # a missing cell (parquet nulls are rendered as "" already)
         codes = np.where(codes < 0, len(v), codes)
         v = pd.concat([v, pd.Series([""], dtype=object)], ignore_index=True)
@@ -130,18 +152,21 @@ def _check_column(df: pd.DataFrame, col: schema.Column, file: str) -> list[Probl
     elif col.kind == "date":
         shaped = v.str.match(_DATE).to_numpy()
         parsed = pd.to_datetime(v.where(shaped & ~empty), format="%Y-%m-%d", errors="coerce")
-        add(~shaped | parsed.isna().to_numpy(), "an ISO date YYYY-MM-DD")
+        add(
+            ~shaped | parsed.isna().to_numpy(),
+            "an ISO date YYYY-MM-DD (a calendar date from 1678 to 2261)",
+        )
     elif col.kind == "int":
         ok = v.str.match(_INT).to_numpy()
         add(~ok, "a whole number")
         numeric = pd.to_numeric(v.where(ok & ~empty), errors="coerce").to_numpy(dtype=float)
     elif col.kind == "float":
         numeric = pd.to_numeric(v.where(~empty), errors="coerce").to_numpy(dtype=float)
-        add(np.isnan(numeric), "a number")
+        add(~np.isfinite(numeric), "a number")
     elif col.kind == "list" and col.allowed:
         allowed = set(col.allowed)
         bad = np.array(
-            [any(x.strip() not in allowed for x in s.split(";")) if s else False for s in v],
+            [any(x not in allowed for x in s.split(";")) if s else False for s in v],
             dtype=bool,
         )
         add(bad, f"';'-separated items from {', '.join(col.allowed)}")
@@ -190,14 +215,19 @@ def _foreign_keys(
             if parent is None or fk.column not in child or fk.parent_column not in parent:
                 continue
             v = child[fk.column]
-            orphan = (~v.isin(set(parent[fk.parent_column])) & (v != "")).to_numpy()
-            p = _example(
-                orphan,
-                v,
-                files[t.name],
-                fk.column,
-                f"a {fk.parent_column} present in {files[fk.parent]} (orphan foreign key)",
-            )
+            known = set(parent[fk.parent_column])
+            orphan = (~v.isin(known) & (v != "")).to_numpy()
+            expected = f"a {fk.parent_column} present in {files[fk.parent]} (orphan foreign key)"
+            if orphan.any():
+                # references are case-sensitive: say so when only the case differs
+                first = str(v.iloc[int(np.flatnonzero(orphan)[0])])
+                folded = {k.casefold(): k for k in known}
+                if first.casefold() in folded:
+                    expected += (
+                        f"; references are case-sensitive: did you mean "
+                        f"{folded[first.casefold()]!r}?"
+                    )
+            p = _example(orphan, v, files[t.name], fk.column, expected)
             if p:
                 problems.append(p)
     return problems
@@ -260,8 +290,43 @@ def _rules_sources(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> li
     return problems
 
 
+def validated_tables(
+    folder: Path | str, layout: str | None = None
+) -> tuple[ValidationReport, dict[str, ReadTable], dict[str, schema.Table]]:
+    """Validate ``folder`` and return the report with the tables exactly as read.
+
+    The stages load from these tables (:mod:`fdac_research.dataset`), so they see the
+    very values the validator checked.
+    """
+    folder = Path(folder)
+    name = layout or detect_layout(folder)
+    if name not in ("sources", "research"):
+        raise ValueError(f"layout must be 'sources' or 'research', got {name!r}")
+    lay = schema.SOURCES if name == "sources" else schema.RESEARCH
+    report = ValidationReport(str(folder), name)
+    read, declared, problems = read_folder_tables(folder, lay)
+    report.problems.extend(problems)
+    frames: dict[str, pd.DataFrame] = {}
+    files: dict[str, str] = {}
+    for tname, rt in read.items():
+        frames[tname], files[tname] = rt.text, rt.file
+        report.n_rows[rt.file] = len(rt.text)
+        report.notes.extend(rt.notes)
+        if rt.extra_columns:
+            report.extra_columns[rt.file] = rt.extra_columns
+        report.problems.extend(validate_frame(rt.text, declared[tname], rt.file))
+    report.problems.extend(_foreign_keys(frames, lay, files))
+    if name == "sources":
+        report.problems.extend(_rules_sources(frames, files))
+    return report, read, declared
+
+
 def validate_folder(folder: Path | str, layout: str | None = None) -> ValidationReport:
     """Validate ``folder`` (a sources or research folder) and return every problem found.
+
+    Values are read under the rules of :mod:`fdac_research.reading` (surrounding whitespace
+    stripped, closed vocabularies matched ignoring case, postcodes re-spaced), the same
+    rules every stage reads with.
 
     Parameters
     ----------
@@ -270,58 +335,7 @@ def validate_folder(folder: Path | str, layout: str | None = None) -> Validation
     layout : {"sources", "research"}, optional
         Which layout to expect; detected from the files present when omitted.
     """
-    folder = Path(folder)
-    name = layout or detect_layout(folder)
-    if name not in ("sources", "research"):
-        raise ValueError(f"layout must be 'sources' or 'research', got {name!r}")
-    lay = schema.SOURCES if name == "sources" else schema.RESEARCH
-    report = ValidationReport(str(folder), name)
-    frames: dict[str, pd.DataFrame] = {}
-    files: dict[str, str] = {}
-    tables = list(lay.tables)
-    if name == "sources":
-        agency_dir = folder / "agencies"
-        present = (
-            sorted(
-                {p.stem for p in agency_dir.glob("*.csv")}
-                | {p.stem for p in agency_dir.glob("*.parquet")}
-            )
-            if agency_dir.is_dir()
-            else []
-        )
-        tables = [t for t in tables if not t.name.startswith("agencies/")]
-        tables += [schema.agency_table(a) for a in present]
-        if not present:
-            report.problems.append(
-                Problem(
-                    "agencies/",
-                    None,
-                    None,
-                    None,
-                    "at least one agency extract agencies/<agency>.csv",
-                )
-            )
-    for t in tables:
-        path = find_table(folder, t.name)
-        if path is None:
-            if not t.optional:
-                report.problems.append(
-                    Problem(f"{t.name}.csv", None, None, None, "this required file (missing)")
-                )
-            continue
-        rel = str(path.relative_to(folder))
-        try:
-            df = read_text_table(path)
-        except ContractError as err:
-            report.problems.extend(err.problems)
-            continue
-        frames[t.name], files[t.name] = df, rel
-        report.n_rows[rel] = len(df)
-        report.problems.extend(validate_frame(df, t, rel))
-    report.problems.extend(_foreign_keys(frames, lay, files))
-    if name == "sources":
-        report.problems.extend(_rules_sources(frames, files))
-    return report
+    return validated_tables(folder, layout)[0]
 
 
 def check_folder(folder: Path | str, layout: str | None = None) -> ValidationReport:

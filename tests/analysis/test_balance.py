@@ -41,7 +41,7 @@ def test_weighting_balances_the_simulated_confounders(simulated) -> None:
     assert list(table.columns) == ["covariate", "unadjusted", "ipw_ate", "matching"]
     row = table.set_index("covariate")
     # heroin and prior proceedings drive referral: clearly imbalanced before weighting
-    assert abs(row.loc["mother_substance_heroin", "unadjusted"]) > 0.2
+    assert abs(row.loc["mother_substance_opiates", "unadjusted"]) > 0.2
     assert abs(row.loc["mother_prior_proceedings", "unadjusted"]) > 0.2
     assert table["ipw_ate"].abs().max() < 0.1
     assert table["matching"].abs().max() < 0.15

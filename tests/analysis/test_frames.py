@@ -71,7 +71,7 @@ def test_children_frame_joins_mother_and_drops_unknown() -> None:
     assert f.cluster == "case_id" and f.n_clusters == 3
     d = f.data.set_index("person_id")
     # k1's mother mA: heroin yes, age missing -> filled with the observed median (29) + flag
-    assert d.loc["k1", "mother_substance_heroin"] == 1.0
+    assert d.loc["k1", "mother_substance_opiates"] == 1.0
     assert d.loc["k1", "mother_age"] == 29.0 and d.loc["k1", "mother_age_missing"] == 1.0
     # case B has no mother: every mother covariate missing -> filled, flagged
     assert d.loc["k3", "mother_substances_missing"] == 1.0

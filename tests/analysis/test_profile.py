@@ -96,7 +96,7 @@ def test_adult_tables(research) -> None:
     # mothers: m1 (F) alcohol+heroin, m2 (F) alcohol, m3 (C) not recorded, m4 (C) heroin+crack
     subs = _rows(profile_table(research, "substances"))
     assert subs["alcohol"] == (2, 0)
-    assert subs["heroin"] == (1, 1)
+    assert subs["opiates"] == (1, 1)
     assert subs["crack"] == (0, 1)
     assert subs["cocaine"] == (0, 0)  # the father's cocaine is not counted for mothers
     assert subs["not recorded"] == (0, 1)

@@ -108,13 +108,27 @@ def test_coarsening_known_answers() -> None:
     assert got[:-1] == ["0", "2", "3+", "3+"] and pd.isna(got[-1])
     pct = pd.Series([66.7, 64.9, 100.0, None])
     assert list(_coarsen(pct, "round_to", 10, "float", "x")[:3]) == [70.0, 60.0, 100.0]
-    las = pd.Series(["Camden", "Leeds", None], dtype=object)
-    assert list(_coarsen(las, "region", None, "str", "x")[:2]) == [
+    # regions of the ONS lookup (refdata/local_authorities.csv), any common spelling
+    las = pd.Series(["Camden", "Leeds City Council", "Tower Hamlets", "Caerdydd", None])
+    assert list(_coarsen(las, "region", None, "str", "x")[:4]) == [
         "London",
-        "Yorkshire and the Humber",
+        "Yorkshire and The Humber",
+        "London",
+        "Wales",
     ]
-    with pytest.raises(ContractError, match="Atlantis"):
-        _coarsen(pd.Series(["Atlantis"]), "region", None, "str", "x")
+    # an unknown authority: an error naming every unknown value once...
+    odd = pd.Series(["Atlantis", "Leeds", "Atlantis", "Lyonesse"])
+    with pytest.raises(ContractError) as err:
+        _coarsen(odd, "region", None, "str", "x")
+    assert [p.value for p in err.value.problems] == ["Atlantis", "Lyonesse"]
+    # ...or the category the spec states, counted
+    counts: dict[str, int] = {}
+    got = _coarsen(odd, "region", {"unknown": "Unknown region"}, "str", "x", counts)
+    assert list(got) == ["Unknown region", "Yorkshire and The Humber"] + ["Unknown region"] * 2
+    assert counts == {
+        "local_authorities_not_in_reference_table": 2,
+        "rows_with_unknown_region": 3,
+    }
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from fdac_research.dataset import ResearchData, write_research
 def make_research(n_cases: int = 120, seed: int = 0) -> ResearchData:
     """A research dataset (contract section 2) with realistic-looking values."""
     rng = np.random.default_rng(seed)
-    las = sorted(reference.REGION_OF_LA)
+    las = sorted(reference.LOCAL_AUTHORITIES)
     courts = sorted(reference.COURTS)
     case_id = [f"c{i:05d}" for i in range(n_cases)]
     n_children = rng.integers(1, 5, n_cases)

@@ -27,7 +27,8 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research.analysis._errors import AnalysisError
 from fdac_research.analysis._models import single_threaded
-from fdac_research.dataset import ResearchData, split_list
+from fdac_research.dataset import ResearchData
+from fdac_research.refdata import SUBSTANCE_CATEGORIES, substance_categories
 
 __all__ = ["AnalysisFrame", "analysis_frame", "OUTCOME_POPULATIONS"]
 
@@ -261,9 +262,9 @@ def _person_covariates(adults: pd.DataFrame, prefix: str) -> pd.DataFrame:
     """Numeric covariates of adults (one row per person_id); missing left as NaN."""
     out = pd.DataFrame(index=adults.index)
     out[f"{prefix}age"] = adults["age_at_application"].astype("Float64").astype(float)
-    subs = split_list(adults["substances"])
+    subs = substance_categories(adults["substances"]).categories
     out[f"{prefix}substances_missing"] = adults["substances"].isna().astype(float)
-    for s in schema.SUBSTANCES:
+    for s in SUBSTANCE_CATEGORIES:
         out[f"{prefix}substance_{s}"] = [float(s in xs) for xs in subs]
     for c in ("domestic_abuse", "mental_health", "prior_proceedings", "convictions"):
         out[f"{prefix}{c}"] = adults[c].astype("Float64").astype(float)
@@ -429,6 +430,12 @@ def analysis_frame(
             f"{n_dropped} dropped as unknown (open case or not yet observable)"
         )
     rows, kept, notes = _fill_and_prune(rows, covs + person_covs)
+    mapped = substance_categories(adults["substances"])
+    if mapped.n_unmapped_values:
+        extra_notes.append(
+            f"substances: {mapped.n_unmapped_values} value(s) not in the package's substance "
+            "table (fdac_research.refdata substances.csv) counted as 'other'"
+        )
     notes = [
         f"{n_dropped} row(s) dropped: {outcome} unknown (open case or not yet observable)",
         *extra_notes,

@@ -21,7 +21,8 @@ import pandas as pd
 
 from fdac_research import schema
 from fdac_research.analysis._errors import AnalysisError
-from fdac_research.dataset import ResearchData, split_list
+from fdac_research.dataset import ResearchData
+from fdac_research.refdata import SUBSTANCE_CATEGORIES, substance_categories
 
 __all__ = [
     "as_check_table",
@@ -51,7 +52,7 @@ PROFILE_VARIABLES: dict[str, tuple[str, str]] = {
     "local_authority": ("cases", "local authority"),
     "application_year": ("cases", "year the application was issued"),
     "n_children": ("cases", "children named in the case (4 or more grouped)"),
-    "substances": ("adults", "substances misused (a person may have several)"),
+    "substances": ("adults", "substances misused, in categories (a person may have several)"),
     "domestic_abuse": ("adults", "domestic abuse recorded"),
     "mental_health": ("adults", "mental-health condition recorded"),
     "child_age_band": ("children", "child's age at application"),
@@ -168,7 +169,7 @@ def profile_table(
         ad = ad[ad["role"].isin(_ADULT_UNITS[adults])]
         cohort = ad["case_id"].map(cohort_of)
         if variable == "substances":
-            lists = split_list(ad["substances"])
+            lists = substance_categories(ad["substances"]).categories
             exploded = pd.DataFrame({"s": lists, "cohort": cohort.to_numpy()}).explode("s")
             none = lists.map(len) == 0
             recorded = ad["substances"].notna()
@@ -179,7 +180,7 @@ def profile_table(
                 [exploded["s"], pd.Series(NOT_RECORDED, index=ad.index[none & ~recorded])]
             )
             coh_s = pd.concat([exploded["cohort"], cohort[none & ~recorded]])
-            order = list(schema.SUBSTANCES) + [NOT_RECORDED]
+            order = list(SUBSTANCE_CATEGORIES) + [NOT_RECORDED]
             table = _counts(
                 cats_s.reset_index(drop=True), coh_s.reset_index(drop=True), order, variable
             )

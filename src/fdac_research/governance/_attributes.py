@@ -39,7 +39,7 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research.dataset import Sources
 
-__all__ = ["AttributeRule", "ATTRIBUTE_RULES", "agency_attributes"]
+__all__ = ["AttributeRule", "ATTRIBUTE_RULES", "agency_attributes", "attribute_provenance"]
 
 log = logging.getLogger(__name__)
 
@@ -144,4 +144,25 @@ def agency_attributes(
         )
         linked = linked[linked["person_key"].isin(adult_keys)]
         out[rule.column] = _one(rule, linked, adult_keys)
+    return out
+
+
+def attribute_provenance(sources: Sources) -> dict[str, str]:
+    """Where each agency-derived research column came from, or why it is missing for
+    everyone (recorded in the research manifest and shown by the reports)."""
+    out = {}
+    for rule in ATTRIBUTE_RULES:
+        frame = sources.agencies.get(rule.agency)
+        if frame is None:
+            out[rule.column] = (
+                f"not supplied: the sources have no agencies/{rule.agency} extract, so "
+                f"{rule.column} is missing for every adult"
+            )
+        elif rule.source_column not in frame.columns:
+            out[rule.column] = (
+                f"not supplied: agencies/{rule.agency} has no column '{rule.source_column}', "
+                f"so {rule.column} is missing for every adult"
+            )
+        else:
+            out[rule.column] = f"from agencies/{rule.agency}, column '{rule.source_column}'"
     return out

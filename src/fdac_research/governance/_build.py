@@ -13,19 +13,27 @@ import pandas as pd
 
 from fdac_research import schema
 from fdac_research.config import ConfigBase
-from fdac_research.dataset import ResearchData, Sources, load_sources, write_research
+from fdac_research.dataset import (
+    EXCLUSIONS_FILE,
+    ResearchData,
+    Sources,
+    load_sources,
+    write_research,
+)
 from fdac_research.exceptions import ContractError, Problem
-from fdac_research.governance._attributes import agency_attributes
+from fdac_research.governance._attributes import agency_attributes, attribute_provenance
 from fdac_research.governance._crosswalk import read_crosswalk, read_linkage_quality
 from fdac_research.governance._keys import Pseudonymiser
-from fdac_research.governance._optouts import check_out_path, disclosed_count, resolve_opt_outs
+from fdac_research.governance._optouts import (
+    check_every_objection_applied,
+    check_out_path,
+    disclosed_count,
+    resolve_opt_outs,
+)
 
 __all__ = ["BuildConfig", "BuildResult", "build_research", "EXCLUSIONS_FILE"]
 
 log = logging.getLogger(__name__)
-
-#: Controller-side list of pseudonymous case_ids withheld from external recipients.
-EXCLUSIONS_FILE = "_governance/external_exclusions.csv"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -266,6 +274,7 @@ def build_research(
             ],
         )
     opt = resolve_opt_outs(s, crosswalk)
+    check_every_objection_applied(s, opt)
     keep = np.setdiff1d(s.court_cases["case_ref"].to_numpy(dtype=str), opt.removed)
     data, quality = _research_tables(s, crosswalk, keep, pseudo, config)
     data.linkage_quality = lq
@@ -294,7 +303,12 @@ def build_research(
                 f"'fewer than {config.report_threshold}' below {config.report_threshold}"
             ),
         },
-        "data_quality": quality,
+        "data_quality": {
+            **quality,
+            "postcodes_read_as_missing": sum(n.count for n in s.notes if n.column == "postcode"),
+        },
+        "attributes": attribute_provenance(s),
+        "source_columns_not_used": {k: sorted(v.columns) for k, v in sorted(s.extras.items())},
         "external_exclusions": EXCLUSIONS_FILE,
         "use": (
             "internal research only: holds families who objected to external sharing; "

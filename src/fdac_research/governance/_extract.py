@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from fdac_research import schema
-from fdac_research._io import atomic_dir, read_text_table, sha256_file, write_json, write_table
+from fdac_research._io import atomic_dir, sha256_file, write_json, write_table
 from fdac_research.dataset import code_version, file_manifest, load_research
 from fdac_research.exceptions import ContractError, Problem
 from fdac_research.governance._build import EXCLUSIONS_FILE
 from fdac_research.governance._optouts import check_out_path, disclosed_count
 from fdac_research.governance._spec import ExtractSpec
-from fdac_research.reference import REGION_OF_LA
+from fdac_research.refdata import region_of
 
 __all__ = ["ExtractResult", "write_extract", "verify_manifest"]
 
@@ -70,10 +70,19 @@ def _bands(values: pd.Series, edges: list[float], kind: str) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object).mask(np.isnan(v))
 
 
-def _coarsen(values: pd.Series, name: str, arg: Any, kind: str, where: str) -> pd.Series:
+def _coarsen(
+    values: pd.Series,
+    name: str,
+    arg: Any,
+    kind: str,
+    where: str,
+    counts: dict[str, int] | None = None,
+) -> pd.Series:
+    counts = {} if counts is None else counts
     if name == "region":
-        unknown = sorted(set(values.dropna()) - set(REGION_OF_LA))
-        if unknown:
+        regions, unknown = region_of(values)
+        label = (arg or {}).get("unknown", "error")
+        if unknown and label == "error":
             raise ContractError(
                 where,
                 [
@@ -81,13 +90,27 @@ def _coarsen(values: pd.Series, name: str, arg: Any, kind: str, where: str) -> p
                         where,
                         "local_authority",
                         None,
-                        str(unknown[0]),
-                        "a local authority with a known region (reference.REGION_OF_LA)",
-                        len(unknown),
+                        u,
+                        "a local authority of England or Wales in the reference table "
+                        "(fdac_research.refdata local_authorities.csv: ONS names, codes and "
+                        "aliases), or a spec rule {region: {unknown: <label>}}",
                     )
+                    for u in unknown
                 ],
             )
-        return values.map(REGION_OF_LA)
+        out = pd.Series(regions, index=values.index, dtype=object)
+        is_unknown = values.notna() & out.isna()
+        counts["local_authorities_not_in_reference_table"] = len(unknown)
+        counts["rows_with_unknown_region"] = int(is_unknown.sum())
+        if unknown:
+            log.warning(
+                "extract: %d local authorit%s not in the reference table delivered as %r: %s",
+                len(unknown),
+                "y" if len(unknown) == 1 else "ies",
+                label,
+                "; ".join(unknown),
+            )
+        return out.mask(is_unknown, label)
     if name == "bands":
         return _bands(values, arg, kind)
     if name == "top_code":
@@ -106,14 +129,16 @@ def _rekey(ids: pd.Series, recipient: str, domain: str) -> pd.Series:
     return ids.map(lambda x: hashlib.sha256(prefix + x.encode()).hexdigest()[:16])
 
 
-def _table(df: pd.DataFrame, spec: ExtractSpec, name: str, where: str) -> pd.DataFrame:
+def _table(
+    df: pd.DataFrame, spec: ExtractSpec, name: str, where: str, counts: dict[str, int]
+) -> pd.DataFrame:
     table = schema.RESEARCH.table(name)
     cols: dict[str, pd.Series] = {}
     for c, out_name in zip(spec.tables[name]["columns"], spec.output_columns(name), strict=True):
         values = df[c]
         t = spec.transform(name, c)
         if t is not None:
-            values = _coarsen(values, t[0], t[1], table.column(c).kind, where)
+            values = _coarsen(values, t[0], t[1], table.column(c).kind, where, counts)
         elif spec.rekey_ids and c in ("case_id", "person_id"):
             values = _rekey(values, spec.recipient, c.split("_")[0])
         cols[out_name] = values
@@ -192,12 +217,8 @@ def write_extract(research: Path | str, spec: ExtractSpec, out: Path | str) -> E
                     )
                 ],
             )
-        excluded = set(read_text_table(research / EXCLUSIONS_FILE)["case_id"])
-        withheld = int(frames["cases"]["case_id"].isin(excluded).sum())
-        frames = {
-            k: (v[~v["case_id"].isin(excluded)] if "case_id" in v.columns else v)
-            for k, v in frames.items()
-        }
+        data, withheld = data.for_external_use()
+        frames = data.tables()
     missing = [t for t in spec.tables if t not in frames]
     if missing:
         raise ContractError(
@@ -207,14 +228,16 @@ def write_extract(research: Path | str, spec: ExtractSpec, out: Path | str) -> E
                 for t in missing
             ],
         )
+    coarsening: dict[str, int] = {}
     tables = {
-        name: _table(frames[name], spec, name, f"{research / name}.csv") for name in spec.tables
+        name: _table(frames[name], spec, name, f"{research / name}.csv", coarsening)
+        for name in spec.tables
     }
     shown = disclosed_count(withheld)
     with atomic_dir(Path(out)) as tmp:
         for name, df in tables.items():
-            write_table(df, tmp / f"{name}.csv")
-        write_table(_dictionary(spec), tmp / "data_dictionary.csv")
+            write_table(df, tmp / f"{name}.csv", published=True)
+        write_table(_dictionary(spec), tmp / "data_dictionary.csv", published=True)
         extra = {
             "stage": "governance.extract",
             "code_version": code_version(),
@@ -222,6 +245,7 @@ def write_extract(research: Path | str, spec: ExtractSpec, out: Path | str) -> E
             "research_manifest_sha256": sha256_file(research / "manifest.json"),
             "counts": {k: len(v) for k, v in tables.items()},
             "cases_withheld_for_external_sharing_objections": shown if spec.external else 0,
+            "coarsening": coarsening,
         }
         write_json(file_manifest(tmp, **extra), tmp / "manifest.json")
     log.info(

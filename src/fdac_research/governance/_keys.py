@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import stat
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from fdac_research.exceptions import ConfigError, FdacResearchError, KeyMissingError
+from fdac_research.truth import is_synthetic
 
 __all__ = [
     "KEY_ENV",
@@ -46,22 +46,6 @@ _HOW_TO = (
     "(keep it with the controller, never in git). For synthetic worlds only, --demo-key uses "
     "a public demo key."
 )
-
-
-def is_synthetic(sources: Path | str) -> bool:
-    """Whether ``sources`` is a synthetic world (it holds a readable ``truth/effects.json``).
-
-    This guards against accidents (the demo key on real data), not against someone who
-    plants a fake ``truth/effects.json`` on purpose.
-    """
-    path = Path(sources) / "truth" / "effects.json"
-    if not path.is_file():
-        return False
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(doc, dict) and "effects" in doc
 
 
 def _git_work_tree(path: Path) -> Path | None:
@@ -136,8 +120,9 @@ def load_key(
             )
         if sources is None or not is_synthetic(sources):
             problems.append(
-                f"the demo key is only accepted for synthetic worlds (a sources folder with "
-                f"truth/effects.json); {sources} is not one. {_HOW_TO}"
+                f"the demo key is only accepted for synthetic worlds (a sources folder with a "
+                f"truth/ folder holding people.csv, agency_links.csv or effects.json); "
+                f"{sources} is not one. {_HOW_TO}"
             )
         if problems:
             raise ConfigError("pseudonymisation key", problems)

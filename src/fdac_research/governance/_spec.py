@@ -17,7 +17,12 @@ __all__ = ["ExtractSpec", "TRANSFORMS", "shipped_specs", "load_spec"]
 
 #: Coarsening transforms: name -> (what it does, column kinds it applies to).
 TRANSFORMS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "region": ("local authority -> region (reference.REGION_OF_LA)", ("str",)),
+    "region": (
+        "local authority -> ONS region (fdac_research.refdata local_authorities.csv); "
+        "{region: {unknown: error}} lists every unknown local authority once and stops, "
+        "{region: {unknown: <label>}} puts them in that category",
+        ("str",),
+    ),
     "bands": ("numeric value -> band label between the given edges", ("int", "float")),
     "top_code": ("counts at or above N -> 'N+'", ("int",)),
     "round_to": ("numeric value -> nearest multiple of the step", ("int", "float")),
@@ -47,8 +52,17 @@ def _transform_problems(where: str, col: schema.Column, transform: Any) -> list[
     if name == "region":
         if col.name != "local_authority":
             p.append(f"{where}: region applies to local_authority only")
-        if arg is not None:
-            p.append(f"{where}: region takes no argument")
+        region_ok = arg is None or (
+            isinstance(arg, Mapping)
+            and set(arg) == {"unknown"}
+            and isinstance(arg["unknown"], str)
+            and bool(arg["unknown"].strip())
+        )
+        if not region_ok:
+            p.append(
+                f"{where}: region takes no argument or {{unknown: error}} or "
+                f"{{unknown: <label>}}, got {arg!r}"
+            )
     elif name == "bands":
         ok = (
             isinstance(arg, list)
@@ -120,8 +134,11 @@ class ExtractSpec(ConfigBase):
         sharing (the build's ``_governance/external_exclusions.csv``).
     tables : dict
         ``{table: {"columns": [...], "coarsen": {column: transform}}}``; transforms are
-        ``region``, ``{bands: [edges]}``, ``{top_code: N}``, ``{round_to: step}``
-        (see :data:`TRANSFORMS`). Columns not listed are not delivered.
+        ``region`` (same as ``{region: {unknown: error}}``: a local authority not in the
+        reference table stops the extract, every unknown value listed once) or
+        ``{region: {unknown: "Unknown region"}}`` (such authorities get that label),
+        ``{bands: [edges]}``, ``{top_code: N}``, ``{round_to: step}`` (see
+        :data:`TRANSFORMS`). Columns not listed are not delivered.
     rekey_ids : bool
         Replace ``case_id``/``person_id`` with recipient-specific ids so that two
         recipients' extracts cannot be joined with each other or the research dataset.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,9 @@ import pandas as pd
 
 from fdac_research._io import read_text_table
 from fdac_research.exceptions import ContractError, Problem
+from fdac_research.truth import read_truth_links
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "read_truth",
@@ -39,31 +43,13 @@ CLERICAL_COLUMNS = (
 
 
 def read_truth(sources: Path | str) -> pd.DataFrame | None:
-    """``source``, ``record_id``, ``true_id`` from a synthetic world's ``truth/``, or None."""
-    truth = Path(sources) / "truth"
-    if not (truth / "people.csv").is_file() or not (truth / "agency_links.csv").is_file():
-        return None
-    people = read_text_table(truth / "people.csv")
-    links = read_text_table(truth / "agency_links.csv")
-    return pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "source": "court",
-                    "record_id": people["person_ref"],
-                    "true_id": people["true_person_id"],
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "source": links["agency"],
-                    "record_id": links["record_id"],
-                    "true_id": links["true_person_id"],
-                }
-            ),
-        ],
-        ignore_index=True,
-    )
+    """``source``, ``record_id``, ``true_id`` from a synthetic world's ``truth/``, or None
+    when there is no truth in the documented layout (:mod:`fdac_research.truth`; the reason
+    is logged)."""
+    links = read_truth_links(sources)
+    if links.frame is None:
+        log.info("linkage evaluation: %s", links.note)
+    return links.frame
 
 
 def _prf(tp: int, n_pred: int, n_true: int) -> dict[str, float | None]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from fdac_research import schema
-from fdac_research._io import atomic_dir, find_table, read_text_table, write_json, write_table
+from fdac_research._io import atomic_dir, write_json, write_table
 from fdac_research._progress import progress
-from fdac_research.dataset import to_typed
+from fdac_research.dataset import typed_contract_columns
 from fdac_research.exceptions import ConfigError, ContractError, Problem
 from fdac_research.linkage._charts import save_agency_charts, save_precision_recall
 from fdac_research.linkage._config import LinkageModelConfig
@@ -30,7 +32,9 @@ from fdac_research.linkage._evaluate import (
 from fdac_research.linkage._model import LinkageModel
 from fdac_research.linkage._prepare import nickname_key_map, prepare
 from fdac_research.linkage._uk import uk_person_model
-from fdac_research.validation import check_folder
+from fdac_research.objections import drop_objectors, objecting_court_people
+from fdac_research.reading import read_table
+from fdac_research.validation import validated_tables
 
 __all__ = ["LinkResult", "link_sources", "load_model_file"]
 
@@ -118,7 +122,13 @@ def link_sources(
         Passed to the engine.
     """
     folder = Path(sources)
-    court, agency_paths = _load_reference(folder)
+    court, agency_paths, opt_outs = _load_reference(folder)
+    # Families who objected to all research are linked (the build needs their links to find
+    # the same objector elsewhere) but left out of every count, sample, chart and pair file
+    # this stage writes.
+    objecting = objecting_court_people(
+        opt_outs, court.rename(columns={"record_id": "person_ref"})[["case_ref", "person_ref"]]
+    )
     base = model or uk_person_model()
     fitted = dict(fitted or {})
     available = sorted(agency_paths)
@@ -149,7 +159,7 @@ def link_sources(
     out = Path(out)
     with atomic_dir(out) as tmp:
         for i, agency in enumerate(progress(chosen, desc="linking agencies", total=len(chosen))):
-            frame = _read_agency(agency_paths[agency], agency)
+            frame = agency_paths[agency]()
             prepped = {
                 REFERENCE: court_p,
                 agency: prepare(frame, base, f"agencies/{agency}.csv", nickname_keys=keys),
@@ -176,13 +186,14 @@ def link_sources(
                 court_keys = clusters[clusters["source"] == REFERENCE]
             part = clusters[clusters["source"] == agency]
             parts.append(part)
+            sub = None if truth is None else truth[truth["source"].isin([REFERENCE, agency])]
+            kept_cw, pairs, sub = _without_objectors(
+                court_keys, part, pairs, sub, objecting, agency
+            )
             (tmp / "pairs").mkdir(exist_ok=True)
             pairs.to_parquet(tmp / "pairs" / f"{agency}.parquet", index=False)
-            if truth is not None and evaluation is not None:
-                sub = truth[truth["source"].isin([REFERENCE, agency])]
-                evaluation["agencies"][agency] = evaluate_crosswalk(
-                    pd.concat([court_keys, part]), sub, agency, REFERENCE
-                )
+            if sub is not None and evaluation is not None:
+                evaluation["agencies"][agency] = evaluate_crosswalk(kept_cw, sub, agency, REFERENCE)
                 curves.append(threshold_curve(pairs, sub, agency, REFERENCE))
             else:
                 records = {REFERENCE: court, agency: frame}
@@ -205,7 +216,9 @@ def link_sources(
         )
         curve = pd.concat(curves, ignore_index=True) if curves else None
         est = pd.concat(estimates, ignore_index=True) if estimates else None
-        quality = _quality(crosswalk, chosen, models, evaluation, est)
+        quality = _quality(
+            drop_objectors(crosswalk, objecting, REFERENCE), chosen, models, evaluation, est
+        )
         write_table(_formatted(crosswalk), tmp / "crosswalk.csv")
         write_table(quality, tmp / "linkage_quality.csv")
         write_json(
@@ -230,21 +243,72 @@ def link_sources(
     return LinkResult(out, crosswalk, quality, models, out / "pairs", evaluation, curve)
 
 
-def _load_reference(folder: Path) -> tuple[pd.DataFrame, dict[str, Path]]:
-    """Validate the sources folder, read court people (typed) and find agency extracts."""
-    check_folder(folder, "sources")
-    path = find_table(folder, "court_people")
-    assert path is not None  # check_folder requires it
-    court = to_typed(read_text_table(path), schema.SOURCES.table("court_people"))
-    paths: dict[str, Path] = {}
-    for p in sorted((folder / "agencies").glob("*")):
-        if p.suffix in (".csv", ".parquet") and p.stem not in paths:
-            paths[p.stem] = p
-    return _court_frame(court), paths
+def _without_objectors(
+    court_keys: pd.DataFrame,
+    part: pd.DataFrame,
+    pairs: pd.DataFrame,
+    truth: pd.DataFrame | None,
+    objecting: set[str],
+    agency: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """One agency's crosswalk, pairs and truth with objecting families left out.
+
+    Left out: the objecting court people, and every agency record linked to them by the
+    model *or* (for evaluation) by the truth, from the predictions and the truth alike, so
+    precision and recall are measured on the same records."""
+    cw = pd.concat([court_keys, part])
+    if not objecting:
+        return cw, pairs, truth
+    gone_keys = set(court_keys.loc[court_keys["record_id"].isin(objecting), "person_key"])
+    gone = set(part.loc[part["person_key"].isin(gone_keys), "record_id"])
+    if truth is not None:
+        court_truth = truth[truth["source"] == REFERENCE]
+        gone_true = set(court_truth.loc[court_truth["record_id"].isin(objecting), "true_id"])
+        ag = truth[(truth["source"] == agency) & truth["true_id"].isin(gone_true)]
+        gone |= set(ag["record_id"])
+    drop_court = cw["record_id"].isin(objecting) & (cw["source"] == REFERENCE)
+    drop_agency = cw["record_id"].isin(gone) & (cw["source"] == agency)
+    cw = cw[~(drop_court | drop_agency)]
+
+    def gone_side(side: str) -> pd.Series:
+        src, ids = pairs[f"source_{side}"], pairs[f"id_{side}"]
+        return ((src == REFERENCE) & ids.isin(objecting)) | ((src == agency) & ids.isin(gone))
+
+    pairs = pairs[~(gone_side("l") | gone_side("r"))].reset_index(drop=True)
+    if truth is not None:
+        t_drop = ((truth["source"] == REFERENCE) & truth["record_id"].isin(objecting)) | (
+            (truth["source"] == agency) & truth["record_id"].isin(gone)
+        )
+        truth = truth[~t_drop]
+    return cw, pairs, truth
 
 
-def _read_agency(path: Path, agency: str) -> pd.DataFrame:
-    return to_typed(read_text_table(path), schema.agency_table(agency))
+def _load_reference(
+    folder: Path,
+) -> tuple[pd.DataFrame, dict[str, Callable[[], pd.DataFrame]], pd.DataFrame]:
+    """Validate the sources folder (reading every file once, under the same rules as
+    ``validate``), type court people and return a loader per agency extract."""
+    report, read, declared = validated_tables(folder, "sources")
+    report.raise_if_failed()
+    court = typed_contract_columns(read["court_people"], declared["court_people"])
+    # Extracts are read again one at a time, under the same rules, so memory holds one
+    # extract at once (at national scale the validated text of all of them would not fit).
+    loaders: dict[str, Callable[[], pd.DataFrame]] = {}
+    for name in sorted(read):
+        if name.startswith("agencies/"):
+            rt, table = read[name], declared[name]
+            loaders[name.removeprefix("agencies/")] = partial(_read_agency, rt.path, table, rt.file)
+    opt_outs = (
+        typed_contract_columns(read["opt_outs"], declared["opt_outs"])
+        if "opt_outs" in read
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in ("person_ref", "case_ref", "scope")})
+    )
+    del read
+    return _court_frame(court), loaders, opt_outs
+
+
+def _read_agency(path: Path, table: schema.Table, file: str) -> pd.DataFrame:
+    return typed_contract_columns(read_table(path, table, file), table)
 
 
 def _formatted(cw: pd.DataFrame) -> pd.DataFrame:

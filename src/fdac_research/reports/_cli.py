@@ -18,6 +18,7 @@ def _pipeline(args: argparse.Namespace) -> int:
         families=args.families,
         linkage=args.linkage,
         synth_model=args.synth_model,
+        key_file=Path(args.key_file) if args.key_file else None,
         **({"notebooks": Path(args.notebooks)} if args.notebooks else {}),
     )
     run_pipeline(cfg)
@@ -47,4 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--synth-model", help="synthesizer name (default: the package default)")
     p.add_argument("--notebooks", help="notebook folder (default: the checkout's notebooks/)")
+    p.add_argument(
+        "--key-file",
+        help="pseudonymisation key file for the build (outside any git repository); "
+        "default: FDAC_PSEUDONYM_KEY, or the public demo key for a synthetic world",
+    )
     p.set_defaults(func=_pipeline)

@@ -62,10 +62,16 @@ def build_manifest(
     inputs: dict[str, Path],
     outputs: Path,
     stages: list[dict[str, Any]],
+    notebooks: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A manifest linking every output to the code, parameters and inputs that made it."""
+    """A manifest linking every output to the code, parameters and inputs that made it.
+
+    Paths in it are relative (``<work>/research``, ``<data>``): no local folder names.
+    ``code_version`` ends in ``.dirty`` when the checkout had local changes; ``notebooks``
+    gives the SHA-256 of each notebook that was run."""
     return {
         "code_version": code_version(),
+        "notebooks": notebooks or {},
         "python": platform.python_version(),
         "packages": package_versions(),
         "parameters": parameters,

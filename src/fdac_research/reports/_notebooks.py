@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
+from fdac_research._io import private_tempdir
 from fdac_research.exceptions import FdacResearchError
 
 __all__ = ["NotebookFailed", "execute_notebook", "render_html", "normalise_notebook"]
@@ -133,7 +133,7 @@ def execute_notebook(
     os.environ.update(env)
     logging.getLogger("papermill").setLevel(logging.WARNING)  # stage progress is ours to print
     try:
-        with tempfile.TemporaryDirectory(prefix="fdac-kernel-") as sockets:
+        with private_tempdir("fdac-kernel-") as sockets:
             pm.execute_notebook(
                 str(notebook),
                 str(output),

@@ -30,6 +30,7 @@ from fdac_research.reports.publish import (
     suppressed_rows,
 )
 from fdac_research.risk import TableRules
+from fdac_research.truth import read_truth_effects
 
 __all__ = [
     "OUTCOMES",
@@ -303,17 +304,32 @@ class TruthComparison:
 _TRUTH_LABELS = ("key", "method", "estimand", "truth_estimand", "measure")
 
 
+def _has_truth(entry: Any, r: EffectResult) -> bool:
+    block = entry.get("att" if r.estimand == "ATT" else "ate") if isinstance(entry, dict) else None
+    return isinstance(block, dict) and all(m in block for m in ("risk_difference", "odds_ratio"))
+
+
 def truth_comparison(ev: OutcomeEvaluation, sources_dir: str | Path) -> TruthComparison:
-    """Compare every estimate with ``<sources>/truth/effects.json`` when it exists."""
-    path = Path(sources_dir) / "truth" / "effects.json" if sources_dir else None
-    if path is None or not path.is_file():
-        return TruthComparison(
-            "No planted truth: these data are not a synthetic world, so there is nothing to compare with."
-        )
-    effects = analysis.load_effects(path)
-    results = [r for key, rs in ev.results.items() if key in effects for r in rs]
+    """Compare every estimate with the planted effects of ``<sources>/truth/effects.json``
+    when it follows the documented layout (:mod:`fdac_research.truth`); otherwise the
+    comparison is skipped and the text says why."""
+    truth = read_truth_effects(sources_dir)
+    if truth.effects is None:
+        return TruthComparison(f"No comparison with a planted truth: {truth.note}.")
+    effects = truth.effects
+    results = [
+        r
+        for key, rs in ev.results.items()
+        if key in effects
+        for r in rs
+        if _has_truth(effects[key], r)
+    ]
     if not results:
-        return TruthComparison("The planted effects do not cover any outcome estimated here.")
+        return TruthComparison(
+            "The planted effects in `truth/effects.json` do not cover any outcome estimated "
+            "here in the documented layout (an 'ate'/'att' block with risk_difference and "
+            "odds_ratio), so nothing is compared."
+        )
     table = analysis.compare_with_truth(results, effects).round(3)
     per_row = [
         ev.tables[k][list(_COUNTS)].loc[f"{m} ({e})"]

@@ -12,19 +12,21 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fdac_research._io import atomic_dir, write_json
+from fdac_research._io import atomic_dir, private_tempdir, sha256_file, write_json
 from fdac_research.exceptions import ConfigError, FdacResearchError
 from fdac_research.reports._index import write_index
 from fdac_research.reports._manifest import build_manifest, hash_tree
 from fdac_research.reports._notebooks import execute_notebook, render_html
+from fdac_research.truth import is_synthetic, read_truth_links
 from fdac_research.validation import detect_layout
 
 __all__ = ["NOTEBOOKS", "PipelineConfig", "StageFailed", "run_pipeline", "default_notebook_dir"]
@@ -90,6 +92,7 @@ class PipelineConfig:
     linkage: str = "model"  # "model" runs fdac-research link; "truth" uses the world's truth
     synth_model: str | None = None
     notebooks: Path = field(default_factory=default_notebook_dir)
+    key_file: Path | None = None  # passed to the build; never recorded
 
     def __post_init__(self) -> None:
         problems = []
@@ -121,6 +124,33 @@ class PipelineConfig:
         }
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the stage gets SIGTERM if the pipeline dies, even by SIGKILL, so a killed
+    pipeline never leaves a stage running (and writing) on its own."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _communicate(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Wait for a stage; if the pipeline is interrupted meanwhile, end the stage first (it
+    removes its own temporary folders on SIGTERM) and then re-raise."""
+    try:
+        return proc.communicate()
+    except BaseException:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        raise
+
+
 def _run_stage(
     name: str,
     args: list[str],
@@ -128,41 +158,98 @@ def _run_stage(
     i: int,
     n: int,
     *,
+    shown: Callable[[list[str]], list[str]],
     refused_if: Path | None = None,
 ) -> bool:
     """Run one stage's command; ``False`` when it was a release refused by the gate (its
-    report at ``refused_if`` says why), ``True`` on success; any other failure raises."""
+    report at ``refused_if`` says why), ``True`` on success; any other failure raises.
+    ``shown`` turns the arguments into what is printed and recorded (no local paths)."""
     cmd = [sys.executable, "-m", "fdac_research.cli", *args]
+    public = ["fdac-research", *shown(args)]
     log.info("stage %d/%d: %s", i, n, name)
-    print(f"[{i}/{n}] {name}: fdac-research {' '.join(args)}", file=sys.stderr, flush=True)
+    print(f"[{i}/{n}] {name}: {' '.join(public)}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     env = {**os.environ, "FDAC_PROGRESS": os.environ.get("FDAC_PROGRESS", "0")}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
+    out, err = _communicate(proc)
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
         if (
             refused_if is not None
             and proc.returncode == 1
             and refused_if.is_file()
-            and "REFUSED" in proc.stderr
+            and "REFUSED" in err
         ):
             print(
                 f"      release REFUSED by the gate in {dt:.1f} s (reported in notebook 5)",
                 file=sys.stderr,
                 flush=True,
             )
-            stages.append(
-                {"stage": name, "command": ["fdac-research", *args], "outcome": "refused"}
-            )
+            stages.append({"stage": name, "command": public, "outcome": "refused"})
             return False
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-25:])
+        tail = "\n".join((err or out).strip().splitlines()[-25:])
         raise StageFailed(
             f"stage '{name}' failed (exit {proc.returncode}); its output, shown here only and "
             f"written nowhere:\n{tail}"
         )
     print(f"      done in {dt:.1f} s", file=sys.stderr, flush=True)
-    stages.append({"stage": name, "command": ["fdac-research", *args]})
+    stages.append({"stage": name, "command": public})
     return True
+
+
+def _path_shower(roots: dict[str, Path]) -> Callable[[list[str]], list[str]]:
+    """Arguments with every path under one of ``roots`` written as ``<root>/relative``:
+    a published manifest must not carry a secure environment's folder names."""
+    resolved = sorted(
+        ((k, Path(v).resolve()) for k, v in roots.items()),
+        key=lambda kv: len(kv[1].parts),
+        reverse=True,
+    )
+
+    def shown(args: list[str]) -> list[str]:
+        out = []
+        for a in args:
+            text = a
+            if os.sep in a or a.startswith("."):
+                p = Path(a).resolve()
+                for label, root in resolved:
+                    if p == root or root in p.parents:
+                        rel = p.relative_to(root).as_posix()
+                        text = f"<{label}>" + ("" if rel == "." else f"/{rel}")
+                        break
+                else:
+                    text = f"<{Path(a).name}>"
+            out.append(text)
+        return out
+
+    return shown
+
+
+def _preflight(cfg: PipelineConfig, sources: Path | None) -> None:
+    """Fail before minutes of linkage, not after, on what the later stages would refuse."""
+    if sources is None:
+        return
+    problems = []
+    if cfg.linkage == "truth":
+        links = read_truth_links(sources)
+        if links.frame is None:
+            problems.append(f"--linkage truth needs a synthetic world's truth: {links.note}")
+    has_key = bool(os.environ.get("FDAC_PSEUDONYM_KEY")) or cfg.key_file is not None
+    if not has_key and not is_synthetic(sources):
+        problems.append(
+            f"the build needs a pseudonymisation key for {sources.name} (not a synthetic "
+            "world): give --key-file PATH (a file outside any git repository) or set "
+            "FDAC_PSEUDONYM_KEY"
+        )
+    if problems:
+        raise ConfigError("pipeline", problems)
 
 
 def run_pipeline(cfg: PipelineConfig) -> Path:
@@ -171,27 +258,26 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     stages: list[dict[str, Any]] = []
     n = 7
+    roots = {"work": work, "reports": Path(cfg.out).resolve()}
+    if cfg.data is None:
+        roots["synthetic"] = Path(cfg.synthetic_dir).resolve()
+    else:
+        roots["data"] = Path(cfg.data).resolve()
+    if cfg.key_file is not None:
+        roots["key_file"] = Path(cfg.key_file).resolve()
+    shown = _path_shower(roots)
+
+    def stage(name: str, args: list[str], i: int, **kw: Any) -> bool:
+        return _run_stage(name, args, stages, i, n, shown=shown, **kw)
+
     if cfg.data is None:
         sources: Path | None = Path(cfg.synthetic_dir).resolve()
-        _run_stage(
-            "generate",
-            [
-                "generate",
-                "--out",
-                str(sources),
-                "--families",
-                str(cfg.families),
-                "--seed",
-                str(cfg.seed),
-            ],
-            stages,
-            1,
-            n,
-        )
-        layout = "sources"
+        gen = ["generate", "--out", str(sources), "--families", str(cfg.families)]
+        stage("generate", [*gen, "--seed", str(cfg.seed)], 1)
     else:
         layout = detect_layout(cfg.data)
         sources = Path(cfg.data).resolve() if layout == "sources" else None
+    _preflight(cfg, sources)
     linkage = work / "linkage"
     research = work / "research"
     synthetic = work / "synthetic"
@@ -199,30 +285,23 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
     disclosure = work / "disclosure"
     if sources is not None:
         if cfg.linkage == "truth":
-            _run_stage(
-                "link (truth)",
-                ["truth-crosswalk", str(sources), "--out", str(linkage)],
-                stages,
-                2,
-                n,
-            )
+            stage("link (truth)", ["truth-crosswalk", str(sources), "--out", str(linkage)], 2)
         else:
-            _run_stage("link", ["link", str(sources), "--out", str(linkage)], stages, 2, n)
+            stage("link", ["link", str(sources), "--out", str(linkage)], 2)
         build = ["build", str(sources), "--crosswalk", str(linkage), "--out", str(research)]
-        if (
-            not os.environ.get("FDAC_PSEUDONYM_KEY")
-            and (sources / "truth" / "effects.json").is_file()
-        ):
+        if cfg.key_file is not None:
+            build += ["--key-file", str(cfg.key_file)]
+        elif not os.environ.get("FDAC_PSEUDONYM_KEY") and is_synthetic(sources):
             build.append("--demo-key")  # synthetic data only; the build refuses it otherwise
-        _run_stage("build", build, stages, 3, n)
+        stage("build", build, 3)
     else:
         research = Path(cfg.data).resolve()  # type: ignore[arg-type]
         linkage = research
     out = Path(cfg.out).resolve()
-    with tempfile.TemporaryDirectory(prefix="fdac-notebooks-") as scratch, atomic_dir(out) as tmp:
+    with private_tempdir("fdac-notebooks-") as scratch, atomic_dir(out) as tmp:
         # The reviewer's full risk report names the riskiest key combinations, which would
         # themselves disclose: it stays with the work files; the published review is notebook 4.
-        _run_stage("risk", ["risk", str(research), "--out", str(disclosure)], stages, 4, n)
+        stage("risk", ["risk", str(research), "--out", str(disclosure)], 4)
         # A stale release from an earlier run must not stand in for a refused one.
         shutil.rmtree(synthetic, ignore_errors=True)
         shutil.rmtree(synth_report, ignore_errors=True)
@@ -238,9 +317,7 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         ]
         if cfg.synth_model:
             synth += ["--model", cfg.synth_model]
-        _run_stage(
-            "synthesise", synth, stages, 5, n, refused_if=synth_report / "synthetic_report.json"
-        )
+        stage("synthesise", synth, 5, refused_if=synth_report / "synthetic_report.json")
         print(f"[6/{n}] notebooks", file=sys.stderr, flush=True)
         tables = tmp / "tables"
         tables.mkdir()
@@ -281,8 +358,13 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         inputs = {"research": research}
         if sources is not None:
             write_json({"sources": hash_tree(sources)}, work / "sources_manifest.json")
+        notebooks = {nb: sha256_file(Path(cfg.notebooks) / nb) for nb, _, _ in NOTEBOOKS}
         manifest = build_manifest(
-            parameters=cfg.public(), inputs=inputs, outputs=tmp, stages=stages
+            parameters=cfg.public(),
+            inputs=inputs,
+            outputs=tmp,
+            stages=stages,
+            notebooks=notebooks,
         )
         write_json(manifest, tmp / "manifest.json")
     print(f"reports written to {out}", file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ returned: displaying any other table fails the notebook too.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from fdac_research._io import atomic_file, write_json
+from fdac_research._io import atomic_file, neutralise_formula, write_json
 from fdac_research.exceptions import ConfigError, DisclosureError
 from fdac_research.reports._guard import mark_checked
 from fdac_research.risk import TableRules, check_table_or_raise
@@ -61,9 +62,28 @@ def _target(tables_dir: Path | str, name: str) -> Path:
     return folder / f"{name}.csv"
 
 
+def _inert(df: pd.DataFrame) -> pd.DataFrame:
+    """Every text cell, index label and column name a spreadsheet would run as a formula,
+    neutralised (:func:`fdac_research._io.neutralise_formula`); numbers untouched."""
+
+    def cell(v: object) -> object:
+        return neutralise_formula(v) if isinstance(v, str) else v
+
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(cell)
+    out.index = out.index.map(cell)
+    out.columns = out.columns.map(cell)
+    if out.index.name is not None:
+        out.index.name = cell(out.index.name)
+    return out
+
+
 def _write(df: pd.DataFrame, path: Path) -> None:
     with atomic_file(path) as tmp:
-        df.to_csv(tmp, lineterminator="\n", encoding="utf-8")
+        _inert(df).to_csv(tmp, lineterminator="\n", encoding="utf-8")
+    os.chmod(path, 0o644)  # published: readable by whoever serves the reports
 
 
 def publish_table(

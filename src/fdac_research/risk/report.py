@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fdac_research import reference, schema
+from fdac_research import schema
 from fdac_research._io import atomic_dir, write_json, write_table
 from fdac_research.dataset import ResearchData, load_research
 from fdac_research.exceptions import ConfigError
+from fdac_research.refdata import UNKNOWN_REGION, region_of
 from fdac_research.risk import _plots
 from fdac_research.risk.fixes import (
     FixResult,
@@ -69,18 +70,19 @@ def _fixes(
             ("age_at_application", recode_bands(frame, qi, column="age_at_application", width=5))
         )
     if "local_authority" in qi:
-        las = pd.unique(frame["local_authority"].dropna())
-        mapping = {la: reference.REGION_OF_LA.get(la, "Other region") for la in las}
+        las = sorted(pd.unique(frame["local_authority"].dropna()))
+        regions, unknown = region_of(las)
+        mapping = {la: r or UNKNOWN_REGION for la, r in zip(las, regions, strict=True)}
+        name = "local authority to region"
+        if unknown:
+            name += (
+                f" ({len(unknown)} local authorit{'y' if len(unknown) == 1 else 'ies'} not in "
+                f"the reference table grouped as '{UNKNOWN_REGION}')"
+            )
         steps.append(
             (
                 "local_authority",
-                recode_map(
-                    frame,
-                    qi,
-                    column="local_authority",
-                    mapping=mapping,
-                    name="local authority to region",
-                ),
+                recode_map(frame, qi, column="local_authority", mapping=mapping, name=name),
             )
         )
     if "court" in qi:

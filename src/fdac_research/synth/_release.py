@@ -24,7 +24,7 @@ import pandas as pd
 
 from fdac_research import schema
 from fdac_research._io import atomic_dir, sha256_file, write_json, write_table
-from fdac_research.dataset import ResearchData, file_manifest, load_research
+from fdac_research.dataset import EXCLUSIONS_FILE, ResearchData, file_manifest, load_research
 from fdac_research.exceptions import ReleaseRefusedError
 from fdac_research.synth._base import BaseSynthesizer, check_scale, check_seed
 from fdac_research.synth._cart import CARTSynthesizer
@@ -307,6 +307,15 @@ def synthesise(
     scale = check_scale(scale)
     gate = gate or ReleaseGateConfig()
     data = research if isinstance(research, ResearchData) else load_research(research)
+    # A release is made to leave: families who objected to external sharing are not in it.
+    listed = data.external_exclusions is not None
+    data, n_withheld = data.for_external_use()
+    if not listed:
+        log.warning(
+            "the research folder lists no external-sharing objections (%s absent): the "
+            "release assumes there are none",
+            EXCLUSIONS_FILE,
+        )
     real = prepare_research(data)
     synth = make_synthesizer(model, seed) if isinstance(model, str) else model
     train, holdout = split_holdout(real, holdout_fraction, seed)
@@ -354,6 +363,18 @@ def synthesise(
                 "synthetic": {t: len(synthetic[t]) for t in DATA_TABLES},
             },
             "source_manifest_sha256": source_manifest,
+            "external_sharing_objections": (
+                {
+                    "cases_withheld": (
+                        "fewer than 10" if n_withheld < 10 else str(round_count(n_withheld))
+                    )
+                }
+                if listed
+                else {
+                    "cases_withheld": None,
+                    "note": f"no {EXCLUSIONS_FILE} in the research folder",
+                }
+            ),
             "utility": utility,
             "privacy": privacy,
             "gate": {
@@ -374,8 +395,12 @@ def synthesise(
         lq = _linkage_quality(data.linkage_quality)
         with atomic_dir(Path(out)) as tmp:
             for name in DATA_TABLES:
-                write_table(synthetic[name][schema.RESEARCH.table(name).names], tmp / f"{name}.csv")
-            write_table(lq, tmp / "linkage_quality.csv")
+                write_table(
+                    synthetic[name][schema.RESEARCH.table(name).names],
+                    tmp / f"{name}.csv",
+                    published=True,
+                )
+            write_table(lq, tmp / "linkage_quality.csv", published=True)
             _write_reports(tmp, report, train, synthetic)
             manifest = file_manifest(
                 tmp,

@@ -8,5 +8,13 @@ risk, synthesis and the analysis can each be measured against what is true.
 
 from fdac_research.world._config import CorruptionRates, WorldConfig
 from fdac_research.world._generate import generate_world, truth_crosswalk
+from fdac_research.world._zoo import ZOO_WORLDS, make_zoo_world
 
-__all__ = ["WorldConfig", "CorruptionRates", "generate_world", "truth_crosswalk"]
+__all__ = [
+    "WorldConfig",
+    "CorruptionRates",
+    "generate_world",
+    "truth_crosswalk",
+    "make_zoo_world",
+    "ZOO_WORLDS",
+]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from fdac_research.world._config import WorldConfig
 from fdac_research.world._generate import generate_world, truth_crosswalk
+from fdac_research.world._zoo import ZOO_WORLDS, make_zoo_world
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -34,6 +36,22 @@ def _truth_crosswalk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _zoo(args: argparse.Namespace) -> int:
+    if args.list:
+        tags = {n: f"[{w.expect}{', slow' if w.slow else ''}]" for n, w in ZOO_WORLDS.items()}
+        width, twidth = max(map(len, tags)), max(map(len, tags.values()))
+        for name, w in ZOO_WORLDS.items():
+            print(f"{name:<{width}}  {tags[name]:<{twidth}}  {w.description}")
+        return 0
+    if not args.name or not args.out:
+        print("fdac-research zoo: error: give NAME and --out DIR (or --list)", file=sys.stderr)
+        return 2
+    summary = make_zoo_world(args.name, args.out, families=args.families, seed=args.seed)
+    summary.pop("details")
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="write a synthetic world (sources + truth) to a folder")
     p.add_argument("--out", required=True, help="folder to write (replaced atomically)")
@@ -53,3 +71,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("sources")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_truth_crosswalk)
+    p = sub.add_parser(
+        "zoo",
+        help="write a 'world zoo' world: the synthetic world as someone else might have made it",
+    )
+    p.add_argument("name", nargs="?", choices=list(ZOO_WORLDS), help="which zoo world")
+    p.add_argument("--out", help="folder to write (replaced atomically)")
+    p.add_argument("--families", type=int, help="number of families (default: the world's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the world's)")
+    p.add_argument("--list", action="store_true", help="list the zoo worlds and exit")
+    p.set_defaults(func=_zoo)

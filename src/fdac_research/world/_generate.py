@@ -10,9 +10,12 @@ import numpy as np
 import pandas as pd
 
 from fdac_research import schema
-from fdac_research._io import atomic_dir, read_text_table, write_json, write_table
+from fdac_research._io import atomic_dir, write_json, write_table
 from fdac_research._progress import progress
+from fdac_research.dataset import load_sources
 from fdac_research.exceptions import ContractError, Problem
+from fdac_research.objections import drop_objectors, objecting_court_people
+from fdac_research.truth import read_truth_links
 from fdac_research.validation import check_folder
 from fdac_research.world._agencies import agency_extracts, attendance_probability, non_case_people
 from fdac_research.world._config import WorldConfig
@@ -260,37 +263,29 @@ def truth_crosswalk(sources: Path | str, out: Path | str) -> Path:
     agency record, keyed by its true person.
     """
     sources = Path(sources)
-    truth = sources / "truth"
-    if not (truth / "people.csv").is_file():
+    links = read_truth_links(sources)
+    if links.frame is None:
         raise ContractError(
             str(sources),
-            [Problem("truth/people.csv", None, None, None, "a synthetic world's truth files")],
+            [
+                Problem(
+                    "truth/", None, None, None, f"a synthetic world's truth files ({links.note})"
+                )
+            ],
         )
-    people = read_text_table(truth / "people.csv")
-    links = read_text_table(truth / "agency_links.csv")
-    cw = pd.concat(
-        [
-            pd.DataFrame(
-                {
-                    "source": "court",
-                    "record_id": people["person_ref"],
-                    "person_key": people["true_person_id"],
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "source": links["agency"],
-                    "record_id": links["record_id"],
-                    "person_key": links["true_person_id"],
-                }
-            ),
-        ],
-        ignore_index=True,
+    truth = links.frame
+    cw = pd.DataFrame(
+        {"source": truth["source"], "record_id": truth["record_id"], "person_key": truth["true_id"]}
     )
     cw["match_probability"] = 1.0
-    court_keys = set(people["true_person_id"])
+    # counts leave out families who objected to all research, as linkage's do
+    s = load_sources(sources)
+    counted = drop_objectors(cw, objecting_court_people(s.opt_outs, s.court_people))
+    court_keys = set(counted.loc[counted["source"] == "court", "person_key"])
+    agency = counted[counted["source"] != "court"]
     quality = (
-        links.assign(linked=links["true_person_id"].isin(court_keys))
+        agency.assign(linked=agency["person_key"].isin(court_keys))
+        .rename(columns={"source": "agency"})
         .groupby("agency", sort=True)["linked"]
         .agg(n_records="size", n_linked="sum")
         .reset_index()
