@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -43,10 +44,48 @@ INTERNAL = ExtractSpec(
 )
 
 
-@pytest.fixture(scope="module")
-def run(optout_world: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
+def _noisy_register(src: Path, out: Path) -> Path:
+    """A copy of ``src`` whose register is written as another service might: padded and
+    re-cased scopes, padded references (spaces, a tab, a non-breaking space), the same
+    objection twice, once more with the scope in other case, and an objection given both by
+    a person and for their case."""
+    shutil.copytree(src, out)
+    opt = pd.read_csv(src / "opt_outs.csv", dtype=str, keep_default_na=False)
+    scopes = {
+        "all_research": [" all_research", "ALL_RESEARCH ", "All_Research\t", "all_research"],
+        "external_sharing": ["External_Sharing ", "\u00a0external_sharing", "EXTERNAL_SHARING"],
+    }
+    pads = [" {} ", "{}\t", "\u00a0{}", "{}"]
+    rows = []
+    for i, r in enumerate(opt.to_dict("records")):
+        variants = scopes[r["scope"]]
+        rows.append(
+            {
+                "person_ref": pads[i % 4].format(r["person_ref"]) if r["person_ref"] else "",
+                "case_ref": pads[(i + 1) % 4].format(r["case_ref"]) if r["case_ref"] else "",
+                "received_date": f" {r['received_date']} ",
+                "scope": variants[i % len(variants)],
+            }
+        )
+    rows += [dict(rows[0]), dict(rows[1], scope=rows[1]["scope"].swapcase())]
+    people = pd.read_csv(src / "court_people.csv", dtype=str)
+    first = next(r for r in opt.to_dict("records") if r["person_ref"])
+    case = people.loc[people["person_ref"] == first["person_ref"], "case_ref"].iloc[0]
+    rows.append({**rows[0], "person_ref": "", "case_ref": f"  {case}", "scope": first["scope"]})
+    pd.DataFrame(rows).to_csv(out / "opt_outs.csv", index=False)
+    return out
+
+
+@pytest.fixture(scope="module", params=["clean", "noisy"])
+def run(
+    optout_world: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> dict:  # type: ignore[type-arg]
     src, link = optout_world
     root = tmp_path_factory.mktemp("optrun")
+    if request.param == "noisy":
+        src = _noisy_register(src, root / "sources")
     build_research(src, link, root / "research", key=TEST_KEY)
     extracts = {}
     for name in sorted(shipped_specs()):
@@ -56,7 +95,11 @@ def run(optout_world: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactor
         extracts[name] = spec
     write_extract(root / "research", INTERNAL, root / "internal")
     people = pd.read_csv(src / "court_people.csv", dtype=str)
+    # the oracle reads the register by hand: stripped, scope case-folded, duplicates dropped
     opt = pd.read_csv(src / "opt_outs.csv", dtype=str, keep_default_na=False)
+    opt = opt.apply(lambda c: c.str.strip())
+    opt["scope"] = opt["scope"].str.lower()
+    opt = opt.drop_duplicates(["person_ref", "case_ref", "scope"])
     role = dict(zip(people["person_ref"], people["role"], strict=True))
     case_of = dict(zip(people["person_ref"], people["case_ref"], strict=True))
     opt["kind"] = [

@@ -181,3 +181,38 @@ def test_spark_without_java_is_a_clear_error(small_world, tmp_path, monkeypatch)
     with pytest.raises(DependencyError, match="Java"):
         link_sources(small_world, tmp_path / "x", agencies=["police"], backend="spark")
     assert not (tmp_path / "x").exists()
+
+
+def test_objecting_families_are_left_out_of_every_count(linked, small_world):
+    """Families who objected to all research are linked (the build needs their links) but
+    absent from the quality counts, the evaluation and the pair files. Oracle: the world's
+    truth, read by hand."""
+    out, result = linked
+    people = pd.read_csv(small_world / "court_people.csv", dtype=str)
+    opt = pd.read_csv(small_world / "opt_outs.csv", dtype=str, keep_default_na=False)
+    opt = opt[opt["scope"] == "all_research"]
+    named = set(opt["case_ref"]) | set(
+        people.loc[people["person_ref"].isin(opt["person_ref"]), "case_ref"]
+    )
+    objecting = set(people.loc[people["case_ref"].isin(named), "person_ref"])
+    assert objecting, "the small world must hold all-research objections"
+    truth_people = pd.read_csv(small_world / "truth" / "people.csv", dtype=str)
+    gone_true = set(truth_people.loc[truth_people["person_ref"].isin(objecting), "true_person_id"])
+    links = pd.read_csv(small_world / "truth" / "agency_links.csv", dtype=str)
+    cw = read_text_table(out / "crosswalk.csv")
+    gone_keys = set(cw.loc[(cw["source"] == "court") & cw["record_id"].isin(objecting), "person_key"])
+    q = read_text_table(out / "linkage_quality.csv").set_index("agency")
+    for a in AGENCIES:
+        records = cw[cw["source"] == a]
+        # the quality table counts no record the model linked to an objector
+        kept = records[~records["person_key"].isin(gone_keys)]
+        assert int(q.loc[a, "n_records"]) == len(kept) < len(records)
+        # the evaluation drops those and the records truly theirs, on both sides
+        truly = set(links.loc[(links["agency"] == a) & links["true_person_id"].isin(gone_true), "record_id"])
+        ev_records = set(kept["record_id"]) - truly
+        assert result.evaluation["agencies"][a]["n_records"] == len(ev_records)
+        pairs = pd.read_parquet(out / "pairs" / f"{a}.parquet")
+        assert not set(pairs["id_l"]) & objecting and not set(pairs["id_r"]) & objecting
+        assert not (set(pairs["id_r"]) | set(pairs["id_l"])) & truly
+    # the crosswalk still holds them: the build must find objectors in every source
+    assert objecting <= set(cw.loc[cw["source"] == "court", "record_id"])

@@ -100,7 +100,7 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
     )
     out["match_threshold"] = pd.to_numeric(q["match_threshold"])
     for c in ("precision", "recall"):
-        out[c] = pd.to_numeric(q[c].replace("", np.nan)).round(4)
+        out[c] = pd.to_numeric(q[c].mask(q[c] == "")).round(4)
     out = out.set_index("agency")
     charts = Path(linkage_dir) / "charts" if linkage_dir else None
     figures = [
@@ -111,10 +111,21 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
 
 @dataclass
 class LinkageSensitivity:
-    """Estimates under simulated linkage errors of the measured (and a larger) size."""
+    """Estimates under simulated linkage errors of the measured (and a larger) size.
 
-    table: pd.DataFrame
+    ``table`` is ``None`` when no agency's precision and recall are known (nothing to
+    simulate); ``summary`` then says why."""
+
+    table: pd.DataFrame | None
     summary: str
+
+
+#: Said when precision and recall are unknown (real data with no reviewed sample).
+UNKNOWN_QUALITY = (
+    "Precision and recall are not known for {agencies}: these data have no truth/ and no "
+    "reviewed clerical sample was given (`fdac-research link SOURCES --labels "
+    "clerical_review.csv` after a reviewer fills in `is_match`), so they are shown as missing"
+)
 
 
 def _perturb(
@@ -165,6 +176,16 @@ def linkage_error_sensitivity(
             "linkage quality",
             [Problem("linkage_quality.csv", "recall", None, None, "precision and recall columns")],
         )
+    known = quality[["precision", "recall"]].notna().all(axis=1)
+    if not known.any():
+        agencies = "any agency" if len(quality) != 1 else str(quality.index[0])
+        return LinkageSensitivity(
+            None,
+            UNKNOWN_QUALITY.format(agencies=agencies)
+            + " and linkage errors of the measured size cannot be simulated.",
+        )
+    unknown = [str(a) for a in quality.index[~known]]
+    quality = quality[known]
     rng = np.random.default_rng(seed)
     frame = analysis.analysis_frame(research, outcome, population)
     base = analysis.aipw(frame)
@@ -218,6 +239,11 @@ def linkage_error_sensitivity(
             else ": comparable to its confidence interval, so linkage quality matters for this finding."
         )
     )
+    if unknown:
+        summary += (
+            " " + UNKNOWN_QUALITY.format(agencies=", ".join(unknown)) + ", so no errors were "
+            "added to what they feed."
+        )
     return LinkageSensitivity(table, summary)
 
 
@@ -281,7 +307,9 @@ def publish_linkage(
     )
     hidden = bool(suppressed_rows(quality).any())
     table, summary = None, ""
-    if sensitivity is not None:
+    if sensitivity is not None and sensitivity.table is None:
+        summary = sensitivity.summary
+    elif sensitivity is not None:
         table = publish_estimates(
             sensitivity.table,
             "linkage_error_sensitivity",

@@ -209,6 +209,23 @@ def _gate_text(gate: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _objections_text(objections: Any) -> str:
+    """What the release did about families who objected to external sharing."""
+    if not isinstance(objections, dict):
+        return ""
+    withheld = objections.get("cases_withheld")
+    if withheld is None:
+        return (
+            "The research folder held no list of families who objected to external sharing "
+            "(`_governance/external_exclusions.csv`, written by `fdac-research build`), so "
+            "none could be left out of the training data."
+        )
+    return (
+        "Families who objected to external sharing were left out of the training data "
+        f"before anything was fitted (cases left out: {withheld})."
+    )
+
+
 def _children_chart(cpc: dict[str, Any]) -> Figure:
     """Children per case in the *synthetic* release only: the real distribution is not
     drawn (its exact shares would give back small counts); its distance from the real one
@@ -269,7 +286,8 @@ def synthetic_release_view(
         fidelity=fidelity,
         privacy=_privacy(d.get("privacy", {}), gate),
         gate=_gate_text(gate)
-        + f"\n\nModel: `{d.get('model', {}).get('name')}`, seed {d.get('seed')}.",
+        + f"\n\nModel: `{d.get('model', {}).get('name')}`, seed {d.get('seed')}. "
+        + _objections_text(d.get("external_sharing_objections")),
         passed=bool(gate.get("passed")),
         figures=[_children_chart(d["utility"].get("children_per_case", {}))],
         fidelity_note=SUPPRESSION_NOTE if hidden else "",
