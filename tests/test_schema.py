@@ -1,4 +1,4 @@
-"""The contract declared in code matches DATA-CONTRACT.md (column lists copied from it)."""
+"""The contract declared in code matches docs/data-contract.md (column lists copied from it)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from fdac_research import schema
 
-# Required columns as listed in DATA-CONTRACT.md §1 and §2 (version 1).
+# Required columns as listed in docs/data-contract.md §1 and §2 (version 1).
 CONTRACT = {
     "court_cases": "case_ref cohort court local_authority application_date final_hearing_date contested_final_hearing expert_witness",
     "court_people": "case_ref person_ref role given_name family_name date_of_birth sex postcode ethnicity",

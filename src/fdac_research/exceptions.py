@@ -83,7 +83,7 @@ class ConfigError(FdacResearchError, ValueError):
 
 
 class ContractError(FdacResearchError, ValueError):
-    """Data does not follow DATA-CONTRACT.md. Lists every problem found."""
+    """Data does not follow docs/data-contract.md. Lists every problem found."""
 
     def __init__(self, where: str, problems: Iterable[Problem]) -> None:
         self.where = where

@@ -1,7 +1,7 @@
 """The one reading layer: how every stage reads a contract folder.
 
 ``fdac-research validate`` and every stage read files through :func:`read_table`, so what
-``validate`` accepts is exactly what the stages see. The rules (docs/DATA-CONTRACT.md,
+``validate`` accepts is exactly what the stages see. The rules (docs/data-contract.md,
 "How values are read") are decided here, once:
 
 * **Files.** ``<table>.csv`` (UTF-8, a byte-order mark allowed, LF or CRLF line ends) or

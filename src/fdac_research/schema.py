@@ -1,4 +1,4 @@
-"""The data contract (DATA-CONTRACT.md, version 1) declared once, in code.
+"""The data contract (docs/data-contract.md, version 1) declared once, in code.
 
 Every table, column, type, allowed values, keys and each column's *roles* live here. Other
 stages and the reports read roles from this module (for example the quasi-identifiers a

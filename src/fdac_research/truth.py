@@ -7,7 +7,7 @@ their layout: real data never carries a record of who everyone truly is. That is
 ``--demo-key`` checks (it guards against accidents, not against someone who plants a fake
 ``truth/`` on purpose), and nothing here parses effect blocks to decide it.
 
-Truth is *used* only when it follows the documented layout (docs/DATA-CONTRACT.md, "Truth of
+Truth is *used* only when it follows the documented layout (docs/data-contract.md, "Truth of
 a synthetic world"); otherwise every comparison with it is skipped with a note saying why,
 never an error:
 

@@ -1,4 +1,4 @@
-"""A plausible research dataset (DATA-CONTRACT.md §2) generated from a seed, for tests and for
+"""A plausible research dataset (docs/data-contract.md §2) generated from a seed, for tests and for
 developing the synthesizers before the governance build exists.
 
 Not the package's world model: a short, independent generator with the dependencies a

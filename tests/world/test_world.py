@@ -1,4 +1,4 @@
-"""The synthetic world: determinism, calibration against FDAC-FIGURES.md, realism of the
+"""The synthetic world: determinism, calibration against docs/fdac-figures.md, realism of the
 identifier errors, and the truth tables."""
 
 from __future__ import annotations
@@ -186,7 +186,7 @@ def test_hidden_confounder_inflates_naive_contrast(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_calibration_on_20000_families(tmp_path: Path) -> None:
-    """Calibration targets from FDAC-FIGURES.md (Harwin et al. 2016: reunification 25% in the
+    """Calibration targets from docs/fdac-figures.md (Harwin et al. 2016: reunification 25% in the
     comparison group, mothers' cessation 30%; true reunification odds ratio 1.75 from Zhang
     et al.) are reproduced by the data within a few points."""
     _check_calibration(tmp_path, 20000)

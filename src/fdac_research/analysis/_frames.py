@@ -1,6 +1,6 @@
 """Analysis frames: one row per person with treatment, a binary outcome, covariates, cluster.
 
-:func:`analysis_frame` builds one from a research dataset (DATA-CONTRACT.md §2);
+:func:`analysis_frame` builds one from a research dataset (docs/data-contract.md §2);
 :meth:`AnalysisFrame.from_dataframe` wraps any data frame (simulations, other studies).
 
 Missing covariates

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Published benchmark: reunification odds ratio of family treatment drug courts, meta-analysis
-#: of 16 studies (Zhang et al., Child Abuse & Neglect; FDAC-FIGURES.md): 1.75 (1.38 to 2.22).
+#: of 16 studies (Zhang et al., Child Abuse & Neglect; docs/fdac-figures.md): 1.75 (1.38 to 2.22).
 ZHANG_REUNIFICATION_OR = (1.75, 1.38, 2.22)
 
 
@@ -314,7 +314,7 @@ def compare_with_benchmark(
     """Triangulate an estimate with published evidence ``(estimate, low, high)``.
 
     An adjusted estimate whose interval lies wholly **above** the published one is the
-    pattern FDAC-FIGURES.md describes for the NatCen 2023 contrasts: selection into FDAC on
+    pattern docs/fdac-figures.md describes for the NatCen 2023 contrasts: selection into FDAC on
     factors the records do not hold (motivation, severity) inflating the effect. This is the
     check that can point to hidden confounding, which an E-value by itself cannot.
     """

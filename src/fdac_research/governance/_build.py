@@ -1,4 +1,4 @@
-"""Build the pseudonymised research dataset (DATA-CONTRACT.md §2) from the identifiable
+"""Build the pseudonymised research dataset (docs/data-contract.md §2) from the identifiable
 sources and the linkage crosswalk."""
 
 from __future__ import annotations
@@ -211,12 +211,12 @@ def build_research(
     key_kind: str = "secret",
     config: BuildConfig | None = None,
 ) -> BuildResult:
-    """Build the research dataset of DATA-CONTRACT.md §2 into ``out`` (atomically).
+    """Build the research dataset of docs/data-contract.md §2 into ``out`` (atomically).
 
     Parameters
     ----------
     sources : path
-        Identifiable sources folder (DATA-CONTRACT.md §1).
+        Identifiable sources folder (docs/data-contract.md §1).
     linkdir : path
         Linkage output holding ``crosswalk.csv`` and ``linkage_quality.csv``.
     out : path

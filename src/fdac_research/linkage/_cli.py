@@ -58,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "charts/ and evaluation.json (with truth/) or clerical_review.csv (without)."
         ),
     )
-    p.add_argument("sources", help="sources folder (DATA-CONTRACT.md section 1)")
+    p.add_argument("sources", help="sources folder (docs/data-contract.md section 1)")
     p.add_argument("--out", required=True, help="output folder (replaced atomically)")
     p.add_argument("--engine", choices=["splink", "recordlinkage"], default="splink")
     p.add_argument(

@@ -95,7 +95,7 @@ def link_sources(
     Parameters
     ----------
     sources : path
-        A sources folder (DATA-CONTRACT.md §1), validated first.
+        A sources folder (docs/data-contract.md §1), validated first.
     out : path
         Output folder, written atomically: ``crosswalk.csv``, ``model.json``,
         ``linkage_quality.csv``, ``evaluation.json`` (when ``truth/`` exists) or

@@ -22,7 +22,7 @@ def uk_person_model(
     u_max_pairs: int = 2_000_000,
 ) -> LinkageModelConfig:
     """The default model for ``given_name``, ``family_name``, ``date_of_birth``, ``sex``,
-    ``postcode`` (DATA-CONTRACT.md §1).
+    ``postcode`` (docs/data-contract.md §1).
 
     Comparisons (first matching level wins):
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fdac_research.reports.pipeline import PipelineConfig, run_pipeline
-
 
 def _pipeline(args: argparse.Namespace) -> int:
+    # imported here: the notebook machinery (nbformat, papermill) takes seconds to import,
+    # and every other command, each stage the pipeline starts among them, would pay for it
+    from fdac_research.reports.pipeline import PipelineConfig, run_pipeline
+
     cfg = PipelineConfig(
         out=Path(args.out),
         work=Path(args.work),

@@ -18,9 +18,10 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
+if TYPE_CHECKING:  # nbformat takes over a second to import: only where notebooks are run
+    import nbformat
 
 from fdac_research._io import private_tempdir
 from fdac_research.exceptions import FdacResearchError
@@ -119,6 +120,7 @@ def execute_notebook(
     normalised executed copy to ``output`` and return it. A cell error raises
     :class:`NotebookFailed` naming the notebook and the cell; stderr output is logged, not
     kept in the notebook."""
+    import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
@@ -164,6 +166,7 @@ def execute_notebook(
 def render_html(nb: nbformat.NotebookNode, output: Path, *, title: str) -> Path:
     """Render an executed notebook to self-contained HTML (images inline, no remote assets,
     input code hidden behind the report's prose)."""
+    import nbformat
     from nbconvert import HTMLExporter
 
     logging.getLogger("traitlets").setLevel(logging.ERROR)  # alt-text notices for figures

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         "synthesise",
         help="write a gated synthetic release of a research folder (utility + privacy reports)",
     )
-    p.add_argument("research", help="real research folder (DATA-CONTRACT.md section 2)")
+    p.add_argument("research", help="real research folder (docs/data-contract.md section 2)")
     p.add_argument(
         "--out", required=True, help="release folder (replaced atomically; untouched if refused)"
     )

@@ -1,6 +1,6 @@
 """The synthetic world: a seeded generator of FDAC and comparison care proceedings.
 
-It writes every identifiable source of DATA-CONTRACT.md §1 (court cases, people, outcomes,
+It writes every identifiable source of docs/data-contract.md §1 (court cases, people, outcomes,
 hearings, agency extracts with realistic identifier errors, opt-outs) together with the
 ground truth (``truth/``: who is who, the planted effects), so that linkage, governance,
 risk, synthesis and the analysis can each be measured against what is true.

@@ -57,7 +57,7 @@ class WorldConfig(ConfigBase):
     last_year: int = 2024
     extract_date: str = "2025-03-31"
     non_case_ratio: float = 1.0
-    # Calibration targets (FDAC-FIGURES.md): Harwin et al. 2016 reunification 25% vs 37%,
+    # Calibration targets (docs/fdac-figures.md): Harwin et al. 2016 reunification 25% vs 37%,
     # odds ratio 1.75 (Zhang et al. meta-analysis); mothers' cessation 30% vs 46%
     # (OR about 2.0); fathers 5% vs 25% (Harwin et al. 2014, less complete data).
     reunification_comparison: float = 0.25
