@@ -1,8 +1,9 @@
 """Run benchmarks: ``python -m benchmarks.run [name ...]``.
 
 Each ``benchmarks/bench_<name>.py`` exposes ``run() -> dict`` returning
-``{"title": str, "rows": [dict, ...], "notes": [str, ...]}``; rows are printed and written as
-``reports/benchmarks/<name>.json`` and ``<name>.md`` (a Markdown table). Benchmarks report
+``{"title": str, "rows": [dict, ...], "notes": [str, ...]}`` (and optionally ``"tables":
+{heading: [dict, ...]}`` for further tables); rows are printed and written as
+``reports/benchmarks/<name>.json`` and ``<name>.md`` (Markdown tables). Benchmarks report
 figures (and ratios against the named peer measured in the same run); they do not assert on
 wall-clock time.
 """
@@ -48,6 +49,8 @@ def main(argv: list[str]) -> int:
             json.dumps(res, indent=2, sort_keys=True, default=str) + "\n"
         )
         md = f"# {res.get('title', name)}\n\n" + _table(res.get("rows", []))
+        for heading, rows in res.get("tables", {}).items():
+            md += f"\n## {heading}\n\n" + _table(rows)
         for note in res.get("notes", []):
             md += f"\n- {note}"
         (OUT / f"{name}.md").write_text(md + "\n")

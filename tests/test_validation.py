@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -159,3 +160,26 @@ def test_repeated_bad_value_gives_first_line_and_count() -> None:
     assert [(p.column, p.line, p.value, p.count) for p in problems] == [
         ("application_date", 4, "2020-02-30", 2)  # row index 2 -> line 4 (header is line 1)
     ]
+
+
+def test_research_side_files_are_validated_as_the_stages_read_them(
+    small_research: Path, tmp_path: Path
+) -> None:
+    """A manifest the stages cannot read, and an external-sharing list without its key
+    column, are refused by validate (not first by the stage that reads them)."""
+    from fdac_research.dataset import load_research
+
+    cases = [
+        ("manifest.json", '{"contract_version": "1", ', "a readable JSON manifest"),
+        ("manifest.json", '["a list"]', "a JSON object (got a JSON list or value)"),
+        ("_governance/external_exclusions.csv", "case\nabc\n", "required column 'case_id'"),
+    ]
+    for i, (name, text, expected) in enumerate(cases):
+        folder = tmp_path / f"r{i}"
+        shutil.copytree(small_research, folder)
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+        report = validate_folder(folder)
+        assert [(p.file, p.expected) for p in report.problems] == [(name, expected)]
+        with pytest.raises(ContractError, match=re.escape(expected)):
+            load_research(folder)

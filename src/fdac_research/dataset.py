@@ -9,7 +9,6 @@ as ``float64``, text and categories as ``object`` with ``NaN`` for missing, list
 from __future__ import annotations
 
 import dataclasses
-import json
 import platform
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,13 +20,18 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research._io import (
     atomic_dir,
-    read_text_table,
     sha256_file,
     write_json,
     write_table,
 )
 from fdac_research.exceptions import ContractError, Problem
-from fdac_research.reading import ReadTable, read_folder_tables
+from fdac_research.reading import (
+    EXCLUSIONS_FILE,
+    ReadTable,
+    read_external_exclusions,
+    read_folder_tables,
+    read_manifest,
+)
 from fdac_research.validation import ValidationReport, check_folder, validated_tables
 
 __all__ = [
@@ -47,7 +51,6 @@ __all__ = [
 
 #: Controller-side list of pseudonymous case_ids withheld from external recipients, inside a
 #: research folder (written by the build, read by everything made to leave).
-EXCLUSIONS_FILE = "_governance/external_exclusions.csv"
 
 
 def to_typed(df: pd.DataFrame, table: schema.Table) -> pd.DataFrame:
@@ -233,27 +236,8 @@ def load_research(folder: Path | str, *, validate: bool = True) -> ResearchData:
     """Load a research folder, validating it first."""
     folder = Path(folder)
     typed, extras, _ = _typed_tables(folder, "research", validate)
-    manifest_path = folder / "manifest.json"
-    try:
-        manifest = (
-            json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else {}
-        )
-    except ValueError as err:
-        raise ContractError(
-            str(folder), [Problem("manifest.json", None, None, None, "a readable JSON manifest")]
-        ) from err
-    if not isinstance(manifest, dict):
-        manifest = {}
-    excl_path = folder / EXCLUSIONS_FILE
-    exclusions = None
-    if excl_path.is_file():
-        excl = read_text_table(excl_path, name=EXCLUSIONS_FILE)
-        if "case_id" not in excl.columns:
-            raise ContractError(
-                str(folder),
-                [Problem(EXCLUSIONS_FILE, "case_id", 1, None, "required column 'case_id'")],
-            )
-        exclusions = frozenset(excl["case_id"].str.strip()) - {""}
+    manifest = read_manifest(folder)
+    exclusions = read_external_exclusions(folder)
     return ResearchData(
         cases=typed["cases"],
         adults=typed["adults"],

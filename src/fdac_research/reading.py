@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,6 +60,9 @@ __all__ = [
     "normalise",
     "normalise_postcode",
     "read_table",
+    "EXCLUSIONS_FILE",
+    "read_manifest",
+    "read_external_exclusions",
 ]
 
 #: What an agency extract's file stem must look like (it becomes the agency's name).
@@ -67,6 +71,9 @@ _AGENCY_NAME = re.compile(AGENCY_NAME_PATTERN)
 _POSTCODE = re.compile(schema.POSTCODE_PATTERN)
 _SPACE = re.compile(r"\s+")
 _SUFFIXES = (".csv", ".parquet")
+#: The research folder's list of families who objected to external sharing (written by the
+#: build, honoured by every external extract and the synthetic release).
+EXCLUSIONS_FILE = "_governance/external_exclusions.csv"
 
 
 def normalise_postcode(value: str) -> str:
@@ -319,3 +326,42 @@ def read_folder_tables(
         except ContractError as err:
             problems.extend(err.problems)
     return read, {t.name: t for t in tables}, problems
+
+
+def read_manifest(folder: Path | str) -> dict[str, object]:
+    """A research folder's ``manifest.json`` (``{}`` when absent); :class:`ContractError`
+    when it is there but not a readable JSON object."""
+    path = Path(folder) / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ContractError(
+            str(folder), [Problem("manifest.json", None, None, None, "a readable JSON manifest")]
+        ) from err
+    if not isinstance(manifest, dict):
+        raise ContractError(
+            str(folder),
+            [
+                Problem(
+                    "manifest.json", None, None, None, "a JSON object (got a JSON list or value)"
+                )
+            ],
+        )
+    return manifest
+
+
+def read_external_exclusions(folder: Path | str) -> frozenset[str] | None:
+    """The ``case_id``s of ``_governance/external_exclusions.csv`` (``None`` when the folder
+    has no such list); :class:`ContractError` when the file has no ``case_id`` column."""
+    path = Path(folder) / EXCLUSIONS_FILE
+    if not path.is_file():
+        return None
+    excl = read_text_table(path, name=EXCLUSIONS_FILE)
+    if "case_id" not in excl.columns:
+        raise ContractError(
+            str(folder),
+            [Problem(EXCLUSIONS_FILE, "case_id", 1, None, "required column 'case_id'")],
+        )
+    return frozenset(excl["case_id"].str.strip()) - {""}

@@ -432,6 +432,7 @@ ADULTS = Table(
         _c("mental_health", "bool", "Mental-health condition recorded (linked health records).", "sensitive", nullable=True),
         _c("prior_proceedings", "int", "Earlier care proceedings (linked local-authority records).", "quasi_identifier", "sensitive", nullable=True, minimum=0),
         _c("convictions", "int", "Convictions (linked police records).", "sensitive", nullable=True, minimum=0),
+        _c("child_protection_plans", "int", "Child-protection plans on record before the proceedings (linked local-authority records); FDAC cannot change it, so the evaluation uses it as a negative control.", "sensitive", nullable=True, minimum=0, required=False),
         _c("hearings_attended_pct", "float", "Percent of the case's hearings a parent attended.", "attribute", nullable=True, minimum=0, maximum=100),
         _c("ceased_misuse", "bool", "Ceased substance misuse by the end of proceedings.", "outcome", nullable=True),
     ),

@@ -20,7 +20,12 @@ import pandas as pd
 from fdac_research import schema
 from fdac_research._io import find_table
 from fdac_research.exceptions import ContractError, Problem
-from fdac_research.reading import ReadTable, read_folder_tables
+from fdac_research.reading import (
+    ReadTable,
+    read_external_exclusions,
+    read_folder_tables,
+    read_manifest,
+)
 
 __all__ = [
     "ValidationReport",
@@ -290,6 +295,18 @@ def _rules_sources(frames: dict[str, pd.DataFrame], files: dict[str, str]) -> li
     return problems
 
 
+def _rules_research(folder: Path, frames: dict[str, pd.DataFrame]) -> list[Problem]:
+    """The research folder's files beside its tables: the manifest and the list of families
+    who objected to external sharing (each stage reads them; a bad one is refused here)."""
+    problems: list[Problem] = []
+    for read in (read_manifest, read_external_exclusions):
+        try:
+            read(folder)
+        except ContractError as err:
+            problems.extend(err.problems)
+    return problems
+
+
 def validated_tables(
     folder: Path | str, layout: str | None = None
 ) -> tuple[ValidationReport, dict[str, ReadTable], dict[str, schema.Table]]:
@@ -318,6 +335,8 @@ def validated_tables(
     report.problems.extend(_foreign_keys(frames, lay, files))
     if name == "sources":
         report.problems.extend(_rules_sources(frames, files))
+    else:
+        report.problems.extend(_rules_research(folder, frames))
     return report, read, declared
 
 

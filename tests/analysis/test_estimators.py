@@ -225,7 +225,7 @@ def test_deterministic(children) -> None:
 # --------------------------------------------------------------------- bad inputs
 def test_bad_arguments_are_named(children) -> None:
     with pytest.raises(AnalysisError, match="variance must be"):
-        g_computation(children, variance="jackknife")
+        g_computation(children, variance="cr2")
     with pytest.raises(AnalysisError, match="explicit seed"):
         ipw(children, variance="bootstrap")
     with pytest.raises(AnalysisError, match="estimand must be"):

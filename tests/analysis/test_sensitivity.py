@@ -190,3 +190,47 @@ def test_benchmark_comparison_points_to_hidden_confounding(simulated, simulated_
     assert compare_with_benchmark(r, (5.0, 4.0, 6.0)).direction == "below"
     with pytest.raises(AnalysisError, match="not inside"):
         compare_with_benchmark(r, (1.0, 2.0, 3.0))
+
+
+def test_benchmark_test_with_both_uncertainties_hand_worked() -> None:
+    from fdac_research.analysis import compare_with_benchmark
+
+    # 300/500 vs 200/500 (Wald): log OR = 0.810930, SE = 0.129099; Zhang et al. (1.75, 1.38 to
+    # 2.22): SE = (log 2.22 - log 1.38) / (2 * 1.959964) = (0.797507 - 0.322083) / 3.919928
+    # = 0.121284; z = (0.810930 - 0.559616) / sqrt(0.129099^2 + 0.121284^2)
+    # = 0.251314 / 0.177131 = 1.41881; p = 2 * (1 - Phi(1.41881)) = 0.15595.
+    r = _result(300, 200, 200, 300)
+    c = compare_with_benchmark(r)
+    assert c.se_benchmark == pytest.approx(0.121284, abs=1e-6)
+    assert c.z == pytest.approx(1.41881, abs=1e-4)
+    assert c.p_value == pytest.approx(0.15595, abs=1e-4)
+    assert c.agrees and c.direction == "consistent" and "consistent" in c.statement
+    # 400/500 vs 200/500: OR 6.0, SE = sqrt(1/400 + 1/100 + 1/200 + 1/300) = 0.144338;
+    # z = (1.791759 - 0.559616) / sqrt(0.144338^2 + 0.121284^2) = 1.232143 / 0.188524 = 6.5358.
+    big = compare_with_benchmark(_result(400, 100, 200, 300))
+    assert big.z == pytest.approx(6.5358, abs=1e-3) and big.direction == "above"
+    # the bias needed to reach the benchmark, on the RR scale: RR = 0.8 / 0.4 = 2; the
+    # benchmark OR 1.75 at p0 = 0.4 is RR 1.75 / (0.6 + 0.7) = 1.346154; B = 1.485714;
+    # E = B + sqrt(B (B - 1)) = 1.485714 + sqrt(0.721633) = 1.485714 + 0.849490 = 2.335204.
+    assert big.bias_to_benchmark == pytest.approx(1.485714, abs=1e-5)
+    assert big.evalue_to_benchmark == pytest.approx(2.335204, abs=1e-5)
+    assert "2.34 each" in big.statement
+
+
+def test_negative_control_and_the_robustness_verdict() -> None:
+    from fdac_research.analysis import check_robustness, negative_control_check
+
+    null = _result(250, 250, 250, 250)  # OR 1 exactly: nothing to see
+    shifted = _result(200, 300, 300, 200)  # OR 0.44 (0.35 to 0.57): FDAC cannot have done it
+    assert not negative_control_check(null).flagged
+    assert negative_control_check(shifted).flagged
+    assert "cannot have changed" in negative_control_check(shifted).statement
+    consistent = _result(300, 200, 200, 300)  # consistent with Zhang (z = 1.42)
+    ok = check_robustness(consistent, negative_control=null)
+    assert ok.robust is True and "No sign of hidden bias" in ok.statement
+    bad = check_robustness(consistent, negative_control=shifted)
+    assert bad.robust is False and bad.reasons and "Not robust" in bad.statement
+    both = check_robustness(_result(400, 100, 200, 300), negative_control=shifted)
+    assert len(both.reasons) == 2 and "significantly above" in both.statement
+    unknown = check_robustness(consistent, negative_control=None, benchmark=None)
+    assert unknown.robust is None and "not checked" in unknown.statement

@@ -200,7 +200,9 @@ def test_objecting_families_are_left_out_of_every_count(linked, small_world):
     gone_true = set(truth_people.loc[truth_people["person_ref"].isin(objecting), "true_person_id"])
     links = pd.read_csv(small_world / "truth" / "agency_links.csv", dtype=str)
     cw = read_text_table(out / "crosswalk.csv")
-    gone_keys = set(cw.loc[(cw["source"] == "court") & cw["record_id"].isin(objecting), "person_key"])
+    gone_keys = set(
+        cw.loc[(cw["source"] == "court") & cw["record_id"].isin(objecting), "person_key"]
+    )
     q = read_text_table(out / "linkage_quality.csv").set_index("agency")
     for a in AGENCIES:
         records = cw[cw["source"] == a]
@@ -208,7 +210,9 @@ def test_objecting_families_are_left_out_of_every_count(linked, small_world):
         kept = records[~records["person_key"].isin(gone_keys)]
         assert int(q.loc[a, "n_records"]) == len(kept) < len(records)
         # the evaluation drops those and the records truly theirs, on both sides
-        truly = set(links.loc[(links["agency"] == a) & links["true_person_id"].isin(gone_true), "record_id"])
+        truly = set(
+            links.loc[(links["agency"] == a) & links["true_person_id"].isin(gone_true), "record_id"]
+        )
         ev_records = set(kept["record_id"]) - truly
         assert result.evaluation["agencies"][a]["n_records"] == len(ev_records)
         pairs = pd.read_parquet(out / "pairs" / f"{a}.parquet")

@@ -49,7 +49,11 @@ def test_outcomes_view(small_research: Path, small_world: Path, tmp_path: Path) 
         [f"effects_{k}" for k in ev.tables]
         + ["outcomes_final_order", "outcomes_placement_at_end"]
         + ["balance_reunified_children", "sensitivity_e_values", "truth_comparison"]
+        + ["negative_control"]
     )
+    # the verdict on hidden bias is drawn from published rows and names both checks
+    assert pub.negative_control is not None and ev.robustness is not None
+    assert "benchmark" in pub.robustness_text and "Negative control" in pub.robustness_text
     assert all((tables / f"{w}.check.json").is_file() for w in written)
     shown = pub.effects["reunified_children"]
     assert (shown["n"] % 5 == 0).all() and (shown["events_treated"] % 5 == 0).all()

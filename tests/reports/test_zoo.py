@@ -22,8 +22,9 @@ import pandas as pd
 import pytest
 
 from fdac_research._io import FORMULA_STARTS
+from fdac_research.exceptions import ContractError
 from fdac_research.governance import load_spec, write_extract
-from fdac_research.reports import PipelineConfig, StageFailed, run_pipeline
+from fdac_research.reports import PipelineConfig, run_pipeline
 from fdac_research.validation import validate_folder
 from fdac_research.world import ZOO_WORLDS, make_zoo_world
 
@@ -118,15 +119,21 @@ def test_broken_worlds_are_refused_naming_the_file(name: str, tmp_path: Path) ->
     assert not report.ok
     first = report.problems[0]
     assert first.file in ("agencies/youth-offending.csv", "court_cases.csv")
-    with pytest.raises(StageFailed, match=re.escape(first.file)):
+    # the pipeline refuses the folder before any stage runs, listing every problem
+    with pytest.raises(ContractError, match=re.escape(first.file)) as err:
         _pipeline(world, tmp_path / "run", "model")
-    assert not (tmp_path / "run" / "reports").exists()
+    assert [str(p) for p in err.value.problems] == [str(p) for p in report.problems]
+    assert not (tmp_path / "run").exists()
 
 
-def test_parquet_minimal_world_without_truth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parquet_minimal_world_without_truth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Typed Parquet, only the required files and columns, no truth: real-data path (a
     key, probabilistic linkage); every report says what it had to do without."""
-    world = Path(make_zoo_world("parquet_minimal", tmp_path / "w", families=FAMILIES, seed=SEED)["out"])
+    world = Path(
+        make_zoo_world("parquet_minimal", tmp_path / "w", families=FAMILIES, seed=SEED)["out"]
+    )
     assert validate_folder(world).ok
     with pytest.raises(Exception, match="pseudonymisation key"):
         _pipeline(world, tmp_path / "nokey", "model")  # refused before any linkage
@@ -186,6 +193,13 @@ def test_foreign_world_every_stage_and_interruption(tmp_path: Path) -> None:
     # the payload court reached the published tables only as inert text
     court = (clean / "tables" / "cohort_court.csv").read_text()
     assert "'=HYPERLINK(" in court
+    # substance words the package's table does not know are counted, not lost; the fake
+    # local authority is named as outside the reference table
+    profile = _text(clean / "01_cohort_profile.html")
+    assert re.search(
+        r"substances : [1-9]\d* value\(s\) are not in the package's substance", profile
+    )
+    assert "are not local authorities of England or Wales" in profile
     # extracts for external recipients: regions from the reference table, unknown ones labelled
     research = tmp_path / "clean" / "work" / "research"
     for spec in ("case_statistics", "impact_evaluation"):

@@ -13,6 +13,8 @@ Tested functions the notebooks call:
 * :func:`forest_plot` — estimates with intervals (and the truth, for synthetic worlds);
 * :func:`e_value`, :func:`evalue_rr`, :func:`evalue_or`, :func:`is_sensitive_to_hidden_bias`
   — sensitivity to unmeasured confounding;
+* :func:`compare_with_benchmark`, :func:`negative_control_check`,
+  :func:`check_robustness` — the checks that can see hidden bias, and a verdict in words;
 * :func:`compare_with_truth`, :func:`estimates_table` — tables for the report.
 """
 
@@ -24,8 +26,9 @@ from fdac_research.analysis._balance import (
 )
 from fdac_research.analysis._errors import AnalysisError
 from fdac_research.analysis._estimators import (
+    DEFAULT_VARIANCE,
+    VARIANCES,
     aipw,
-    evaluate,
     g_computation,
     ipw,
     ipw_weights,
@@ -34,7 +37,14 @@ from fdac_research.analysis._estimators import (
     propensity_scores,
     ps_matching,
 )
-from fdac_research.analysis._frames import OUTCOME_POPULATIONS, AnalysisFrame, analysis_frame
+from fdac_research.analysis._evaluate import evaluate, evaluate_each
+from fdac_research.analysis._frames import (
+    DERIVED_OUTCOMES,
+    NEGATIVE_CONTROLS,
+    OUTCOME_POPULATIONS,
+    AnalysisFrame,
+    analysis_frame,
+)
 from fdac_research.analysis._plots import forest_plot, overlap_plot
 from fdac_research.analysis._profile import (
     AGE_BANDS,
@@ -47,6 +57,12 @@ from fdac_research.analysis._profile import (
     profile_tables,
 )
 from fdac_research.analysis._results import EffectResult, Estimate, cluster_variance
+from fdac_research.analysis._robustness import (
+    NegativeControlCheck,
+    RobustnessCheck,
+    check_robustness,
+    negative_control_check,
+)
 from fdac_research.analysis._sensitivity import (
     ZHANG_REUNIFICATION_OR,
     BenchmarkComparison,
@@ -67,6 +83,9 @@ __all__ = [
     "AnalysisFrame",
     "analysis_frame",
     "OUTCOME_POPULATIONS",
+    "DERIVED_OUTCOMES",
+    "NEGATIVE_CONTROLS",
+    "VARIANCES",
     "EffectResult",
     "Estimate",
     "cluster_variance",
@@ -76,6 +95,8 @@ __all__ = [
     "ps_matching",
     "aipw",
     "evaluate",
+    "evaluate_each",
+    "DEFAULT_VARIANCE",
     "propensity_scores",
     "ipw_weights",
     "matching_weights",
@@ -96,6 +117,10 @@ __all__ = [
     "BenchmarkComparison",
     "compare_with_benchmark",
     "ZHANG_REUNIFICATION_OR",
+    "NegativeControlCheck",
+    "RobustnessCheck",
+    "negative_control_check",
+    "check_robustness",
     "PROFILE_VARIABLES",
     "TOTAL",
     "NOT_RECORDED",

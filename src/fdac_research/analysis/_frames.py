@@ -30,7 +30,13 @@ from fdac_research.analysis._models import single_threaded
 from fdac_research.dataset import ResearchData
 from fdac_research.refdata import SUBSTANCE_CATEGORIES, substance_categories
 
-__all__ = ["AnalysisFrame", "analysis_frame", "OUTCOME_POPULATIONS"]
+__all__ = [
+    "AnalysisFrame",
+    "analysis_frame",
+    "OUTCOME_POPULATIONS",
+    "DERIVED_OUTCOMES",
+    "NEGATIVE_CONTROLS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,14 @@ OUTCOME_POPULATIONS: dict[str, tuple[str, ...]] = {
     "reunified": ("children",),
     "returned_to_court_3y": ("children",),
     "ceased_misuse": ("mothers", "fathers", "adults"),
+    "any_child_protection_plan": ("mothers", "adults"),
 }
+#: Outcomes derived from a research column: ``outcome -> (column, what makes it 1)``.
+#: ``any_child_protection_plan`` (any plan before the proceedings) is a *negative control*:
+#: FDAC cannot have changed it, so an adjusted effect on it points to hidden confounding.
+DERIVED_OUTCOMES: dict[str, str] = {"any_child_protection_plan": "child_protection_plans"}
+#: Outcomes FDAC cannot change (recorded before the proceedings).
+NEGATIVE_CONTROLS: tuple[str, ...] = ("any_child_protection_plan",)
 _CASE_COLUMNS = ("case_id", "cohort", "court", "local_authority", "application_year", "n_children")
 _ADULT_COLUMNS = (
     "person_id",
@@ -362,11 +375,18 @@ def analysis_frame(
         )
     cases, adults = research.cases, research.adults
     _require(cases, _CASE_COLUMNS, "cases")
+    source = DERIVED_OUTCOMES.get(outcome)
     _require(
         adults,
-        _ADULT_COLUMNS + (("ceased_misuse",) if outcome == "ceased_misuse" else ()),
+        _ADULT_COLUMNS
+        + (("ceased_misuse",) if outcome == "ceased_misuse" else ())
+        + ((source,) if source else ()),
         "adults",
     )
+    if source is not None:
+        adults = adults.copy()
+        plans = adults[source].astype("Float64")
+        adults[outcome] = (plans > 0).astype("boolean").where(plans.notna())
     case_part = cases[list(_CASE_COLUMNS)].copy()
     case_part["treated"] = (case_part["cohort"] == "fdac").astype(np.int64)
     case_part["application_year"] = case_part["application_year"].astype("Float64").astype(float)

@@ -18,6 +18,14 @@ row is its own cluster, which gives exactly the textbook Wald variances, e.g.
 ``p1 (1 - p1) / n1 + p0 (1 - p0) / n0`` for the naive RD). Intervals are
 ``estimate ± z * SE`` (on the log scale for ratios). Bootstrap results use percentile
 intervals and report the bootstrap standard deviation as SE.
+
+Delete-one-cluster jackknife (:mod:`fdac_research.analysis._jackknife`): with
+``theta_(g)`` the measure (RD, log OR, log RR) recomputed without cluster ``g``::
+
+    V = (G - 1) / G * sum_g (theta_(g) - mean_g theta_(g))^2
+
+and intervals ``estimate ± t_{G-1} * SE``, the t quantile with ``G - 1`` degrees of freedom
+(as for CR2/CR3 variances with few clusters).
 """
 
 from __future__ import annotations
@@ -29,8 +37,11 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import norm
+from scipy.stats import t as student_t
 
-__all__ = ["Estimate", "EffectResult", "cluster_variance"]
+from fdac_research.analysis._errors import AnalysisError
+
+__all__ = ["Estimate", "EffectResult", "cluster_variance", "measures_from_jackknife"]
 
 
 @dataclass(frozen=True)
@@ -236,4 +247,45 @@ def measures_from_bootstrap(
             out.append(Estimate(name, point, se, lo, hi))
         else:
             out.append(Estimate(name, math.exp(point), se, math.exp(lo), math.exp(hi)))
+    return out[0], out[1], out[2]
+
+
+def measures_from_jackknife(
+    p1: float, p0: float, reps: np.ndarray, confidence: float
+) -> tuple[Estimate, Estimate, Estimate]:
+    """RD, OR and RR with delete-one-cluster jackknife SEs and ``t_{G-1}`` intervals.
+
+    ``reps`` has shape (G, 2): the arm means ``(p1, p0)`` with each cluster left out.
+
+    Examples
+    --------
+    Four clusters whose left-out risk differences are 0.2, 0.1, 0.3 and 0.2 (hand-worked:
+    mean 0.2, V = 3/4 * (0 + 0.01 + 0.01 + 0) = 0.015, SE = 0.1225, t_3 = 3.182):
+
+    >>> import numpy as np
+    >>> reps = np.array([[0.6, 0.4], [0.5, 0.4], [0.6, 0.3], [0.5, 0.3]])
+    >>> rd, _, _ = measures_from_jackknife(0.55, 0.35, reps, 0.95)
+    >>> round(rd.se, 4), round(rd.ci_low, 3), round(rd.ci_high, 3)
+    (0.1225, -0.19, 0.59)
+    """
+    if not (np.isfinite(reps).all() and (reps > 0).all() and (reps < 1).all()):
+        raise AnalysisError(
+            "leaving one family out leaves an arm with no events or no non-events: too few "
+            "families carry this outcome for a jackknife interval"
+        )
+    g = len(reps)
+    q = float(student_t.ppf(0.5 + confidence / 2, df=max(g - 1, 1)))
+    b1, b0 = reps[:, 0], reps[:, 1]
+    out = []
+    for name, point, loo, to_scale in (
+        ("risk_difference", p1 - p0, b1 - b0, None),
+        ("odds_ratio", _logit(p1) - _logit(p0), np.log(b1 / (1 - b1) / (b0 / (1 - b0))), _exp),
+        ("risk_ratio", math.log(p1 / p0), np.log(b1 / b0), _exp),
+    ):
+        se = math.sqrt((g - 1) / g * float(np.sum((loo - loo.mean()) ** 2)))
+        lo, hi = point - q * se, point + q * se
+        if to_scale is None:
+            out.append(Estimate(name, point, se, lo, hi))
+        else:
+            out.append(Estimate(name, to_scale(point), se, to_scale(lo), to_scale(hi)))
     return out[0], out[1], out[2]

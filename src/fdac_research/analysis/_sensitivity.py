@@ -287,14 +287,26 @@ def bias_adjusted_risk_ratio(result: EffectResult, bias: float) -> Estimate:
 
 @dataclass(frozen=True)
 class BenchmarkComparison:
-    """An estimate against external (published) evidence on the same scale.
+    """An estimate tested against external (published) evidence on the same scale.
 
     Attributes
     ----------
     agrees : bool
-        Whether the two confidence intervals overlap.
+        Whether the difference is within what chance allows (``|z|`` below the two-sided
+        critical value at ``level``).
     direction : str
-        ``"above"``, ``"below"`` or ``"overlaps"``: where the estimate's interval lies.
+        ``"above"`` or ``"below"`` (the estimate differs significantly from the benchmark)
+        or ``"consistent"``.
+    z, p_value : float
+        The test of the difference of the two log estimates with both standard errors:
+        ``z = (log est - log bench) / sqrt(se_est^2 + se_bench^2)``, two-sided p.
+    se_estimate, se_benchmark : float
+        The standard errors on the log scale (the benchmark's from its interval).
+    bias_to_benchmark : float
+        The risk-ratio bounding factor a hidden confounder would need to move the estimate
+        to the benchmark (``RR_est / RR_bench`` or its inverse, >= 1), and ``evalue_to_benchmark``
+        its E-value: the equal strength of association with both FDAC and the outcome that
+        such a confounder would need (Ding & VanderWeele 2016).
     statement : str
         A plain-English reading for the report.
     """
@@ -302,6 +314,18 @@ class BenchmarkComparison:
     agrees: bool
     direction: str
     statement: str
+    z: float = 0.0
+    p_value: float = 1.0
+    se_estimate: float = 0.0
+    se_benchmark: float = 0.0
+    bias_to_benchmark: float = 1.0
+    evalue_to_benchmark: float = 1.0
+
+
+def _or_to_rr(odds_ratio: float, p_untreated: float) -> float:
+    """The risk ratio an odds ratio implies at the untreated risk ``p_untreated`` (Zhang &
+    Yu 1998: ``RR = OR / (1 - p0 + p0 OR)``)."""
+    return odds_ratio / (1 - p_untreated + p_untreated * odds_ratio)
 
 
 def compare_with_benchmark(
@@ -310,13 +334,23 @@ def compare_with_benchmark(
     *,
     measure: str = "odds_ratio",
     source: str = "Zhang et al. meta-analysis of family treatment drug courts",
+    level: float = 0.05,
 ) -> BenchmarkComparison:
-    """Triangulate an estimate with published evidence ``(estimate, low, high)``.
+    """Test an estimate against published evidence ``(estimate, low, high)`` (a 95% CI).
 
-    An adjusted estimate whose interval lies wholly **above** the published one is the
-    pattern docs/fdac-figures.md describes for the NatCen 2023 contrasts: selection into FDAC on
-    factors the records do not hold (motivation, severity) inflating the effect. This is the
-    check that can point to hidden confounding, which an E-value by itself cannot.
+    The difference of the log estimates is divided by the square root of the sum of both
+    variances (the benchmark's standard error is read from its 95% interval on the log
+    scale), giving ``z`` and a two-sided p-value: the estimate and the benchmark disagree
+    when ``p < level``. An adjusted estimate significantly **above** the published one is
+    the pattern docs/fdac-figures.md describes for the NatCen 2023 contrasts: selection into
+    FDAC on factors the records do not hold (motivation, severity) inflating the effect. It
+    can point to hidden confounding, which an E-value by itself cannot; so can a negative
+    control outcome (:func:`negative_control_check`).
+
+    Notes
+    -----
+    Worked example: an odds ratio of 2.40 with SE(log OR) 0.075 against Zhang et al. (1.75, 1.38 to 2.22;
+    SE = (log 2.22 - log 1.38) / 3.92 = 0.1213): z = (0.8755 - 0.5596) / 0.1426 = 2.22.
     """
     if not isinstance(result, EffectResult):
         raise AnalysisError(f"expected an EffectResult, got {type(result).__name__}")
@@ -324,25 +358,49 @@ def compare_with_benchmark(
         b, lo, hi = (float(v) for v in benchmark)
     except (TypeError, ValueError) as err:
         raise AnalysisError(f"benchmark must be (estimate, low, high), got {benchmark!r}") from err
-    if not lo <= b <= hi:
-        raise AnalysisError(f"benchmark estimate {b} is not inside its interval ({lo}, {hi})")
+    if not (0 < lo <= b <= hi):
+        raise AnalysisError(
+            f"benchmark estimate {b} is not inside its interval ({lo}, {hi}) of positive ratios"
+        )
+    if not 0 < level < 1:
+        raise AnalysisError(f"level must be in (0, 1), got {level!r}")
+    from scipy.stats import norm
+
     est = result.measure(measure)
-    if est.ci_low > hi:
-        direction = "above"
-    elif est.ci_high < lo:
-        direction = "below"
-    else:
-        direction = "overlaps"
+    se_b = (math.log(hi) - math.log(lo)) / (2 * float(norm.ppf(0.975)))
+    se_e = float(est.se)
+    z = (math.log(est.value) - math.log(b)) / math.sqrt(se_e**2 + se_b**2)
+    p = float(2 * norm.sf(abs(z)))
+    direction = "consistent" if p >= level else ("above" if z > 0 else "below")
+    # the bias a hidden confounder would need, on the risk-ratio scale of this estimate
+    rr_est = result.risk_ratio.value
+    rr_bench = b if measure == "risk_ratio" else _or_to_rr(b, result.p_untreated)
+    bias = max(rr_est / rr_bench, rr_bench / rr_est)
+    e_bench = _e(bias) if bias > 1 else 1.0
     name = measure.replace("_", " ")
     text = (
         f"{result.method} ({result.estimand}) {name} {est.value:.2f} "
         f"({est.ci_low:.2f} to {est.ci_high:.2f}) against {source} {b:.2f} ({lo:.2f} to {hi:.2f}): "
+        f"difference z = {z:.2f} (p = {p:.3f}, allowing for the uncertainty of both); "
     )
-    if direction == "overlaps":
+    if direction == "consistent":
         text += "consistent with the published evidence."
     else:
         text += (
-            f"wholly {direction} the published evidence; selection on factors the records do "
-            "not hold (hidden confounding) or a real difference in this population would explain it."
+            f"significantly {direction} the published evidence; selection on factors the "
+            "records do not hold (hidden confounding) or a real difference in this population "
+            "would explain it. A hidden confounder associated with both FDAC and the outcome by "
+            f"a risk ratio of {e_bench:.2f} each would be enough to move the estimate to the "
+            "published one."
         )
-    return BenchmarkComparison(agrees=direction == "overlaps", direction=direction, statement=text)
+    return BenchmarkComparison(
+        agrees=direction == "consistent",
+        direction=direction,
+        statement=text,
+        z=z,
+        p_value=p,
+        se_estimate=se_e,
+        se_benchmark=se_b,
+        bias_to_benchmark=bias,
+        evalue_to_benchmark=e_bench,
+    )

@@ -19,6 +19,9 @@ research column           agency / column       aggregate    no linked record me
                                                              absence means "not found")
 ``convictions``           police / ``convictions``  max      ``0`` (no police record = no
                                                              convictions recorded)
+``child_protection_plans`` local_authority      max          missing (as ``prior_proceedings``;
+                          / ``child_protection_plans``       optional: the evaluation's negative
+                                                             control)
 ========================  ====================  ===========  =====================================
 
 Several linked records of one person (duplicates within an agency) are combined with the
@@ -61,6 +64,9 @@ ATTRIBUTE_RULES: tuple[AttributeRule, ...] = (
     AttributeRule("mental_health", "health", "mental_health", "any", None),
     AttributeRule("prior_proceedings", "local_authority", "prior_proceedings", "max", None),
     AttributeRule("convictions", "police", "convictions", "max", 0),
+    AttributeRule(
+        "child_protection_plans", "local_authority", "child_protection_plans", "max", None
+    ),
 )
 
 _ORDER = {s: i for i, s in enumerate(schema.SUBSTANCES)}

@@ -309,7 +309,7 @@ def publish_linkage(
     table, summary = None, ""
     if sensitivity is not None and sensitivity.table is None:
         summary = sensitivity.summary
-    elif sensitivity is not None:
+    elif sensitivity is not None and sensitivity.table is not None:
         table = publish_estimates(
             sensitivity.table,
             "linkage_error_sensitivity",

@@ -109,12 +109,20 @@ class OutcomeEvaluation:
     benchmark: analysis.BenchmarkComparison | None = None
     hidden_bias_threshold: float = 2.0
     skipped: dict[str, str] = field(default_factory=dict)
+    #: per outcome, the estimators that could not be computed and why (researcher's log only:
+    #: a reason can quote small counts)
+    not_estimated: dict[str, dict[str, str]] = field(default_factory=dict)
+    negative_control: EffectResult | None = None
+    negative_control_table: pd.DataFrame | None = None
+    negative_control_note: str = ""
+    robustness: analysis.RobustnessCheck | None = None
 
     @property
     def hidden_confounding_flagged(self) -> bool:
-        """True when the adjusted reunification effect lies wholly above the published
-        meta-analytic evidence: the pattern hidden selection into FDAC produces."""
-        return self.benchmark is not None and self.benchmark.direction == "above"
+        """True when a check that can see hidden bias fired on the doubly robust
+        reunification estimate: it differs significantly from the published meta-analytic
+        evidence, or the negative control shows an effect FDAC cannot have had."""
+        return self.robustness is not None and self.robustness.robust is False
 
 
 def _arm_counts(frame: AnalysisFrame, used: np.ndarray | None = None) -> dict[str, int]:
@@ -199,6 +207,37 @@ def _balance(frame: AnalysisFrame) -> pd.DataFrame:
     return table
 
 
+#: The negative control outcome the evaluation checks (recorded before the proceedings).
+NEGATIVE_CONTROL = ("any_child_protection_plan", "mothers")
+NEGATIVE_CONTROL_TITLE = (
+    "Mothers with a child-protection plan before the proceedings (negative control)"
+)
+
+
+def _negative_control(ev: OutcomeEvaluation, research: ResearchData) -> None:
+    """The doubly robust estimate on the negative control, or why there is none."""
+    if "child_protection_plans" not in research.adults.columns or (
+        research.adults["child_protection_plans"].isna().all()
+    ):
+        ev.negative_control_note = (
+            "No negative control: these data hold no `child_protection_plans` (a "
+            "local-authority attribute recorded before the proceedings)."
+        )
+        return
+    try:
+        frame = analysis.analysis_frame(research, *NEGATIVE_CONTROL)
+        ev.negative_control = analysis.aipw(frame)
+    except AnalysisError as err:
+        log.warning("negative control not estimated: %s", err)
+        ev.negative_control_note = (
+            "No negative control: the doubly robust estimator could not be fitted on "
+            "child-protection plans before the proceedings in these data."
+        )
+        return
+    ev.negative_control_table = _estimates(frame, [ev.negative_control])
+    ev.titles["negative_control"] = NEGATIVE_CONTROL_TITLE
+
+
 def evaluate_outcomes(
     research: ResearchData, *, seed: int = 0, hidden_bias_threshold: float = 2.0
 ) -> OutcomeEvaluation:
@@ -213,14 +252,22 @@ def evaluate_outcomes(
         ev.titles[key] = title
         try:
             frame = analysis.analysis_frame(research, outcome, population)
-            results = analysis.evaluate(frame, seed=seed)
+            results, failed = analysis.evaluate_each(frame, seed=seed)
         except AnalysisError as err:
             ev.skipped[key] = str(err)
             log.warning("outcome %s skipped: %s", key, err)
             continue
+        for name, reason in failed.items():
+            log.warning("outcome %s: %s not estimated: %s", key, name, reason)
+        if not results:
+            ev.skipped[key] = "; ".join(failed.values())
+            continue
+        ev.not_estimated[key] = failed
         ev.results[key] = results
         ev.tables[key] = _estimates(frame, results)
-        dr = next(r for r in results if r.method == "aipw")
+        dr = next((r for r in results if r.method == "aipw"), None)
+        if dr is None:
+            continue
         e = analysis.e_value(dr)
         sens_rows.append(
             {
@@ -237,6 +284,12 @@ def evaluate_outcomes(
         if key == "reunified_children":
             ev.benchmark = analysis.compare_with_benchmark(dr)
             ev.balance = _balance(frame)
+    _negative_control(ev, research)
+    reunified = next(
+        (r for r in ev.results.get("reunified_children", []) if r.method == "aipw"), None
+    )
+    if reunified is not None:
+        ev.robustness = analysis.check_robustness(reunified, negative_control=ev.negative_control)
     ev.sensitivity = pd.DataFrame(sens_rows)
     if not ev.sensitivity.empty:
         ev.sensitivity = ev.sensitivity.set_index("outcome")
@@ -273,10 +326,10 @@ def _sensitivity_text(
             f"No published estimate could be explained away by an unmeasured confounder weaker than a risk ratio of {threshold:g}."
         )
     if benchmark is not None:
-        flagged = benchmark.direction == "above"
         flag_text = (
-            "**Hidden confounding flagged:** the adjusted effect is larger than the published evidence allows. "
-            if flagged
+            f"**Hidden confounding flagged:** the adjusted effect is {benchmark.direction} what "
+            "the published evidence allows. "
+            if not benchmark.agrees
             else ""
         )
         lines.append(
@@ -284,6 +337,32 @@ def _sensitivity_text(
             "(an inflated estimate looks *more* robust), so the reunification estimate is also "
             f"triangulated with the meta-analysis of family treatment drug courts: {flag_text}{benchmark.statement}"
         )
+    return "\n\n".join(lines)
+
+
+def _robustness_text(
+    ev: OutcomeEvaluation,
+    primary: EffectResult | None,
+    nc: EffectResult | None,
+    nc_table: pd.DataFrame | None,
+) -> str:
+    """The verdict on the reunification estimate, from published rows only."""
+    if primary is None:
+        return (
+            "**Robustness not checked:** the doubly robust reunification estimate could not "
+            "be published, so nothing can be said about hidden bias in it."
+        )
+    verdict = analysis.check_robustness(primary, negative_control=nc)
+    lines = [verdict.statement]
+    if verdict.negative_control is not None:
+        lines.append(verdict.negative_control.statement)
+    elif nc_table is not None:
+        lines.append(
+            "The negative control is shown as `[c]`: too few families lie behind it to "
+            "publish it, so it was not used."
+        )
+    elif ev.negative_control_note:
+        lines.append(ev.negative_control_note)
     return "\n\n".join(lines)
 
 
@@ -362,6 +441,8 @@ class PublishedEvaluation:
     love_plot: Figure | None = None
     sensitivity: pd.DataFrame | None = None
     sensitivity_text: str = ""
+    negative_control: pd.DataFrame | None = None
+    robustness_text: str = ""
     truth_text: str = ""
     truth: pd.DataFrame | None = None
     truth_plot: Figure | None = None
@@ -439,6 +520,17 @@ def publish_evaluation(
         ev.hidden_bias_threshold,
         benchmark,
     )
+    nc = None
+    if ev.negative_control_table is not None:
+        pub.negative_control = checked(ev.negative_control_table, "negative_control", **_ARM_CHECK)
+        if not suppressed_rows(pub.negative_control).any():
+            nc = ev.negative_control
+    primary = None
+    if "reunified_children" in pub.effects:
+        shown = pub.effects["reunified_children"]
+        if "aipw (ATE)" in shown.index and not suppressed_rows(shown).get("aipw (ATE)", True):
+            primary = next(r for r in ev.results["reunified_children"] if r.method == "aipw")
+    pub.robustness_text = _robustness_text(ev, primary, nc, pub.negative_control)
     truth = truth_comparison(ev, sources_dir)
     pub.truth_text = truth.text
     if truth.table is not None:
@@ -464,7 +556,14 @@ def publish_evaluation(
                     truth=truth.effects,
                     title="Children reunified: estimates against the truth",
                 )
-    tables = [*pub.effects.values(), *pub.counts.values(), pub.balance, pub.sensitivity, pub.truth]
+    tables = [
+        *pub.effects.values(),
+        *pub.counts.values(),
+        pub.balance,
+        pub.sensitivity,
+        pub.negative_control,
+        pub.truth,
+    ]
     hidden = any(suppressed_rows(t).any() for t in tables if t is not None)
     pub.notes = SUPPRESSION_NOTE if hidden else ""
     return pub

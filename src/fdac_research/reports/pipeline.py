@@ -27,7 +27,7 @@ from fdac_research.reports._index import write_index
 from fdac_research.reports._manifest import build_manifest, hash_tree
 from fdac_research.reports._notebooks import execute_notebook, render_html
 from fdac_research.truth import is_synthetic, read_truth_links
-from fdac_research.validation import detect_layout
+from fdac_research.validation import check_folder, detect_layout
 
 __all__ = ["NOTEBOOKS", "PipelineConfig", "StageFailed", "run_pipeline", "default_notebook_dir"]
 
@@ -254,6 +254,12 @@ def _preflight(cfg: PipelineConfig, sources: Path | None) -> None:
 
 def run_pipeline(cfg: PipelineConfig) -> Path:
     """Run the whole flow and write the reports folder; returns its path."""
+    layout = None
+    if cfg.data is not None:
+        # every problem of the folder at once, before anything is written or run (each
+        # stage would refuse the folder too, but only after the work before it)
+        layout = detect_layout(cfg.data)
+        check_folder(cfg.data, layout)
     work = Path(cfg.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     stages: list[dict[str, Any]] = []
@@ -275,7 +281,6 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         gen = ["generate", "--out", str(sources), "--families", str(cfg.families)]
         stage("generate", [*gen, "--seed", str(cfg.seed)], 1)
     else:
-        layout = detect_layout(cfg.data)
         sources = Path(cfg.data).resolve() if layout == "sources" else None
     _preflight(cfg, sources)
     linkage = work / "linkage"

@@ -94,6 +94,14 @@ def _coverage(agency: str, p: pd.DataFrame, rng: np.random.Generator, in_case: b
     raise ValueError(f"unknown agency {agency!r}")
 
 
+def _known_or(p: pd.DataFrame, column: str, draws: np.ndarray) -> np.ndarray:
+    """``p[column]`` where the person has a value, else ``draws``."""
+    if column not in p.columns:
+        return draws
+    known = p[column].to_numpy(dtype=float)
+    return np.where(np.isnan(known), draws, known).astype(draws.dtype)
+
+
 def _attributes(agency: str, p: pd.DataFrame, rng: np.random.Generator) -> dict[str, Any]:
     m = len(p)
     if agency == "cafcass":
@@ -101,7 +109,9 @@ def _attributes(agency: str, p: pd.DataFrame, rng: np.random.Generator) -> dict[
     if agency == "local_authority":
         return {
             "prior_proceedings": p["prior_proceedings"].fillna(0).to_numpy().astype(int),
-            "child_protection_plans": rng.poisson(0.8, m),
+            # a mother's plans before her proceedings (the world's negative control); anyone
+            # else's are noise
+            "child_protection_plans": _known_or(p, "child_protection_plans", rng.poisson(0.8, m)),
         }
     if agency == "police":
         return {

@@ -34,6 +34,11 @@ _SUBSTANCE_P = {
     "benzodiazepines": 0.06,
     "other": 0.03,
 }
+#: The negative control's own random stream (see simulate_population) and its model: the
+#: log-rate of child-protection plans rises with severity and falls with the hidden advantage.
+_NEGATIVE_CONTROL_STREAM = 0x4E43
+_NC_SEVERITY = 0.5
+_NC_HIDDEN = -0.8
 _ETHNICITY_P = {"White": 0.76, "Mixed": 0.07, "Asian": 0.07, "Black": 0.07, "Other": 0.03}
 
 
@@ -207,6 +212,26 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
         )
         rows.append(pd.DataFrame(d))
 
+    # --- negative control: child-protection plans before the proceedings began ---------
+    # Recorded before the case, so FDAC cannot change it (true effect: none); it depends on
+    # the observed severity and on the hidden confounder (families with more of the hidden
+    # advantage had fewer plans), so an adjusted "effect" of FDAC on it is the mark of
+    # hidden selection. Drawn from its own generator: no other draw of the world moves.
+    nc_rng = np.random.default_rng([cfg.seed, _NEGATIVE_CONTROL_STREAM])
+    nc_log_rate = np.log(0.8) + _NC_SEVERITY * severity + _NC_HIDDEN * h * U
+    cp_plans = nc_rng.poisson(np.exp(nc_log_rate))
+    p_any = 1 - np.exp(-np.exp(nc_log_rate))
+    effects["any_child_protection_plan_mothers"] = _effect_summary(
+        p_any[has_mother], p_any[has_mother], fdac[has_mother]
+    )
+    effects["any_child_protection_plan_mothers"]["negative_control"] = True
+    effects["any_child_protection_plan_mothers"]["coefficients"] = {
+        "log_rate_intercept": float(np.log(0.8)),
+        "severity": _NC_SEVERITY,
+        "hidden": _NC_HIDDEN * h,
+        "fdac": 0.0,
+    }
+
     subs_text = _join_flags(subs)
     mother_ceased = np.where(fdac, m1, m0)
     block(
@@ -219,6 +244,7 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
         mental_health=mental,
         prior_proceedings=prior,
         convictions=convictions,
+        child_protection_plans=cp_plans,
         y0=m0,
         y1=m1,
         outcome=mother_ceased,

@@ -205,4 +205,14 @@ SUBSTANCE_WORDS: dict[str, str] = {
     "crack": "crack cocaine",
     "benzodiazepines": "benzos",
 }
-OTHER_SUBSTANCES = ("ketamine", "spice", "methadone (not prescribed)", "pregabalin", "GHB")
+# The last two are not in the package's substance table (a street name and a misspelling):
+# a report must count them as unmapped, not lose them.
+OTHER_SUBSTANCES = (
+    "ketamine",
+    "spice",
+    "methadone (not prescribed)",
+    "pregabalin",
+    "GHB",
+    "poppers",
+    "herion",
+)
