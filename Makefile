@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA ?=
 SEED ?= 20261121
-FAMILIES ?= 3000
+FAMILIES ?=
+PRESET ?= default
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
@@ -34,10 +35,10 @@ $(STAMP): pyproject.toml constraints.txt
 env: $(STAMP)
 
 data: $(STAMP)
-	$(BIN)/fdac-research generate --out data/synthetic --families $(FAMILIES) --seed $(SEED)
+	$(BIN)/fdac-research generate --out data/synthetic --preset $(PRESET) --seed $(SEED) $(if $(FAMILIES),--families $(FAMILIES),)
 
 reports: $(STAMP)
-	$(BIN)/fdac-research pipeline --out reports --work data/work --seed $(SEED) --families $(FAMILIES) $(if $(DATA),--data $(DATA),)
+	$(BIN)/fdac-research pipeline --out reports --work data/work --seed $(SEED) --preset $(PRESET) $(if $(FAMILIES),--families $(FAMILIES),) $(if $(DATA),--data $(DATA),)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q

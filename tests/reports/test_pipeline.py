@@ -1,4 +1,5 @@
-"""The whole flow on a small synthetic world: generate → link → build → risk → synthesise →
+"""The whole flow on the named small-site world (about 100 FDAC and 100 comparison
+families, the size of a real evaluation): generate → link → build → risk → synthesise →
 notebooks. Run twice: every HTML and CSV must be byte-identical; the site must open in
 headless Chromium with every link and image resolving; nothing identifying is published."""
 
@@ -43,7 +44,7 @@ def two_runs(
             work=base / run / "work",
             synthetic_dir=base / run / "synthetic",
             seed=11,
-            families=300,
+            preset="small_site",
             linkage=request.param,
         )
         outs.append(run_pipeline(cfg))
@@ -55,9 +56,9 @@ def _byte_identical(two_runs: tuple[Path, Path, Path]) -> None:
     ha, hb = _hashes(a), _hashes(b)
     assert len([k for k in ha if k.endswith(".html")]) == 6  # five reports and the index
     # 8 cohort tables, 2 order/placement tables, an effects table per estimable outcome (<= 4),
-    # the balance, E-value and truth-comparison tables of the outcomes report; 2 linkage,
-    # 4 disclosure-review and 3 synthetic-release tables
-    assert 24 <= len([k for k in ha if k.endswith(".csv")]) <= 26
+    # the balance, E-value, negative-control and truth-comparison tables of the outcomes
+    # report; 2 linkage, 4 disclosure-review and 3 synthetic-release tables
+    assert 25 <= len([k for k in ha if k.endswith(".csv")]) <= 27
     assert {"tables/balance_reunified_children.csv", "tables/sensitivity_e_values.csv"} <= set(ha)
     assert {"tables/linkage_quality.csv", "tables/disclosure_risk.csv"} <= set(ha)
     assert {"tables/synthetic_fidelity.csv", "tables/synthetic_utility.csv"} <= set(ha)
@@ -69,6 +70,7 @@ def _manifest_links_outputs_to_inputs(two_runs: tuple[Path, Path, Path]) -> None
     m = json.loads((a / "manifest.json").read_text())
     assert {"code_version", "parameters", "inputs", "outputs", "packages", "stages"} <= set(m)
     assert m["parameters"]["seed"] == 11
+    assert (m["parameters"]["preset"], m["parameters"]["families"]) == ("small_site", 200)
     assert "cases.csv" in m["inputs"]["research"]
     # hashes of the identifiable sources are kept controller-side, not published
     assert "sources" not in m["inputs"]

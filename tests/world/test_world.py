@@ -229,3 +229,22 @@ def _check_calibration(
     y0 = (allk["potential_outcome_untreated"] == "true").mean()
     y1 = (allk["potential_outcome_treated"] == "true").mean()
     assert abs((y1 / (1 - y1)) / (y0 / (1 - y0)) - cfg["reunification_odds_ratio"]) < tol_or
+
+
+def test_small_site_preset_has_about_100_families_per_arm(tmp_path) -> None:
+    """The named small-site world: about 100 FDAC and 100 comparison families (Harwin et
+    al. 2014 compared 90 with 101). Binomial: 200 families at share 0.5 give 100 +- 14 (2 SD)."""
+    from fdac_research.cli import main
+    from fdac_research.world import WORLD_PRESETS, preset_config
+
+    assert set(WORLD_PRESETS) >= {"default", "small_site"}
+    assert preset_config("default") == WorldConfig()
+    assert (
+        main(["generate", "--out", str(tmp_path / "w"), "--preset", "small_site", "--seed", "4"])
+        == 0
+    )
+    cases = pd.read_csv(tmp_path / "w" / "court_cases.csv", dtype=str)
+    n_fdac = int((cases["cohort"] == "fdac").sum())
+    assert len(cases) == 200 and 86 <= n_fdac <= 114
+    with pytest.raises(Exception, match="no preset 'tiny'"):
+        preset_config("tiny")

@@ -18,6 +18,7 @@ def _pipeline(args: argparse.Namespace) -> int:
         synthetic_dir=Path(args.synthetic_dir),
         seed=args.seed,
         families=args.families,
+        preset=args.preset,
         linkage=args.linkage,
         synth_model=args.synth_model,
         key_file=Path(args.key_file) if args.key_file else None,
@@ -41,7 +42,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--synthetic-dir", default="data/synthetic", help="where the default world is generated"
     )
     p.add_argument("--seed", type=int, default=20261121)
-    p.add_argument("--families", type=int, default=3000)
+    p.add_argument(
+        "--families", type=int, help="families of the generated world (default: the preset's)"
+    )
+    p.add_argument(
+        "--preset",
+        default="default",
+        help="named synthetic world to generate: default (3,000 families) or small_site "
+        "(about 100 FDAC and 100 comparison families)",
+    )
     p.add_argument(
         "--linkage",
         choices=["model", "truth"],

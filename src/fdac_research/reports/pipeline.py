@@ -28,6 +28,7 @@ from fdac_research.reports._manifest import build_manifest, hash_tree
 from fdac_research.reports._notebooks import execute_notebook, render_html
 from fdac_research.truth import is_synthetic, read_truth_links
 from fdac_research.validation import check_folder, detect_layout
+from fdac_research.world import WORLD_PRESETS, preset_config
 
 __all__ = ["NOTEBOOKS", "PipelineConfig", "StageFailed", "run_pipeline", "default_notebook_dir"]
 
@@ -88,7 +89,8 @@ class PipelineConfig:
     data: Path | None = None
     synthetic_dir: Path = Path("data/synthetic")
     seed: int = 20261121
-    families: int = 3000
+    families: int | None = None  # None: the preset's (3,000 for the default world)
+    preset: str = "default"  # a named world of fdac_research.world.WORLD_PRESETS
     linkage: str = "model"  # "model" runs fdac-research link; "truth" uses the world's truth
     synth_model: str | None = None
     notebooks: Path = field(default_factory=default_notebook_dir)
@@ -98,8 +100,12 @@ class PipelineConfig:
         problems = []
         if self.linkage not in ("model", "truth"):
             problems.append(f"linkage must be 'model' or 'truth', got {self.linkage!r}")
-        if self.families < 10:
+        if self.families is not None and self.families < 10:
             problems.append(f"families must be >= 10, got {self.families}")
+        if self.preset not in WORLD_PRESETS:
+            problems.append(
+                f"preset must be one of {', '.join(WORLD_PRESETS)}, got {self.preset!r}"
+            )
         if not Path(self.notebooks).is_dir():
             problems.append(f"notebook folder {self.notebooks} does not exist")
         out = Path(self.out).resolve()
@@ -113,12 +119,19 @@ class PipelineConfig:
         if problems:
             raise ConfigError("PipelineConfig", problems)
 
+    @property
+    def n_families(self) -> int:
+        """Families of the generated world: ``families``, or the preset's."""
+        n = self.families if self.families is not None else preset_config(self.preset).n_families
+        return int(n)
+
     def public(self) -> dict[str, Any]:
         """Parameters for the manifest (paths relative where possible)."""
         return {
             "data": Path(self.data).name if self.data else None,  # no local paths published
             "seed": self.seed,
-            "families": self.families if self.data is None else None,
+            "families": self.n_families if self.data is None else None,
+            "preset": self.preset if self.data is None else None,
             "linkage": self.linkage,
             "synth_model": self.synth_model,
         }
@@ -278,7 +291,9 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
 
     if cfg.data is None:
         sources: Path | None = Path(cfg.synthetic_dir).resolve()
-        gen = ["generate", "--out", str(sources), "--families", str(cfg.families)]
+        gen = ["generate", "--out", str(sources), "--preset", cfg.preset]
+        if cfg.families is not None:
+            gen += ["--families", str(cfg.families)]
         stage("generate", [*gen, "--seed", str(cfg.seed)], 1)
     else:
         sources = Path(cfg.data).resolve() if layout == "sources" else None
@@ -379,7 +394,8 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
 def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:
     if cfg.data is None:
         return [
-            f"Synthetic world: {cfg.families} families, seed {cfg.seed}. No real person is described.",
+            f"Synthetic world ({cfg.preset}): {cfg.n_families} families, seed {cfg.seed}. "
+            "No real person is described.",
             "The world's planted effects are in data/synthetic/truth/effects.json.",
             "The reviewer's full disclosure-risk report (with the riskiest key combinations) is in "
             "data/work/disclosure/ and is not published; the Disclosure review above shows aggregate measures.",

@@ -9,7 +9,6 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from fdac_research import schema
 from fdac_research.dataset import ResearchData
 from fdac_research.exceptions import NotFittedError
 from fdac_research.synth._enforce import (
@@ -19,7 +18,7 @@ from fdac_research.synth._enforce import (
     learn_tail_bounds,
     relabel_keys,
 )
-from fdac_research.synth._metadata import DATA_TABLES, prepare_research
+from fdac_research.synth._metadata import DATA_TABLES, prepare_research, synth_columns
 
 __all__ = ["BaseSynthesizer", "check_seed", "check_scale", "check_min_tail_count"]
 
@@ -131,7 +130,7 @@ class BaseSynthesizer:
         self._check_fitted()
         rng = np.random.default_rng([check_seed(seed), 0x5E7])
         fixed = relabel_keys(enforce_rules(raw, self.conditionals_, rng, self.tail_bounds_))
-        ordered = {n: fixed[n][schema.RESEARCH.table(n).names] for n in DATA_TABLES}
+        ordered = {n: fixed[n][synth_columns(n)] for n in DATA_TABLES}
         return ResearchData(
             cases=ordered["cases"], adults=ordered["adults"], children=ordered["children"]
         )

@@ -20,6 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fdac_research import schema
+from fdac_research.synth._metadata import synth_columns
 from fdac_research.synth._utility import rounded_shares
 
 __all__ = ["render_html", "PLOT_BINS"]
@@ -78,7 +79,7 @@ def _shares(real: pd.Series, synth: pd.Series, key: str) -> pd.DataFrame:
 
 
 def _figure(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame], table: str) -> str:
-    cols = [c for c in schema.RESEARCH.table(table).names if f"{table}.{c}" not in _SKIP]
+    cols = [c for c in synth_columns(table) if f"{table}.{c}" not in _SKIP]
     ncol = 3
     nrow = int(np.ceil(len(cols) / ncol))
     fig = Figure(figsize=(11, 2.6 * nrow))

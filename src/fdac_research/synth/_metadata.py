@@ -22,6 +22,8 @@ __all__ = [
     "DATA_TABLES",
     "ColumnSpec",
     "column_specs",
+    "synth_columns",
+    "NOT_SYNTHESISED",
     "sdv_metadata_dict",
     "RULES",
     "COMPATIBLE_ORDERS",
@@ -115,11 +117,22 @@ _KIND = {
 }
 
 
+#: Optional research columns the synthesizers do not release (yet): the evaluation's
+#: negative control. A release leaves them out (they are optional in the contract).
+NOT_SYNTHESISED = frozenset({"child_protection_plans"})
+
+
+def synth_columns(table: str) -> list[str]:
+    """The research columns of ``table`` a synthetic release holds, in contract order."""
+    return [c for c in schema.RESEARCH.table(table).names if c not in NOT_SYNTHESISED]
+
+
 def column_specs(table: str) -> list[ColumnSpec]:
-    """The :class:`ColumnSpec` of every contract column of ``table``, in contract order."""
+    """The :class:`ColumnSpec` of every released contract column of ``table``, in contract
+    order (:func:`synth_columns`)."""
     t = schema.RESEARCH.table(table)
     out = []
-    for c in t.columns:
+    for c in (c for c in t.columns if c.name not in NOT_SYNTHESISED):
         kind = "key" if "key" in c.roles else _KIND.get(c.kind, "categorical")
         allowed = c.allowed if c.kind == "category" else None
         out.append(ColumnSpec(table, c.name, kind, c.nullable, c.minimum, c.maximum, allowed))
@@ -182,8 +195,9 @@ def prepare_research(research: ResearchData) -> dict[str, pd.DataFrame]:
         if not isinstance(df, pd.DataFrame):
             problems.append(Problem(file, None, None, None, "a data frame"))
             continue
-        names = schema.RESEARCH.table(name).names
-        missing = [c for c in names if c not in df.columns]
+        table = schema.RESEARCH.table(name)
+        names = synth_columns(name)
+        missing = [c for c in table.required_names if c not in df.columns]
         for c in missing:
             problems.append(Problem(file, c, None, None, f"required column '{c}'"))
         if df.empty:

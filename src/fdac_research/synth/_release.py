@@ -30,7 +30,12 @@ from fdac_research.synth._base import BaseSynthesizer, check_scale, check_seed
 from fdac_research.synth._cart import CARTSynthesizer
 from fdac_research.synth._fidelity import effect_fidelity
 from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
-from fdac_research.synth._metadata import DATA_TABLES, prepare_research, rule_violations
+from fdac_research.synth._metadata import (
+    DATA_TABLES,
+    prepare_research,
+    rule_violations,
+    synth_columns,
+)
 from fdac_research.synth._names import DEFAULT_MODEL, MODEL_NAMES
 from fdac_research.synth._privacy import privacy_report
 from fdac_research.synth._sdv import HMASynthesizer
@@ -396,7 +401,7 @@ def synthesise(
         with atomic_dir(Path(out)) as tmp:
             for name in DATA_TABLES:
                 write_table(
-                    synthetic[name][schema.RESEARCH.table(name).names],
+                    synthetic[name][synth_columns(name)],
                     tmp / f"{name}.csv",
                     published=True,
                 )

@@ -6,13 +6,20 @@ ground truth (``truth/``: who is who, the planted effects), so that linkage, gov
 risk, synthesis and the analysis can each be measured against what is true.
 """
 
-from fdac_research.world._config import CorruptionRates, WorldConfig
+from fdac_research.world._config import (
+    WORLD_PRESETS,
+    CorruptionRates,
+    WorldConfig,
+    preset_config,
+)
 from fdac_research.world._generate import generate_world, truth_crosswalk
 from fdac_research.world._zoo import ZOO_WORLDS, make_zoo_world
 
 __all__ = [
     "WorldConfig",
     "CorruptionRates",
+    "WORLD_PRESETS",
+    "preset_config",
     "generate_world",
     "truth_crosswalk",
     "make_zoo_world",

@@ -6,13 +6,19 @@ import argparse
 import json
 import sys
 
-from fdac_research.world._config import WorldConfig
+from fdac_research.world._config import WORLD_PRESETS, WorldConfig, preset_config
 from fdac_research.world._generate import generate_world, truth_crosswalk
 from fdac_research.world._zoo import ZOO_WORLDS, make_zoo_world
 
 
 def _generate(args: argparse.Namespace) -> int:
-    cfg = WorldConfig.from_file(args.config) if args.config else WorldConfig()
+    if args.config and args.preset:
+        print("fdac-research generate: error: give --config or --preset, not both", file=sys.stderr)
+        return 2
+    if args.config:
+        cfg = WorldConfig.from_file(args.config)
+    else:
+        cfg = preset_config(args.preset or "default")
     overrides = {
         k: v
         for k, v in {
@@ -55,7 +61,9 @@ def _zoo(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help="write a synthetic world (sources + truth) to a folder")
     p.add_argument("--out", required=True, help="folder to write (replaced atomically)")
-    p.add_argument("--families", type=int, help="number of families/cases (default 3000)")
+    p.add_argument(
+        "--families", type=int, help="number of families/cases (default: the preset's, 3000)"
+    )
     p.add_argument("--seed", type=int, help="random seed")
     p.add_argument(
         "--hidden-confounder", type=float, help="strength of a hidden confounder (0 = none)"
@@ -64,6 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--opt-out-rate", type=float, help="share of families with an objection")
     p.add_argument("--non-case-ratio", type=float, help="agency people in no case, per case person")
     p.add_argument("--config", help="WorldConfig as JSON/YAML (flags override it)")
+    p.add_argument(
+        "--preset",
+        choices=list(WORLD_PRESETS),
+        help="a named world (flags override it): "
+        + "; ".join(f"{k}: {d}" for k, (d, _) in WORLD_PRESETS.items()),
+    )
     p.set_defaults(func=_generate)
     p = sub.add_parser(
         "truth-crosswalk", help="write a crosswalk from a synthetic world's truth (for testing)"
