@@ -88,7 +88,9 @@ def replicate(task: tuple[int, int, float, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"task": task, "estimates": [], "failed": [], "flags": {}}
     try:
         t0 = time.perf_counter()
-        generate_world(root / "w", WorldConfig(n_families=size, seed=seed, hidden_confounder=hidden))
+        generate_world(
+            root / "w", WorldConfig(n_families=size, seed=seed, hidden_confounder=hidden)
+        )
         _link(root / "w", root / "l", linkage, seed)
         build_research(root / "w", root / "l", root / "r", key=_DEMO_KEY, key_kind="demo")
         research = load_research(root / "r")
@@ -140,7 +142,9 @@ def replicate(task: tuple[int, int, float, str]) -> dict[str, Any]:
             out["flags"] = {
                 "truth_outside": not (main.odds_ratio.ci_low <= truth <= main.odds_ratio.ci_high),
                 "benchmark": not verdict.benchmark.agrees,
-                "negative_control": bool(verdict.negative_control and verdict.negative_control.flagged),
+                "negative_control": bool(
+                    verdict.negative_control and verdict.negative_control.flagged
+                ),
                 "negative_control_available": nc is not None,
                 "e_value": analysis.is_sensitive_to_hidden_bias(main),
                 "not_robust": verdict.robust is False,
@@ -232,7 +236,13 @@ def _main_table(detail: list[dict[str, Any]]) -> list[dict[str, Any]]:
         k = (d["linkage"], d["hidden"], d["families"], d["outcome"])
         row = by.setdefault(
             k,
-            {"linkage": k[0], "hidden": k[1], "families": k[2], "outcome": k[3], "worlds": d["worlds"]},
+            {
+                "linkage": k[0],
+                "hidden": k[1],
+                "families": k[2],
+                "outcome": k[3],
+                "worlds": d["worlds"],
+            },
         )
         if d["variance"] == "jackknife" or d["method"].startswith(("naive", "matching")):
             row[f"{d['method']} cov"] = d["coverage_or"]
@@ -255,7 +265,10 @@ def run() -> dict[str, Any]:
         for i, res in enumerate(pool.imap(replicate, tasks, chunksize=1), 1):
             results.append(res)
             if i % 50 == 0 or i == len(tasks):
-                print(f"coverage: {i}/{len(tasks)} worlds, {time.perf_counter() - t0:.0f} s", flush=True)
+                print(
+                    f"coverage: {i}/{len(tasks)} worlds, {time.perf_counter() - t0:.0f} s",
+                    flush=True,
+                )
     detail, tables = _summarise(results)
     notes = [
         "Coverage of the 95% interval for the odds ratio (`cov`); `width` is the mean width of "
