@@ -248,6 +248,7 @@ def evaluate_outcomes(
     """
     ev = OutcomeEvaluation(hidden_bias_threshold=hidden_bias_threshold)
     sens_rows = []
+    primary: EffectResult | None = None  # the doubly robust reunification estimate
     for key, outcome, population, title in OUTCOMES:
         ev.titles[key] = title
         try:
@@ -265,6 +266,8 @@ def evaluate_outcomes(
         ev.not_estimated[key] = failed
         ev.results[key] = results
         ev.tables[key] = _estimates(frame, results)
+        if key == "reunified_children":
+            ev.balance = _balance(frame)
         dr = next((r for r in results if r.method == "aipw"), None)
         if dr is None:
             continue
@@ -282,14 +285,11 @@ def evaluate_outcomes(
             }
         )
         if key == "reunified_children":
-            ev.benchmark = analysis.compare_with_benchmark(dr)
-            ev.balance = _balance(frame)
+            primary = dr
     _negative_control(ev, research)
-    reunified = next(
-        (r for r in ev.results.get("reunified_children", []) if r.method == "aipw"), None
-    )
-    if reunified is not None:
-        ev.robustness = analysis.check_robustness(reunified, negative_control=ev.negative_control)
+    if primary is not None:
+        ev.robustness = analysis.check_robustness(primary, negative_control=ev.negative_control)
+        ev.benchmark = ev.robustness.benchmark
     ev.sensitivity = pd.DataFrame(sens_rows)
     if not ev.sensitivity.empty:
         ev.sensitivity = ev.sensitivity.set_index("outcome")
