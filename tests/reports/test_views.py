@@ -92,6 +92,9 @@ def test_suppressed_outcome_leaves_no_trace_in_figures_or_text(
     assert pub.forest_plots["ceased_misuse_mothers"] is not None  # others unaffected
     assert pub.sensitivity is not None and (pub.sensitivity.loc[title] == "[c]").all()
     assert title not in pub.sensitivity_text and "published evidence" not in pub.sensitivity_text
+    # the verdict on hidden bias would quote the suppressed estimate: it says why it is absent
+    assert pub.robustness_text.startswith("**Robustness not checked:**")
+    assert "odds ratio" not in pub.robustness_text
     assert pub.truth is not None and pub.truth_plot is None
     rows = pub.truth[pub.truth["key"] == "reunified_children"].drop(
         columns=["key", "method", "estimand", "truth_estimand", "measure"]

@@ -24,6 +24,7 @@ from fdac_research.analysis._sensitivity import (
     ZHANG_REUNIFICATION_OR,
     BenchmarkComparison,
     compare_with_benchmark,
+    format_p,
 )
 
 __all__ = ["NegativeControlCheck", "RobustnessCheck", "negative_control_check", "check_robustness"]
@@ -112,7 +113,7 @@ def check_robustness(
     if bench is not None and not bench.agrees:
         reasons.append(
             f"it is significantly {bench.direction} the published evidence "
-            f"(z = {bench.z:.2f}, p = {bench.p_value:.3f})"
+            f"(z = {bench.z:.2f}, {format_p(bench.p_value)})"
         )
     if nc is not None and nc.flagged:
         o = nc.result.odds_ratio

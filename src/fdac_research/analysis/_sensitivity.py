@@ -51,6 +51,7 @@ __all__ = [
     "BenchmarkComparison",
     "compare_with_benchmark",
     "ZHANG_REUNIFICATION_OR",
+    "format_p",
 ]
 
 #: Published benchmark: reunification odds ratio of family treatment drug courts, meta-analysis
@@ -322,6 +323,17 @@ class BenchmarkComparison:
     evalue_to_benchmark: float = 1.0
 
 
+def format_p(p: float) -> str:
+    """A p-value as a report prints it.
+
+    Examples
+    --------
+    >>> format_p(0.0312), format_p(0.00004)
+    ('p = 0.031', 'p < 0.001')
+    """
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def _or_to_rr(odds_ratio: float, p_untreated: float) -> float:
     """The risk ratio an odds ratio implies at the untreated risk ``p_untreated`` (Zhang &
     Yu 1998: ``RR = OR / (1 - p0 + p0 OR)``)."""
@@ -381,7 +393,7 @@ def compare_with_benchmark(
     text = (
         f"{result.method} ({result.estimand}) {name} {est.value:.2f} "
         f"({est.ci_low:.2f} to {est.ci_high:.2f}) against {source} {b:.2f} ({lo:.2f} to {hi:.2f}): "
-        f"difference z = {z:.2f} (p = {p:.3f}, allowing for the uncertainty of both); "
+        f"difference z = {z:.2f} ({format_p(p)}, allowing for the uncertainty of both); "
     )
     if direction == "consistent":
         text += "consistent with the published evidence."

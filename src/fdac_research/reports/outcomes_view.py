@@ -300,9 +300,7 @@ def evaluate_outcomes(
     return ev
 
 
-def _sensitivity_text(
-    table: pd.DataFrame, threshold: float, benchmark: analysis.BenchmarkComparison | None
-) -> str:
+def _sensitivity_text(table: pd.DataFrame, threshold: float) -> str:
     """The sensitivity prose, from the published (checked) rows only."""
     shown = table[~suppressed_rows(table)] if not table.empty else table
     if shown.empty:
@@ -325,18 +323,6 @@ def _sensitivity_text(
         lines.append(
             f"No published estimate could be explained away by an unmeasured confounder weaker than a risk ratio of {threshold:g}."
         )
-    if benchmark is not None:
-        flag_text = (
-            f"**Hidden confounding flagged:** the adjusted effect is {benchmark.direction} what "
-            "the published evidence allows. "
-            if not benchmark.agrees
-            else ""
-        )
-        lines.append(
-            "**Against published evidence.** An E-value alone cannot reveal hidden confounding "
-            "(an inflated estimate looks *more* robust), so the reunification estimate is also "
-            f"triangulated with the meta-analysis of family treatment drug courts: {flag_text}{benchmark.statement}"
-        )
     return "\n\n".join(lines)
 
 
@@ -354,6 +340,8 @@ def _robustness_text(
         )
     verdict = analysis.check_robustness(primary, negative_control=nc)
     lines = [verdict.statement]
+    if verdict.benchmark is not None:
+        lines.append(f"Against published evidence: {verdict.benchmark.statement}")
     if verdict.negative_control is not None:
         lines.append(verdict.negative_control.statement)
     elif nc_table is not None:
@@ -508,17 +496,11 @@ def publish_evaluation(
             pub.love_plot = analysis.love_plot(
                 smd, title="Covariate balance: children (reunification)"
             )
-    benchmark = ev.benchmark
     if ev.sensitivity is not None and not ev.sensitivity.empty:
         pub.sensitivity = checked(ev.sensitivity, "sensitivity_e_values", **_ARM_CHECK)
-        gone = suppressed_rows(pub.sensitivity)
-        reunified = ev.titles["reunified_children"]
-        if reunified not in pub.sensitivity.index or gone.get(reunified, True):
-            benchmark = None  # its statement quotes the reunification estimate
     pub.sensitivity_text = _sensitivity_text(
         pub.sensitivity if pub.sensitivity is not None else pd.DataFrame(),
         ev.hidden_bias_threshold,
-        benchmark,
     )
     nc = None
     if ev.negative_control_table is not None:
