@@ -20,7 +20,8 @@ The truth of each world is its planted effect over the world's closed cases (ATE
 Settings (environment): ``FDAC_COVERAGE_REPS`` (replications per size, default 200),
 ``FDAC_COVERAGE_SIZES`` (default ``100,200,400,1000,3000``), ``FDAC_COVERAGE_LINK_REPS``
 (default 50) and ``FDAC_COVERAGE_LINK_SIZES`` (default ``200,400``) for the runs that link
-with the probabilistic model instead of the truth, ``FDAC_COVERAGE_PROCS`` (default 2).
+with the probabilistic model instead of the truth, ``FDAC_COVERAGE_PROCS`` (default 2),
+``FDAC_COVERAGE_RESUME=1`` to reuse the worlds an interrupted run finished.
 Seeds: replication ``r`` of size index ``i`` uses world seed ``700_000 + 10_000 * i + r``
 (the same worlds with and without the confounder and for both linkages).
 """
@@ -255,20 +256,47 @@ def _main_table(detail: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(by.values())
 
 
+#: Finished worlds are appended here as they complete, so an interrupted run can resume
+#: (``FDAC_COVERAGE_RESUME=1``); removed when the run completes.
+PARTIAL = Path(__file__).resolve().parents[1] / "reports" / "benchmarks" / "coverage.partial.jsonl"
+
+
+def _resumed(tasks: list[tuple[int, int, float, str]]) -> list[dict[str, Any]]:
+    if os.environ.get("FDAC_COVERAGE_RESUME") != "1" or not PARTIAL.is_file():
+        PARTIAL.unlink(missing_ok=True)
+        return []
+    wanted = set(tasks)
+    done = []
+    for line in PARTIAL.read_text().splitlines():
+        res = json.loads(line)
+        res["task"] = tuple(res["task"])
+        if res["task"] in wanted:
+            done.append(res)
+    return done
+
+
 def run() -> dict[str, Any]:
     tasks = _tasks()
     procs = int(os.environ.get("FDAC_COVERAGE_PROCS", "2"))
     t0 = time.perf_counter()
-    results = []
+    results = _resumed(tasks)
+    done = {r["task"] for r in results}
+    todo = [t for t in tasks if t not in done]
+    PARTIAL.parent.mkdir(parents=True, exist_ok=True)
     ctx = mp.get_context("fork")
-    with ctx.Pool(procs) as pool:
-        for i, res in enumerate(pool.imap(replicate, tasks, chunksize=1), 1):
+    with ctx.Pool(procs) as pool, PARTIAL.open("a") as partial:
+        for i, res in enumerate(pool.imap(replicate, todo, chunksize=1), len(done) + 1):
             results.append(res)
+            partial.write(json.dumps(res) + "\n")
+            partial.flush()
             if i % 50 == 0 or i == len(tasks):
                 print(
                     f"coverage: {i}/{len(tasks)} worlds, {time.perf_counter() - t0:.0f} s",
                     flush=True,
                 )
+    PARTIAL.unlink(missing_ok=True)
+    order = {t: i for i, t in enumerate(tasks)}
+    results.sort(key=lambda r: order[r["task"]])
     detail, tables = _summarise(results)
     notes = [
         "Coverage of the 95% interval for the odds ratio (`cov`); `width` is the mean width of "
