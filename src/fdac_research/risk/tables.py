@@ -1,23 +1,31 @@
 """Output checking of frequency and magnitude tables before publication.
 
 Rules (a :class:`TableRules` config, or a preset name): minimum threshold, disclosive zeros,
-the p%-rule and (n,k)-dominance for magnitudes, rounding, and **secondary suppression** so
-that no suppressed cell can be recovered from the published row, column and grand totals.
-Protection is proved, not assumed: for every suppressed cell the attacker's linear program
-(``scipy.optimize.linprog``: min and max of the cell subject to the published cells, the
-margins and non-negativity) is solved and the feasible interval reported.
+the p%-rule and (n,k)-dominance for magnitudes, rounding, and **secondary suppression** with
+**protection levels** (as tau-Argus and sdcTable define them): the feasible interval an
+intruder can derive for every suppressed cell from the published cells, row, column and grand
+totals must be at least the sliding protection level wide (by default the threshold, for
+counts), reach above the cell by its upper level and below it by its lower level. The
+cheapest pattern meeting the levels is found by a mixed-integer program (scipy's HiGHS), and
+protection is proved, not assumed: for every suppressed cell the intruder's linear program
+(min and max of the cell subject to the published cells, the margins and non-negativity) is
+solved and the feasible interval reported.
 
 Presets
 -------
 ``"ons_10_5"``
     ONS-style "10-5": cells below 10 suppressed (zeros may be shown), magnitude cells need
     10 contributors, pass the p%-rule (p = 10) and (2, 85)-dominance; published counts
-    rounded to base 5.
+    rounded to base 5; every suppressed count's interval at least 10 wide.
 ``"nhs_1_7_round_5"``
-    Counts 1-7 suppressed, every other count rounded to the nearest 5 (the HES/NHS rule).
+    Counts 1-7 suppressed, every other count rounded to the nearest 5 (the HES/NHS rule);
+    every suppressed count's interval at least 8 wide.
 ``"tre_10_zeros"``
-    A trusted research environment's rule (ACRO/SACRO defaults): threshold 10, zeros
-    disclosive, p = 10, (2, 85)-dominance, no rounding.
+    A trusted research environment's rule, primary checks as ACRO 1.0.2's defaults
+    (``default.yaml``): threshold 10, zeros disclosive, p-ratio 10% (``<``), (2, 90)-dominance
+    with ``>=``, no rounding; on top of ACRO (which suppresses only primary cells and
+    recomputes the margins without them), secondary suppression with every suppressed
+    count's interval at least 10 wide, so the true margins can be published.
 
 Examples
 --------
@@ -40,7 +48,9 @@ import pandas as pd
 
 from fdac_research.config import ConfigBase
 from fdac_research.exceptions import ConfigError, ContractError, DisclosureError, Problem
-from fdac_research.risk._audit import extend, secondary_suppression
+from fdac_research.risk._audit import cell_bounds, extend, protect_grid, short_cells
+from fdac_research.risk._primary import primary_reasons, protection_levels
+from fdac_research.risk._protect import Levels
 
 __all__ = [
     "TableRules",
@@ -77,14 +87,29 @@ class TableRules(ConfigBase):
     dominance_n, dominance_k : int, float or None
         (n,k)-dominance for magnitudes: unsafe when the ``n`` largest contributions exceed
         ``k`` percent of the cell.
+    dominance_inclusive : bool
+        Unsafe also when the ``n`` largest hold exactly ``k`` percent (ACRO's ``>=``).
     round_base : int or None
         Round every published value to a multiple of this (after suppression).
     secondary : bool
         Add complementary suppressions so no suppressed cell is recoverable from margins.
-    min_interval : float
-        A suppressed cell is protected when its feasible interval is wider than this.
+    min_interval : float or None
+        Sliding protection level: the intruder's feasible interval of every suppressed cell
+        (primary or secondary) must be at least this wide. ``None`` (default): the
+        ``threshold`` for frequency tables (nobody can tell a suppressed count within a band
+        as wide as the threshold), and no level beyond a positive width for magnitudes
+        (whose primary cells get the levels of their rule, below). ``0``: only a positive
+        width (one person, for counts), the rule before protection levels.
     protection_percent : float
-        ...and wider than this percent of the cell's value.
+        Sliding level as a percent of the cell's value, for every suppressed cell (the
+        larger of this and ``min_interval`` applies).
+    upper_protection_percent, lower_protection_percent : float
+        Upper and lower protection levels of primary cells, in percent of the cell's value:
+        the intruder's upper bound must reach ``value * (1 + upper%)`` and the lower bound
+        ``value * (1 - lower%)``. Primary magnitude cells also get the upper level their
+        sensitivity rule implies (tau-Argus): ``p% * x1 - (X - x1 - x2)`` for the p%-rule and
+        ``(100 / k) * (top n) - X`` for dominance, so that the intruder's best estimate of the
+        cell cannot bring the largest contributor within p% (or the top n within k%).
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -95,10 +120,13 @@ class TableRules(ConfigBase):
     p_percent: float | None = 10.0
     dominance_n: int | None = 2
     dominance_k: float | None = 85.0
+    dominance_inclusive: bool = False
     round_base: int | None = None
     secondary: bool = True
-    min_interval: float = 0.0
+    min_interval: float | None = None
     protection_percent: float = 0.0
+    upper_protection_percent: float = 0.0
+    lower_protection_percent: float = 0.0
 
     def _problems(self) -> list[str]:
         p = []
@@ -118,17 +146,50 @@ class TableRules(ConfigBase):
             not isinstance(self.round_base, int) or self.round_base < 1
         ):
             p.append(f"round_base must be a whole number >= 1, got {self.round_base!r}")
-        if self.min_interval < 0:
-            p.append(f"min_interval must be >= 0, got {self.min_interval!r}")
+        if self.min_interval is not None and (
+            isinstance(self.min_interval, bool)
+            or not isinstance(self.min_interval, int | float)
+            or self.min_interval < 0
+        ):
+            p.append(f"min_interval must be a number >= 0 or null, got {self.min_interval!r}")
         if not 0 <= self.protection_percent < 100:
             p.append(f"protection_percent must be in [0, 100), got {self.protection_percent!r}")
+        for name in ("upper_protection_percent", "lower_protection_percent"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 100:
+                p.append(f"{name} must be in [0, 100], got {v!r}")
+        for name in ("dominance_inclusive", "zeros_disclosive", "secondary"):
+            if not isinstance(getattr(self, name), bool):
+                p.append(f"{name} must be true or false, got {getattr(self, name)!r}")
         return p
+
+    def sliding_level(self, kind: str) -> float:
+        """The sliding protection level (least interval width) for a ``kind`` table."""
+        if self.min_interval is not None:
+            return float(self.min_interval)
+        return float(self.threshold) if kind == "frequency" else 0.0
+
+    def protection(self, kind: str = "frequency") -> dict[str, Any]:
+        """The protection levels, as recorded with a published table."""
+        return {
+            "min_interval": self.sliding_level(kind),
+            "protection_percent": self.protection_percent,
+            "upper_protection_percent": self.upper_protection_percent,
+            "lower_protection_percent": self.lower_protection_percent,
+            "sensitivity_levels": kind == "magnitude",
+        }
 
 
 PRESETS: dict[str, TableRules] = {
     "ons_10_5": TableRules(name="ons_10_5", threshold=10, round_base=5),
     "nhs_1_7_round_5": TableRules(name="nhs_1_7_round_5", threshold=8, round_base=5),
-    "tre_10_zeros": TableRules(name="tre_10_zeros", threshold=10, zeros_disclosive=True),
+    "tre_10_zeros": TableRules(
+        name="tre_10_zeros",
+        threshold=10,
+        zeros_disclosive=True,
+        dominance_k=90.0,
+        dominance_inclusive=True,
+    ),
 }
 
 
@@ -170,17 +231,53 @@ class TableSpec:
     second: pd.DataFrame | None = None
 
 
-def tabulate(df: pd.DataFrame, rows: str, cols: str, value: str | None = None) -> TableSpec:
-    """Cross-tabulate microdata into a :class:`TableSpec` (counts, or sums of ``value``)."""
-    missing = [c for c in (rows, cols, value) if c is not None and c not in df.columns]
-    if missing:
+def tabulate(
+    df: pd.DataFrame,
+    rows: str,
+    cols: str,
+    value: str | None = None,
+    *,
+    missing_label: str | None = None,
+) -> TableSpec:
+    """Cross-tabulate microdata into a :class:`TableSpec` (counts, or sums of ``value``).
+
+    A record with no ``rows`` or ``cols`` label is an error (a table that silently leaves
+    people out has margins that do not count them), unless ``missing_label`` names the
+    category they are shown under (e.g. ``"not recorded"``). For sums, records with no
+    ``value`` contribute nothing (and are not counted as contributors).
+    """
+    absent = [c for c in (rows, cols, value) if c is not None and c not in df.columns]
+    if absent:
         raise ContractError(
             "data",
             [
                 Problem("data", c, None, None, "column to tabulate is not in the frame")
-                for c in missing
+                for c in absent
             ],
         )
+    df = df.copy()
+    problems = []
+    for c in (rows, cols):
+        gap = df[c].isna()
+        if not gap.any():
+            continue
+        if missing_label is None:
+            first = df.index[np.flatnonzero(gap.to_numpy())[0]]
+            problems.append(
+                Problem(
+                    "data",
+                    c,
+                    None,
+                    None,
+                    f"a label on every record to tabulate (row {first!r} has none); give "
+                    "missing_label='not recorded' to show them as a category",
+                    int(gap.sum()),
+                )
+            )
+        else:
+            df[c] = df[c].astype(object).where(~gap, missing_label)
+    if problems:
+        raise ContractError("data", problems)
     if value is None:
         counts = pd.crosstab(df[rows], df[cols])
         return TableSpec(values=counts.astype(float), kind="frequency")
@@ -308,6 +405,19 @@ def _validate(spec: TableSpec) -> np.ndarray:
                 "table", None, None, None, "at least one row and one column (the table is empty)"
             )
         )
+    flags = [str(c) for c, t in v.dtypes.items() if pd.api.types.is_bool_dtype(t)]
+    if flags:
+        problems.append(
+            Problem(
+                "table",
+                flags[0],
+                None,
+                None,
+                "counts in every column, not true/false values (a boolean table is not a "
+                "table of counts)",
+                len(flags),
+            )
+        )
     numeric = v.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna() & v.notna() | v.isna()
     if bad.to_numpy().any():
@@ -384,6 +494,7 @@ def check_table(
     rules: TableRules | str | dict[str, Any] = "tre_10_zeros",
     *,
     kind: str | None = None,
+    time_limit: float = 60.0,
 ) -> TableCheckResult:
     """Check a table, suppress what must be suppressed and prove the suppression holds.
 
@@ -394,6 +505,9 @@ def check_table(
         ``kind="magnitude"`` (which then needs a :class:`TableSpec` with contributors).
     rules : TableRules, preset name, dict or path to a JSON/YAML rules file
     kind : {"frequency", "magnitude"}, optional
+    time_limit : float
+        Seconds the secondary-suppression program may take per solve; after it the best
+        pattern found is used (and still audited), recorded as ``"mip (time limit)"``.
 
     Returns
     -------
@@ -402,56 +516,46 @@ def check_table(
     Raises
     ------
     ContractError
-        Empty table, non-numeric cells, negative/fractional counts, or a magnitude table
-        without its contributor counts.
+        Empty table, non-numeric or boolean cells, negative/fractional counts, or a
+        magnitude table without its contributor counts.
     ConfigError
         Unknown preset or invalid rules.
     """
     spec = _as_spec(table, kind)
     rules = rules_from(rules)
     vals = _validate(spec)
-    r, c = vals.shape
     grid = extend(vals)
-    reasons = np.full(grid.shape, "ok", dtype=object)
-    # contributor counts for the threshold rule (margins included)
-    if spec.kind == "magnitude":
-        n_int = spec.n_contributors.to_numpy(dtype=float)  # type: ignore[union-attr]
-        ngrid = extend(n_int)
-        lg = spec.largest.to_numpy(dtype=float)  # type: ignore[union-attr]
-        sg = spec.second.to_numpy(dtype=float)  # type: ignore[union-attr]
-    else:
-        ngrid = grid
-    below = (ngrid > 0) & (ngrid < rules.threshold)
-    reasons[below] = "threshold"
-    if rules.zeros_disclosive:
-        reasons[(ngrid == 0) & (reasons == "ok")] = "zero"
-    if spec.kind == "magnitude":
-        inner = reasons[:r, :c]
-        if rules.p_percent is not None:
-            rest = vals - lg - sg
-            unsafe = (n_int > 0) & (rest < rules.p_percent / 100.0 * lg)
-            inner[unsafe & (inner == "ok")] = "p_percent"
-        if rules.dominance_n is not None and rules.dominance_k is not None:
-            top = lg if rules.dominance_n == 1 else lg + sg
-            if rules.dominance_n > 2:
-                log.warning(
-                    "dominance_n > 2 uses the two largest contributions only (a lower bound on the top n)"
-                )
-            unsafe = (vals > 0) & (top > rules.dominance_k / 100.0 * vals)
-            inner[unsafe & (inner == "ok")] = "dominance"
+    reasons = primary_reasons(spec, vals, grid, rules)
     primary = reasons != "ok"
-    required = np.maximum(rules.min_interval, rules.protection_percent / 100.0 * np.abs(grid))
+    levels = protection_levels(spec, vals, grid, reasons, rules)
+    floor = 1.0 if spec.kind == "frequency" else max(1e-3, 1e-6 * float(np.abs(grid).max()))
     nonneg = bool((vals >= 0).all())
+    method = None
     if rules.secondary and primary.any():
-        supp, bounds, still = secondary_suppression(grid, primary, required, nonnegative=nonneg)
+        found = protect_grid(
+            grid, primary, levels, floor=floor, nonnegative=nonneg, time_limit=time_limit
+        )
+        supp, bounds, still, method = found.suppressed, found.bounds, found.short, found.method
     else:
-        from fdac_research.risk._audit import cell_bounds
-
         supp = primary
         bounds = cell_bounds(grid, supp, nonnegative=nonneg)
-        still = [k for k, (lo, hi) in bounds.items() if not (hi - lo > required[k] + 1e-9)]
+        still = short_cells(grid, bounds, levels, floor)
     reasons[supp & (reasons == "ok")] = "secondary"
+    return _result(spec, grid, reasons, supp, primary, bounds, still, levels, rules, method)
 
+
+def _result(
+    spec: TableSpec,
+    grid: np.ndarray,
+    reasons: np.ndarray,
+    supp: np.ndarray,
+    primary: np.ndarray,
+    bounds: dict[tuple[int, int], tuple[float, float]],
+    still: list[tuple[int, int]],
+    levels: Levels,
+    rules: TableRules,
+    method: str | None,
+) -> TableCheckResult:
     row_labels = [*map(_label, spec.values.index), TOTAL]
     col_labels = [*map(_label, spec.values.columns), TOTAL]
     shown = _round(grid, rules.round_base) if rules.round_base else grid
@@ -462,8 +566,10 @@ def check_table(
         x = float(shown[i, j])
         published.iat[i, j] = int(x) if x.is_integer() else x
     reason_df = pd.DataFrame(reasons, index=row_labels, columns=col_labels)
+    cc = grid.shape[1]
     recs = []
     for (i, j), (lo, hi) in sorted(bounds.items()):
+        t = i * cc + j
         recs.append(
             {
                 "row": row_labels[i],
@@ -474,11 +580,12 @@ def check_table(
                 "width": hi - lo,
                 "reason": reasons[i, j],
                 "protected": (i, j) not in still,
+                "upper_level": float(levels.upper[t]),
+                "lower_level": float(levels.lower[t]),
+                "sliding_level": float(levels.sliding[t]),
             }
         )
-    bounds_df = pd.DataFrame(
-        recs, columns=["row", "column", "value", "lower", "upper", "width", "reason", "protected"]
-    )
+    bounds_df = pd.DataFrame(recs, columns=_BOUND_COLUMNS)
     summary = {
         "rules": rules.name,
         "kind": spec.kind,
@@ -492,11 +599,28 @@ def check_table(
         },
         "passes_as_given": bool(not primary.any()),
         "protected": not still,
+        "protection": rules.protection(spec.kind),
+        "secondary_method": method,
         "rounded_to": rules.round_base,
     }
     return TableCheckResult(
         published=published, reasons=reason_df, bounds=bounds_df, summary=summary, rules=rules
     )
+
+
+_BOUND_COLUMNS = [
+    "row",
+    "column",
+    "value",
+    "lower",
+    "upper",
+    "width",
+    "reason",
+    "protected",
+    "upper_level",
+    "lower_level",
+    "sliding_level",
+]
 
 
 def _label(x: Any) -> str:
