@@ -41,16 +41,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fdac_research.config import ConfigBase
-from fdac_research.exceptions import ConfigError, ContractError, DisclosureError, Problem
+from fdac_research.exceptions import ContractError, DisclosureError, Problem
 from fdac_research.risk._audit import cell_bounds, extend, protect_grid, short_cells
 from fdac_research.risk._primary import primary_reasons, protection_levels
 from fdac_research.risk._protect import Levels
+from fdac_research.risk._rules import PRESETS, TableRules, rules_from
 
 __all__ = [
     "TableRules",
@@ -60,159 +60,14 @@ __all__ = [
     "tabulate",
     "check_table",
     "check_table_or_raise",
+    "raise_if_unsafe",
+    "prepare",
 ]
 
 log = logging.getLogger(__name__)
 
 TOTAL = "Total"
 SUPPRESSED = "[c]"
-
-
-@dataclass(frozen=True)
-class TableRules(ConfigBase):
-    """A disclosure-control rule set for tables.
-
-    Attributes
-    ----------
-    name : str
-        Label used in reports.
-    threshold : int
-        Cells counting fewer than this many people (contributors for magnitudes), but more
-        than zero, are suppressed.
-    zeros_disclosive : bool
-        Suppress zero cells too (a zero can reveal that nobody in a group has an attribute).
-    p_percent : float or None
-        p%-rule for magnitudes (percent): unsafe when the cell minus its two largest
-        contributions is below ``p%`` of the largest.
-    dominance_n, dominance_k : int, float or None
-        (n,k)-dominance for magnitudes: unsafe when the ``n`` largest contributions exceed
-        ``k`` percent of the cell.
-    dominance_inclusive : bool
-        Unsafe also when the ``n`` largest hold exactly ``k`` percent (ACRO's ``>=``).
-    round_base : int or None
-        Round every published value to a multiple of this (after suppression).
-    secondary : bool
-        Add complementary suppressions so no suppressed cell is recoverable from margins.
-    min_interval : float or None
-        Sliding protection level: the intruder's feasible interval of every suppressed cell
-        (primary or secondary) must be at least this wide. ``None`` (default): the
-        ``threshold`` for frequency tables (nobody can tell a suppressed count within a band
-        as wide as the threshold), and no level beyond a positive width for magnitudes
-        (whose primary cells get the levels of their rule, below). ``0``: only a positive
-        width (one person, for counts), the rule before protection levels.
-    protection_percent : float
-        Sliding level as a percent of the cell's value, for every suppressed cell (the
-        larger of this and ``min_interval`` applies).
-    upper_protection_percent, lower_protection_percent : float
-        Upper and lower protection levels of primary cells, in percent of the cell's value:
-        the intruder's upper bound must reach ``value * (1 + upper%)`` and the lower bound
-        ``value * (1 - lower%)``. Primary magnitude cells also get the upper level their
-        sensitivity rule implies (tau-Argus): ``p% * x1 - (X - x1 - x2)`` for the p%-rule and
-        ``(100 / k) * (top n) - X`` for dominance, so that the intruder's best estimate of the
-        cell cannot bring the largest contributor within p% (or the top n within k%).
-    """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    name: str = "custom"
-    threshold: int = 10
-    zeros_disclosive: bool = False
-    p_percent: float | None = 10.0
-    dominance_n: int | None = 2
-    dominance_k: float | None = 85.0
-    dominance_inclusive: bool = False
-    round_base: int | None = None
-    secondary: bool = True
-    min_interval: float | None = None
-    protection_percent: float = 0.0
-    upper_protection_percent: float = 0.0
-    lower_protection_percent: float = 0.0
-
-    def _problems(self) -> list[str]:
-        p = []
-        if not isinstance(self.threshold, int) or self.threshold < 0:
-            p.append(f"threshold must be a whole number >= 0, got {self.threshold!r}")
-        if self.p_percent is not None and not 0 < self.p_percent < 100:
-            p.append(f"p_percent must be in (0, 100), got {self.p_percent!r}")
-        if (self.dominance_n is None) != (self.dominance_k is None):
-            p.append("give both dominance_n and dominance_k, or neither")
-        if self.dominance_n is not None and (
-            not isinstance(self.dominance_n, int) or self.dominance_n < 1
-        ):
-            p.append(f"dominance_n must be a whole number >= 1, got {self.dominance_n!r}")
-        if self.dominance_k is not None and not 0 < self.dominance_k <= 100:
-            p.append(f"dominance_k must be in (0, 100], got {self.dominance_k!r}")
-        if self.round_base is not None and (
-            not isinstance(self.round_base, int) or self.round_base < 1
-        ):
-            p.append(f"round_base must be a whole number >= 1, got {self.round_base!r}")
-        if self.min_interval is not None and (
-            isinstance(self.min_interval, bool)
-            or not isinstance(self.min_interval, int | float)
-            or self.min_interval < 0
-        ):
-            p.append(f"min_interval must be a number >= 0 or null, got {self.min_interval!r}")
-        if not 0 <= self.protection_percent < 100:
-            p.append(f"protection_percent must be in [0, 100), got {self.protection_percent!r}")
-        for name in ("upper_protection_percent", "lower_protection_percent"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v <= 100:
-                p.append(f"{name} must be in [0, 100], got {v!r}")
-        for name in ("dominance_inclusive", "zeros_disclosive", "secondary"):
-            if not isinstance(getattr(self, name), bool):
-                p.append(f"{name} must be true or false, got {getattr(self, name)!r}")
-        return p
-
-    def sliding_level(self, kind: str) -> float:
-        """The sliding protection level (least interval width) for a ``kind`` table."""
-        if self.min_interval is not None:
-            return float(self.min_interval)
-        return float(self.threshold) if kind == "frequency" else 0.0
-
-    def protection(self, kind: str = "frequency") -> dict[str, Any]:
-        """The protection levels, as recorded with a published table."""
-        return {
-            "min_interval": self.sliding_level(kind),
-            "protection_percent": self.protection_percent,
-            "upper_protection_percent": self.upper_protection_percent,
-            "lower_protection_percent": self.lower_protection_percent,
-            "sensitivity_levels": kind == "magnitude",
-        }
-
-
-PRESETS: dict[str, TableRules] = {
-    "ons_10_5": TableRules(name="ons_10_5", threshold=10, round_base=5),
-    "nhs_1_7_round_5": TableRules(name="nhs_1_7_round_5", threshold=8, round_base=5),
-    "tre_10_zeros": TableRules(
-        name="tre_10_zeros",
-        threshold=10,
-        zeros_disclosive=True,
-        dominance_k=90.0,
-        dominance_inclusive=True,
-    ),
-}
-
-
-def rules_from(rules: TableRules | str | dict[str, Any]) -> TableRules:
-    """A :class:`TableRules` from a preset name, a dict / JSON / YAML path, or itself."""
-    if isinstance(rules, TableRules):
-        return rules
-    if isinstance(rules, dict):
-        return TableRules.from_dict(rules)
-    if isinstance(rules, str):
-        if rules in PRESETS:
-            return PRESETS[rules]
-        if rules.endswith((".json", ".yaml", ".yml")):
-            return TableRules.from_file(rules)
-        raise ConfigError(
-            "table rules",
-            [
-                f"unknown preset {rules!r}; presets are {sorted(PRESETS)} (or give a .json/.yaml rules file)"
-            ],
-        )
-    raise ConfigError(
-        "table rules", [f"expected a preset name, a dict or TableRules, got {type(rules).__name__}"]
-    )
 
 
 @dataclass(frozen=True)
@@ -521,27 +376,82 @@ def check_table(
     ConfigError
         Unknown preset or invalid rules.
     """
+    prep = prepare(table, rules, kind=kind)
+    method = None
+    if prep.rules.secondary and prep.primary.any():
+        found = protect_grid(
+            prep.grid,
+            prep.primary,
+            prep.levels,
+            floor=prep.floor,
+            nonnegative=prep.nonnegative,
+            time_limit=time_limit,
+        )
+        supp, bounds, still, method = found.suppressed, found.bounds, found.short, found.method
+    else:
+        supp = prep.primary
+        bounds = cell_bounds(prep.grid, supp, nonnegative=prep.nonnegative)
+        still = short_cells(prep.grid, bounds, prep.levels, prep.floor)
+    return prep.result(supp, bounds, still, method)
+
+
+@dataclass
+class Prepared:
+    """A validated table with its primary reasons and protection levels (before secondary
+    suppression): what :func:`check_table` and the linked-table check share."""
+
+    spec: TableSpec
+    rules: TableRules
+    grid: np.ndarray  # extended grid
+    reasons: np.ndarray  # primary reasons per cell ("ok" where none)
+    levels: Levels
+    floor: float
+    nonnegative: bool
+
+    @property
+    def primary(self) -> np.ndarray:
+        """Cells a primary rule suppresses."""
+        return self.reasons != "ok"
+
+    def result(
+        self,
+        supp: np.ndarray,
+        bounds: dict[tuple[int, int], tuple[float, float]],
+        still: list[tuple[int, int]],
+        method: str | None,
+    ) -> TableCheckResult:
+        """The check's result for the suppression pattern ``supp``."""
+        reasons = self.reasons.copy()
+        reasons[supp & (reasons == "ok")] = "secondary"
+        return _result(
+            self.spec,
+            self.grid,
+            reasons,
+            supp,
+            self.primary,
+            bounds,
+            still,
+            self.levels,
+            self.rules,
+            method,
+        )
+
+
+def prepare(
+    table: TableSpec | pd.DataFrame,
+    rules: TableRules | str | dict[str, Any] = "tre_10_zeros",
+    *,
+    kind: str | None = None,
+) -> Prepared:
+    """Validate ``table`` and apply the primary rules (see :func:`check_table`)."""
     spec = _as_spec(table, kind)
     rules = rules_from(rules)
     vals = _validate(spec)
     grid = extend(vals)
     reasons = primary_reasons(spec, vals, grid, rules)
-    primary = reasons != "ok"
     levels = protection_levels(spec, vals, grid, reasons, rules)
     floor = 1.0 if spec.kind == "frequency" else max(1e-3, 1e-6 * float(np.abs(grid).max()))
-    nonneg = bool((vals >= 0).all())
-    method = None
-    if rules.secondary and primary.any():
-        found = protect_grid(
-            grid, primary, levels, floor=floor, nonnegative=nonneg, time_limit=time_limit
-        )
-        supp, bounds, still, method = found.suppressed, found.bounds, found.short, found.method
-    else:
-        supp = primary
-        bounds = cell_bounds(grid, supp, nonnegative=nonneg)
-        still = short_cells(grid, bounds, levels, floor)
-    reasons[supp & (reasons == "ok")] = "secondary"
-    return _result(spec, grid, reasons, supp, primary, bounds, still, levels, rules, method)
+    return Prepared(spec, rules, grid, reasons, levels, floor, bool((vals >= 0).all()))
 
 
 def _result(
@@ -642,12 +552,24 @@ def check_table_or_raise(
     returned (publish ``result.published``) unless protection failed.
     """
     res = check_table(table, rules, kind=kind)
+    raise_if_unsafe(res, name=name, allow_suppression=allow_suppression)
+    return res
+
+
+def raise_if_unsafe(
+    res: TableCheckResult, *, name: str = "table", allow_suppression: bool = False
+) -> None:
+    """Raise :class:`DisclosureError` when ``res`` cannot be published (see
+    :func:`check_table_or_raise`): a suppressed cell short of its protection level, or any
+    cell needing suppression when ``allow_suppression`` is ``False``."""
     cells = res.unsafe_cells()
     if not res.is_protected:
         bad = res.bounds[~res.bounds["protected"]].iloc[0]
         raise DisclosureError(
-            f"{name}: suppressed cell ({bad['row']}, {bad['column']}) can be recovered from the margins "
-            f"(feasible range {bad['lower']:g} to {bad['upper']:g}); rules {res.rules.name}"
+            f"{name}: suppressed cell ({bad['row']}, {bad['column']}) is not protected: the "
+            f"published cells pin it within {bad['lower']:g} to {bad['upper']:g}, short of its "
+            f"protection level (interval at least {max(bad['sliding_level'], 1):g} wide); "
+            f"rules {res.rules.name}"
         )
     if cells and not allow_suppression:
         shown = "; ".join(f"({r}, {c}): {w}" for r, c, w in cells[:10])
@@ -655,4 +577,3 @@ def check_table_or_raise(
         raise DisclosureError(
             f"{name} fails output checking under rules {res.rules.name}: {len(cells)} unsafe cell(s): {shown}{more}"
         )
-    return res

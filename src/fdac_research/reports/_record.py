@@ -1,0 +1,139 @@
+"""The output checker's record of a run, in the layout ACRO/SACRO write (``results.json``).
+
+Every ``publish_*`` call adds (or replaces) one entry, keyed by the table's name, to
+``<tables_dir>/results.json``: its status (``pass``, or ``review`` when cells were suppressed,
+the table was published by exception or was not registered with its population), the checks
+applied with the number of cells each flagged, the suppressed cells (which are ``[c]`` in the
+CSV anyway), the reasons in aggregate, and the exception request. The layout is ACRO 1.0.2's
+``Records.finalise_json`` (``version``, ``tool``, ``results`` with ``uid``, ``status``,
+``type``, ``properties``, ``files`` with their ``sdc``, ``outcome``, ``command``,
+``summary``, ``timestamp``, ``comments``, ``exception``), so SACRO's viewer and ACRO's own
+``load_records`` read it.
+
+What it does not say, because the file is published with the tables: *which* suppressed cell
+was primary and which secondary. Knowing that a cell was suppressed for the threshold tells an
+intruder it is below the threshold, narrowing the protected interval; the primary reasons are
+given as counts only, as in each table's ``.check.json``. Timestamps are fixed (the reports
+are byte-identical run to run).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from fdac_research import __version__
+from fdac_research._io import atomic_file, write_json
+
+__all__ = ["RESULTS_FILE", "ACRO_FORMAT_VERSION", "record_output", "read_results", "outcome_of"]
+
+RESULTS_FILE = "results.json"
+#: The ACRO release whose results.json layout is written (its ``load_records`` checks it).
+ACRO_FORMAT_VERSION = "1.0.2"
+#: Timestamps are fixed so that a run's reports are byte-identical.
+FIXED_TIMESTAMP = "1970-01-01T00:00:00"
+
+#: Our primary reasons under ACRO's check names.
+ACRO_CHECKS = {
+    "threshold": "MinimumThresholdCheck",
+    "zero": "PresenceOfZeroCheck",
+    "p_percent": "PPercentCheck",
+    "dominance": "NKCheck",
+}
+
+
+def read_results(tables_dir: Path | str) -> dict[str, Any]:
+    """The run's record so far (an empty record when none was written)."""
+    path = Path(tables_dir) / RESULTS_FILE
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {
+        "version": ACRO_FORMAT_VERSION,
+        "tool": {
+            "@type": "SoftwareApplication",
+            "name": "fdac-research",
+            "url": "https://github.com/fdac-research/fdac-research",
+            "version": __version__,
+        },
+        "results": {},
+    }
+
+
+def outcome_of(published: pd.DataFrame, suppressed: str = "[c]") -> dict[str, dict[str, str]]:
+    """ACRO's ``outcome``: per column, per row, ``"ok"`` or ``"suppressed; "``."""
+    out: dict[str, dict[str, str]] = {}
+    for c in published.columns:
+        out[str(c)] = {
+            str(r): ("suppressed; " if published.at[r, c] == suppressed else "ok")
+            for r in published.index
+        }
+    return out
+
+
+def suppressed_positions(published: pd.DataFrame, suppressed: str = "[c]") -> list[list[int]]:
+    """``[row, column]`` positions of the suppressed cells (ACRO's ``cells`` lists)."""
+    mask = published.astype(object).to_numpy() == suppressed
+    return [[int(i), int(j)] for i, j in zip(*mask.nonzero(), strict=True)]
+
+
+def record_output(
+    tables_dir: Path | str,
+    name: str,
+    *,
+    status: str,
+    method: str,
+    checks: dict[str, int],
+    summary: str,
+    published: pd.DataFrame,
+    properties: dict[str, Any] | None = None,
+    comments: list[str] | None = None,
+    exception: str = "",
+) -> None:
+    """Add or replace the entry of output ``name`` in ``<tables_dir>/results.json``.
+
+    Parameters
+    ----------
+    status : {"pass", "review", "fail"}
+        ACRO's status of the output.
+    method : str
+        The publishing function (``publish_table``, ``publish_estimates``, ...).
+    checks : dict
+        Check name -> number of cells (or rows) it flagged.
+    summary : str
+        ACRO-style one-line summary.
+    published : pandas.DataFrame
+        Exactly what was written (for the ``outcome`` and the suppressed cells).
+    """
+    if status not in ("pass", "review", "fail"):
+        raise ValueError(f"status must be pass, review or fail, got {status!r}")
+    record = read_results(tables_dir)
+    cells = suppressed_positions(published)
+    record["results"][name] = {
+        "uid": name,
+        "status": status,
+        "type": "table",
+        "properties": {"method": method, **(properties or {})},
+        "files": [
+            {
+                "name": f"{name}.csv",
+                "sdc": {
+                    "summary": {**checks, "suppressed": bool(cells)},
+                    "cells": {"suppressed": cells},
+                },
+            }
+        ],
+        "outcome": outcome_of(published),
+        "command": f"{method}(..., {name!r}, ...)",
+        "summary": summary,
+        "timestamp": FIXED_TIMESTAMP,
+        "comments": list(comments or []),
+        "exception": exception,
+        "fair": {},
+    }
+    path = Path(tables_dir) / RESULTS_FILE
+    with atomic_file(path) as tmp:
+        write_json(record, tmp)
+    path.chmod(0o644)
