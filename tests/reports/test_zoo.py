@@ -123,10 +123,14 @@ def test_broken_worlds_are_refused_naming_the_file(name: str, tmp_path: Path) ->
     assert not (tmp_path / "run" / "reports").exists()
 
 
-def test_parquet_minimal_world_without_truth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parquet_minimal_world_without_truth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Typed Parquet, only the required files and columns, no truth: real-data path (a
     key, probabilistic linkage); every report says what it had to do without."""
-    world = Path(make_zoo_world("parquet_minimal", tmp_path / "w", families=FAMILIES, seed=SEED)["out"])
+    world = Path(
+        make_zoo_world("parquet_minimal", tmp_path / "w", families=FAMILIES, seed=SEED)["out"]
+    )
     assert validate_folder(world).ok
     with pytest.raises(Exception, match="pseudonymisation key"):
         _pipeline(world, tmp_path / "nokey", "model")  # refused before any linkage

@@ -23,6 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fdac_research import __version__
@@ -62,20 +63,27 @@ def read_results(tables_dir: Path | str) -> dict[str, Any]:
     }
 
 
+def _is_suppressed(published: pd.DataFrame, suppressed: str) -> np.ndarray:
+    """Cell by cell, whether it is the suppression mark (missing values are not)."""
+    cells = published.astype(object).to_numpy()
+    return np.array(
+        [[isinstance(v, str) and v == suppressed for v in row] for row in cells], dtype=bool
+    ).reshape(cells.shape)
+
+
 def outcome_of(published: pd.DataFrame, suppressed: str = "[c]") -> dict[str, dict[str, str]]:
     """ACRO's ``outcome``: per column, per row, ``"ok"`` or ``"suppressed; "``."""
-    out: dict[str, dict[str, str]] = {}
-    for c in published.columns:
-        out[str(c)] = {
-            str(r): ("suppressed; " if published.at[r, c] == suppressed else "ok")
-            for r in published.index
-        }
-    return out
+    mask = _is_suppressed(published, suppressed)
+    rows = [str(r) for r in published.index]
+    return {
+        str(c): {r: ("suppressed; " if mask[i, j] else "ok") for i, r in enumerate(rows)}
+        for j, c in enumerate(published.columns)
+    }
 
 
 def suppressed_positions(published: pd.DataFrame, suppressed: str = "[c]") -> list[list[int]]:
     """``[row, column]`` positions of the suppressed cells (ACRO's ``cells`` lists)."""
-    mask = published.astype(object).to_numpy() == suppressed
+    mask = _is_suppressed(published, suppressed)
     return [[int(i), int(j)] for i, j in zip(*mask.nonzero(), strict=True)]
 
 

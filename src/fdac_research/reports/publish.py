@@ -88,8 +88,8 @@ def _inert(df: pd.DataFrame) -> pd.DataFrame:
 
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype == object:
-            out[c] = out[c].map(cell)
+        if out[c].dtype == object:  # element-wise, keeping object (map would infer floats)
+            out[c] = pd.Series([cell(v) for v in out[c]], index=out.index, dtype=object)
     out.index = out.index.map(cell)
     out.columns = out.columns.map(cell)
     if out.index.name is not None:
