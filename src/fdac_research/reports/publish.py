@@ -480,9 +480,9 @@ def _checked_counts(
             small |= v == 0
         if rules.round_base:
             v = rules.round_base * np.floor(v / rules.round_base + 0.5)
-        col = v.astype("Int64").astype(object).where(v.notna(), None)
-        col[small.fillna(False).to_numpy()] = SUPPRESSED
-        out[c] = col
+        whole = np.array([None if pd.isna(x) else int(x) for x in v], dtype=object)
+        whole[small.fillna(False).to_numpy()] = SUPPRESSED
+        out[c] = pd.Series(whole, index=out.index, dtype=object)
         n += int(small.fillna(False).sum())
     return out, n
 

@@ -132,7 +132,7 @@ def intruder_bounds(
     for k, t in enumerate(targets):
         c = mat[[int(t)]].toarray().ravel()
         for sign, out in ((1.0, lower), (-1.0, upper)):
-            res = linprog(sign * c, bounds=(lb, None), method="highs", **kw)  # type: ignore[arg-type]
+            res = linprog(sign * c, bounds=(lb, None), method="highs", **kw)
             if res.status == 3:
                 out[k] = -np.inf * sign
             elif res.status == 0:
@@ -206,7 +206,7 @@ def base_point(
     eq_a = mat[rows]
     kw = _system(mat, known & ~exact, lo, hi)
     a_eq = sparse.vstack([eq_a, kw["A_eq"]]).tocsr() if "A_eq" in kw else eq_a
-    b_eq = np.concatenate([exact_values, kw["b_eq"]]) if "b_eq" in kw else exact_values  # type: ignore[list-item]
+    b_eq = np.concatenate([exact_values, kw["b_eq"]]) if "b_eq" in kw else exact_values
     res = linprog(
         np.zeros(mat.shape[1]),
         A_eq=a_eq,

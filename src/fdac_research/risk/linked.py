@@ -453,11 +453,11 @@ class Cover:
             key_i = [tuple(r) for r in codes_i[:, [names_i.index(v) for v in sep]]]
             key_j = [tuple(r) for r in codes_j[:, [names_j.index(v) for v in sep]]]
             for key in sorted(set(key_i) | set(key_j)):
-                a = np.flatnonzero([k == key for k in key_i])
-                b = np.flatnonzero([k == key for k in key_j])
-                rows.append(np.full(len(a) + len(b), offset))
-                cols.append(np.concatenate([a + starts[i], b + starts[j]]))
-                vals.append(np.concatenate([np.ones(len(a)), -np.ones(len(b))]))
+                in_i = np.flatnonzero([k == key for k in key_i])
+                in_j = np.flatnonzero([k == key for k in key_j])
+                rows.append(np.full(len(in_i) + len(in_j), offset))
+                cols.append(np.concatenate([in_i + starts[i], in_j + starts[j]]))
+                vals.append(np.concatenate([np.ones(len(in_i)), -np.ones(len(in_j))]))
                 offset += 1
         self.matrix = sparse.csr_array(
             (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
