@@ -6,8 +6,10 @@ Nudges (hand-chosen, small against each column's range):
 
 * ``"one"``: the first adult's ``hearings_attended_pct`` moved by 0.1 points (the issue's
   example), or its age by one year when the percentage is missing;
-* ``"several"``: every adult one year older with one more conviction, the case one week
-  longer (when closed), the first child one year older (when under 17).
+* ``"several"``: every adult one year older and one point more of hearings attended (when
+  under 99), the case one week longer (when closed), the eldest child one year older (when
+  under 17): each a small move against the column's range, none reordering a family's
+  members.
 """
 
 from __future__ import annotations
@@ -49,12 +51,15 @@ def nudge_copies(
     else:
         age = ad["age_at_application"].notna()
         ad.loc[age, "age_at_application"] = ad.loc[age, "age_at_application"] + 1
-        conv = ad["convictions"].notna()
-        ad.loc[conv, "convictions"] = ad.loc[conv, "convictions"] + 1
+        pct = pd.to_numeric(ad["hearings_attended_pct"], errors="coerce")
+        ok = pct.notna() & (pct < 99)
+        ad.loc[ok, "hearings_attended_pct"] = pct[ok] + 1
         closed = cs["duration_weeks"].notna()
         cs.loc[closed, "duration_weeks"] = cs.loc[closed, "duration_weeks"] + 1
-        kid = ~ch["case_id"].duplicated() & (ch["age_at_application"] < 17).fillna(False)
-        ch.loc[kid, "age_at_application"] = ch.loc[kid, "age_at_application"] + 1
+        ages = pd.to_numeric(ch["age_at_application"], errors="coerce")
+        first_eldest = ages.groupby(ch["case_id"]).idxmax().dropna()
+        eldest = ch.index.isin(first_eldest.to_numpy()) & (ages < 17).to_numpy()
+        ch.loc[eldest, "age_at_application"] = ages[eldest] + 1
     return out
 
 

@@ -736,6 +736,8 @@ def _pinning(
     time_limit: float,
 ) -> list[str]:
     """The tables with which, alone, ``new`` cannot be protected."""
+    if len(others) == 1:
+        return [others[0].name]
     out = []
     for t in others:
         try:

@@ -466,16 +466,17 @@ def _result(
     rules: TableRules,
     method: str | None,
 ) -> TableCheckResult:
-    row_labels = [*map(_label, spec.values.index), TOTAL]
-    col_labels = [*map(_label, spec.values.columns), TOTAL]
+    row_axis, col_axis = _axis(spec.values.index), _axis(spec.values.columns)
+    row_labels = [_label(x) for x in row_axis]
+    col_labels = [_label(x) for x in col_axis]
     shown = _round(grid, rules.round_base) if rules.round_base else grid
-    published = pd.DataFrame(shown, index=row_labels, columns=col_labels).astype(object)
+    published = pd.DataFrame(shown, index=row_axis, columns=col_axis).astype(object)
     for i, j in np.argwhere(supp):
         published.iat[i, j] = SUPPRESSED
     for i, j in np.argwhere(~supp):
         x = float(shown[i, j])
         published.iat[i, j] = int(x) if x.is_integer() else x
-    reason_df = pd.DataFrame(reasons, index=row_labels, columns=col_labels)
+    reason_df = pd.DataFrame(reasons, index=row_axis, columns=col_axis)
     cc = grid.shape[1]
     recs = []
     for (i, j), (lo, hi) in sorted(bounds.items()):
@@ -534,7 +535,17 @@ _BOUND_COLUMNS = [
 
 
 def _label(x: Any) -> str:
-    return str(x)
+    return " / ".join(map(str, x)) if isinstance(x, tuple) else str(x)
+
+
+def _axis(index: pd.Index) -> pd.Index:
+    """Published labels of an axis with its total: text, one level per variable (a
+    MultiIndex stays one, its total ``("Total", "", ...)``)."""
+    if isinstance(index, pd.MultiIndex):
+        tuples = [tuple(str(v) for v in t) for t in index]
+        tuples.append((TOTAL, *[""] * (index.nlevels - 1)))
+        return pd.MultiIndex.from_tuples(tuples, names=index.names)
+    return pd.Index([*map(str, index), TOTAL])
 
 
 def check_table_or_raise(

@@ -157,8 +157,10 @@ def evaluate_release(
     The copies, distances and attacks compare the release with the real training and
     held-out families under the release's own category coding (``category_codes``, the
     synthesizer's ``category_codes_``): a coded category is then compared like with like,
-    and a coded real family can still be found copied. The extremes and rare categories are
-    looked for in the real values.
+    and a coded real family can still be found copied. The extremes are looked for in the real
+    values; a released category is rare when fewer than ``category_min_count`` real families
+    hold it under the same coding (a synthesizer that codes nothing is checked against the
+    real categories themselves).
     """
     utility: dict[str, Any] = {
         "pmse": {t: pmse(train[t], synthetic[t], t) for t in DATA_TABLES},
@@ -189,7 +191,9 @@ def evaluate_release(
         seed=seed,
     )
     privacy["real_extremes_reproduced"] = _extremes(train, synthetic, extreme_min_count)
-    privacy["real_categories_reproduced"] = rare_categories(train, synthetic, category_min_count)
+    privacy["real_categories_reproduced"] = rare_categories(
+        apply_category_codes(train, codes), synthetic, category_min_count
+    )
     for key in ("pmse", "pmse_holdout_baseline"):
         for v in utility[key].values():
             v["n_real"] = round_count(v["n_real"])
