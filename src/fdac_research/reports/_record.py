@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,17 @@ import pandas as pd
 from fdac_research import __version__
 from fdac_research._io import atomic_file, write_json
 
-__all__ = ["RESULTS_FILE", "ACRO_FORMAT_VERSION", "record_output", "read_results", "outcome_of"]
+if TYPE_CHECKING:
+    from fdac_research.risk.tables import TableCheckResult
+
+__all__ = [
+    "RESULTS_FILE",
+    "ACRO_FORMAT_VERSION",
+    "record_output",
+    "record_table",
+    "read_results",
+    "outcome_of",
+]
 
 RESULTS_FILE = "results.json"
 #: The ACRO release whose results.json layout is written (its ``load_records`` checks it).
@@ -145,3 +155,44 @@ def record_output(
     with atomic_file(path) as tmp:
         write_json(record, tmp)
     path.chmod(0o644)
+
+
+def record_table(
+    tables_dir: Path | str, name: str, res: TableCheckResult, *, registered: bool
+) -> None:
+    """A checked count table's entry (:func:`record_output`): cells flagged per check, the
+    protection level, and whether it was audited with its population's other tables."""
+    s = res.summary
+    checks = {ACRO_CHECKS[k]: int(v) for k, v in s["primary_reasons"].items()}
+    checks["SecondarySuppression"] = int(s["n_secondary"])
+    checks["ProtectionLevelCheck"] = 0 if s["protected"] else 1
+    checks["PresenceOfLinkedTableCheck"] = 0 if registered else 1
+    parts = [f"{ACRO_CHECKS[k]}: {v} cell(s) suppressed" for k, v in s["primary_reasons"].items()]
+    if s["n_secondary"]:
+        parts.append(f"secondary: {s['n_secondary']} cell(s) suppressed to protect them")
+    level = s["protection"]["min_interval"]
+    parts.append(f"every suppressed cell's interval at least {level:g} wide")
+    if registered:
+        others = s.get("linked_with") or []
+        parts.append(
+            "audited with the other tables of its population: " + (", ".join(others) or "none yet")
+        )
+    else:
+        parts.append("not registered with its population: check it against the other outputs")
+    status = "pass" if registered and not (s["n_primary"] or s["n_secondary"]) else "review"
+    record_output(
+        tables_dir,
+        name,
+        status=status,
+        method="publish_table",
+        checks=checks,
+        summary=f"{status}; " + "; ".join(parts),
+        published=res.published,
+        properties={
+            "rules": res.rules.name,
+            "mitigation": "suppress"
+            + (f", round to {res.rules.round_base}" if res.rules.round_base else ""),
+            "protection": s["protection"],
+        },
+        comments=[f"rules: {json.dumps(res.rules.to_dict(), sort_keys=True)}"],
+    )

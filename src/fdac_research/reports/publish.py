@@ -38,10 +38,10 @@ import pandas as pd
 from fdac_research._io import atomic_file, neutralise_formula, write_json
 from fdac_research.exceptions import ConfigError, DisclosureError
 from fdac_research.reports._guard import mark_checked
-from fdac_research.reports._record import ACRO_CHECKS, record_output
+from fdac_research.reports._record import record_output, record_table
 from fdac_research.risk import TableRules, check_table_or_raise
 from fdac_research.risk.linked import LinkedTable, TableLink, check_linked, published_grid
-from fdac_research.risk.tables import SUPPRESSED, TableCheckResult, raise_if_unsafe, rules_from
+from fdac_research.risk.tables import SUPPRESSED, raise_if_unsafe, rules_from
 
 log = logging.getLogger(__name__)
 
@@ -168,48 +168,8 @@ def publish_table(
     if linked is not None:
         check["linked"] = linked
     write_json(check, path.with_suffix(".check.json"))
-    _record_table(tables_dir, name, res, registered=link is not None)
+    record_table(tables_dir, name, res, registered=link is not None)
     return mark_checked(res.published)
-
-
-def _record_table(
-    tables_dir: Path | str, name: str, res: TableCheckResult, *, registered: bool
-) -> None:
-    """The table's entry in the output checker's record (counts of cells per check)."""
-    s = res.summary
-    checks = {ACRO_CHECKS[k]: int(v) for k, v in s["primary_reasons"].items()}
-    checks["SecondarySuppression"] = int(s["n_secondary"])
-    checks["ProtectionLevelCheck"] = 0 if s["protected"] else 1
-    checks["PresenceOfLinkedTableCheck"] = 0 if registered else 1
-    parts = [f"{ACRO_CHECKS[k]}: {v} cell(s) suppressed" for k, v in s["primary_reasons"].items()]
-    if s["n_secondary"]:
-        parts.append(f"secondary: {s['n_secondary']} cell(s) suppressed to protect them")
-    level = s["protection"]["min_interval"]
-    parts.append(f"every suppressed cell's interval at least {level:g} wide")
-    if registered:
-        others = s.get("linked_with") or []
-        parts.append(
-            "audited with the other tables of its population: " + (", ".join(others) or "none yet")
-        )
-    else:
-        parts.append("not registered with its population: check it against the other outputs")
-    status = "pass" if registered and not (s["n_primary"] or s["n_secondary"]) else "review"
-    record_output(
-        tables_dir,
-        name,
-        status=status,
-        method="publish_table",
-        checks=checks,
-        summary=f"{status}; " + "; ".join(parts),
-        published=res.published,
-        properties={
-            "rules": res.rules.name,
-            "mitigation": "suppress"
-            + (f", round to {res.rules.round_base}" if res.rules.round_base else ""),
-            "protection": s["protection"],
-        },
-        comments=[f"rules: {json.dumps(res.rules.to_dict(), sort_keys=True)}"],
-    )
 
 
 def linked_tables(tables_dir: Path | str, unit: str) -> list[LinkedTable]:
