@@ -208,3 +208,18 @@ def test_output_record_is_what_acro_writes_and_reads(tmp_path: Path) -> None:
     assert sorted(loaded.get_keys()) == sorted(res)
     assert loaded.get("by_court").status == "review"
     assert loaded.get("by_court").output[0].shape[0] == 4  # a, b, c and Total
+
+
+def test_a_table_with_columns_of_two_variables_is_read_back(tmp_path: Path) -> None:
+    from fdac_research.reports.publish import TableLink, linked_tables
+    from fdac_research.risk.linked import audit_linked
+
+    t3 = three_way()
+    by_age = t3.stack().unstack(level="age").T  # rows: age; columns: (sex, outcome)
+    link = TableLink(unit="children", rows=("age",), columns=("sex", "outcome"))
+    publish_table(by_age, "by_age", tmp_path, rules="tre_10_zeros", link=link)
+    sub = TableLink(unit="children", rows=("sex",), columns=("outcome",))
+    publish_table(t3.groupby(level="sex").sum(), "sub", tmp_path, rules="tre_10_zeros", link=sub)
+    tables = linked_tables(tmp_path, "children")
+    assert [t.link.columns for t in tables] == [("sex", "outcome"), ("outcome",)]
+    assert audit_linked(tables, integer=True).protected

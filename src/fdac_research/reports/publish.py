@@ -183,7 +183,8 @@ def linked_tables(tables_dir: Path | str, unit: str) -> list[LinkedTable]:
             continue
         link = TableLink.from_dict(reg["link"])
         csv = check_path.with_name(f"{rec['table']}.csv")
-        body = pd.read_csv(csv, index_col=list(range(len(link.rows))), dtype=str)
+        header = list(range(len(link.columns))) if len(link.columns) > 1 else 0
+        body = pd.read_csv(csv, index_col=list(range(len(link.rows))), header=header, dtype=str)
         rows = [tuple(r) for r in reg["row_categories"]]
         cols = [tuple(c) for c in reg["column_categories"]]
         if body.shape != (len(rows) + 1, len(cols) + 1):
