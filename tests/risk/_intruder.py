@@ -14,8 +14,9 @@ set of its categories. What the intruder knows:
   inside a table's subset the same holds for its variables; an exclusive category of a
   multi-valued variable is held alone.
 
-Each suppressed cell is minimised and maximised with ``scipy.optimize.linprog`` (HiGHS) or,
-with ``integer=True``, ``scipy.optimize.milp``.
+Each suppressed cell is minimised and maximised with ``scipy.optimize.linprog`` (HiGHS) and,
+with ``integer=True``, over whole numbers: ``scipy.optimize.milp``, unless the linear
+program's optimum is already a whole-number point (then it is the integer optimum).
 """
 
 from __future__ import annotations
@@ -169,7 +170,11 @@ def audit(tables: list[Published], *, integer: bool = False) -> list[dict[str, o
                 method="highs",
             )
             end = -sign * np.inf if res.status == 3 else sign * res.fun
-            if integer and np.isfinite(end):
+            # a whole-number optimum of the linear program is the integer optimum too (the
+            # linear bound holds every integer point and is attained at one); only a
+            # fractional optimum needs the integer program
+            whole_lp = res.status == 0 and np.allclose(res.x, np.round(res.x), atol=1e-7)
+            if integer and np.isfinite(end) and not whole_lp:
                 whole = milp(
                     sign * coef,
                     constraints=[LinearConstraint(a, lo_a, hi_a)],
