@@ -137,16 +137,64 @@ def test_disclosure_review_tables_are_checked_and_small_counts_not_shown(tmp_pat
     for name in ("disclosure_dictionary", "disclosure_risk", "disclosure_recoding"):
         assert _check(tmp_path, name)["reason"]
     m = pub.microdata.loc["adults"]
-    # 7 / 1003 = 0.70%, 52 / 1003 = 5.18%: shares, not counts; the total rounded to 5
-    assert m["sample uniques (% of records)"] == 0.7
+    # Hand-worked under ons_10_5: 52 / 1003 = 5.18% -> 5.2 (a share of a count >= 10); a
+    # share of the 7 sample uniques would give them back (7 / 1003 of a published total of
+    # 1005 is 7.0), so it is [c]; 1003 records -> 1005; 12.3 expected re-identifications
+    # -> 10 (base 5).
+    assert m["sample uniques (% of records)"] == "[c]"
     assert m["records violating 3-anonymity (% of records)"] == 5.2
     assert m["records"] == 1005 and m["expected re-identifications"] == 10
     assert "sample uniques" not in pub.microdata.columns
-    assert (
-        pub.fixes.loc[0, "sample uniques after"] == 5 and pub.fixes.loc[0, "values changed"] == 1000
-    )
+    # 3 sample uniques after banding is a count of people under 10; 998 values -> 1000
+    assert pub.fixes.loc[0, "sample uniques after"] == "[c]"
+    assert pub.fixes.loc[0, "values changed"] == 1000
     written = (tmp_path / "disclosure_risk.csv").read_text()
-    assert "1003" not in written and ",7," not in written
+    assert "1003" not in written and ",7," not in written and "0.7" not in written
+    assert _check(tmp_path, "disclosure_recoding")["counts_checked"]["n_suppressed"] == 1
+
+
+def test_recoding_table_counts_of_people_are_checked(tmp_path: Path) -> None:
+    # The case of issue 15: top-coding n_children at 4 changed the values of 4 adults (in 2
+    # cases); "values changed 4" is a count of people under the threshold of 10 -> [c]. The
+    # 1485 values of local suppression are published rounded to base 5 (1485 -> 1485).
+    fixes = pd.DataFrame(
+        {
+            "table": ["adults", "adults"],
+            "step": ["n_children top-coded at 4", "local suppression to 3-anonymity"],
+            "global risk before": [0.95, 0.95],
+            "global risk after": [0.95, 0.15],
+            "sample uniques after": [4320, 0],
+            "values changed": [4, 1485],
+            "key values suppressed": [0, 1485],
+        }
+    )
+    review = _review(tmp_path)
+    review.fixes = fixes
+    pub = publish_review(review, tmp_path)
+    assert pub.fixes.loc[0, "values changed"] == "[c]"
+    assert pub.fixes.loc[1, "values changed"] == 1485
+    body = pd.read_csv(tmp_path / "disclosure_recoding.csv", dtype=str)
+    assert (
+        body.loc[0, "values changed"] == "[c]"
+        and ",4," not in (tmp_path / "disclosure_recoding.csv").read_text()
+    )
+
+
+def test_summary_refuses_an_undeclared_count(tmp_path: Path) -> None:
+    from fdac_research.reports.publish import publish_summary
+
+    table = pd.DataFrame({"step": ["top-coding"], "values changed": [4], "risk": [0.9]})
+    with pytest.raises(ConfigError, match=r"\['values changed'\] hold whole numbers"):
+        publish_summary(table, "recoding", tmp_path, reason="whole-table measures")
+    assert not (tmp_path / "recoding.csv").exists()
+    ok = publish_summary(
+        table, "recoding", tmp_path, reason="whole-table measures", counts=["values changed"]
+    )
+    assert ok.loc[0, "values changed"] == "[c]" and ok.loc[0, "risk"] == 0.9
+    with pytest.raises(ConfigError, match="say why"):
+        publish_summary(
+            table, "recoding2", tmp_path, reason="x", not_counts={"values changed": " "}
+        )
 
 
 def _release(folder: Path) -> Path:

@@ -11,6 +11,7 @@ import pytest
 from fdac_research.exceptions import ConfigError, DisclosureError
 from fdac_research.reports import publish_estimates, publish_table
 from fdac_research.reports.publish import suppressed_rows
+from tests.risk._examples import three_way
 
 
 def _table() -> pd.DataFrame:
@@ -148,3 +149,77 @@ def test_only_the_returned_table_counts_as_checked(tmp_path: Path) -> None:
     # a copy or a derived table is a different table: it has not been checked as shown
     assert not is_checked(published.copy()) and not is_checked(published.iloc[:1])
     assert not is_checked(_table())
+
+
+def test_linked_tables_in_one_folder_are_protected_together(tmp_path: Path) -> None:
+    from fdac_research.reports.publish import TableLink, linked_tables
+    from fdac_research.risk.linked import audit_linked
+
+    t3 = three_way()
+    link3 = TableLink(unit="children", rows=("sex", "age"), columns=("outcome",))
+    link2 = TableLink(unit="children", rows=("sex",), columns=("outcome",))
+    publish_table(t3, "three_way", tmp_path, rules="tre_10_zeros", link=link3)
+    body = pd.read_csv(tmp_path / "three_way.csv", index_col=[0, 1], dtype=str)
+    assert body.loc[("F", "45+"), "reunified"] == "[c]"  # one CSV column per row variable
+    sub = publish_table(
+        t3.groupby(level="sex").sum(), "sub_table", tmp_path, rules="tre_10_zeros", link=link2
+    )
+    # alone the sub-table passes; published after the 3-way table it must not pin its cells
+    assert (sub.iloc[:2, :2] == "[c]").all().all()
+    record = json.loads((tmp_path / "sub_table.check.json").read_text())
+    assert record["linked_with"] == ["three_way"] and record["linked"]["link"]["unit"] == "children"
+    tables = linked_tables(tmp_path, "children")
+    assert [t.name for t in tables] == ["sub_table", "three_way"]
+    assert audit_linked(tables, integer=True).protected
+    # a table of another population is not drawn in
+    publish_table(
+        _table(), "by_court", tmp_path, link=TableLink(unit="cases", rows="court", columns="cohort")
+    )
+    assert [t.name for t in linked_tables(tmp_path, "children")] == ["sub_table", "three_way"]
+
+
+def test_output_record_is_what_acro_writes_and_reads(tmp_path: Path) -> None:
+    from acro.record import load_records
+
+    from fdac_research.reports._record import RESULTS_FILE
+    from fdac_research.reports.publish import TableLink, publish_summary
+
+    publish_table(
+        _table(), "by_court", tmp_path, link=TableLink(unit="cases", rows="court", columns="cohort")
+    )
+    publish_table(_table(), "unlinked", tmp_path)
+    publish_estimates(_arm(12), "effects", tmp_path, **_ARMS)
+    publish_summary(
+        pd.DataFrame({"measure": ["risk"], "value": [0.5]}), "risk", tmp_path, reason="whole table"
+    )
+    data = json.loads((tmp_path / RESULTS_FILE).read_text())
+    res = data["results"]
+    assert sorted(res) == ["by_court", "effects", "risk", "unlinked"]
+    assert res["by_court"]["status"] == "review"  # cells were suppressed
+    summary = res["by_court"]["files"][0]["sdc"]["summary"]
+    assert summary["MinimumThresholdCheck"] == 1 and summary["SecondarySuppression"] >= 1
+    # which suppressed cell was primary is not published; the [c] positions are
+    assert res["by_court"]["outcome"]["fdac"]["b"] == "suppressed; "
+    assert res["unlinked"]["files"][0]["sdc"]["summary"]["PresenceOfLinkedTableCheck"] == 1
+    assert res["effects"]["status"] == "pass"
+    assert res["risk"]["status"] == "review" and res["risk"]["exception"] == "whole table"
+    # ACRO 1.0.2 loads the record (the format SACRO's viewer reads), with the table CSVs
+    loaded = load_records(str(tmp_path))
+    assert sorted(loaded.get_keys()) == sorted(res)
+    assert loaded.get("by_court").status == "review"
+    assert loaded.get("by_court").output[0].shape[0] == 4  # a, b, c and Total
+
+
+def test_a_table_with_columns_of_two_variables_is_read_back(tmp_path: Path) -> None:
+    from fdac_research.reports.publish import TableLink, linked_tables
+    from fdac_research.risk.linked import audit_linked
+
+    t3 = three_way()
+    by_age = t3.stack().unstack(level="age").T  # rows: age; columns: (sex, outcome)
+    link = TableLink(unit="children", rows=("age",), columns=("sex", "outcome"))
+    publish_table(by_age, "by_age", tmp_path, rules="tre_10_zeros", link=link)
+    sub = TableLink(unit="children", rows=("sex",), columns=("outcome",))
+    publish_table(t3.groupby(level="sex").sum(), "sub", tmp_path, rules="tre_10_zeros", link=sub)
+    tables = linked_tables(tmp_path, "children")
+    assert [t.link.columns for t in tables] == [("sex", "outcome"), ("outcome",)]
+    assert audit_linked(tables, integer=True).protected

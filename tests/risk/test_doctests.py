@@ -12,6 +12,8 @@ MODULES = [
     "fdac_research.risk.fixes",
     "fdac_research.risk.tables",
     "fdac_research.risk.synthetic",
+    "fdac_research.risk.linked",
+    "fdac_research.reports.links",
 ]
 
 

@@ -220,6 +220,15 @@ def test_family_risk_is_one_minus_product() -> None:
     )
 
 
+def test_families_are_counted_as_present_not_as_categories() -> None:
+    # a categorical family id listing 5 categories of which 2 hold records: 2 families
+    fam = pd.Categorical(["f1", "f1", "f2"], categories=["f0", "f1", "f2", "f3", "f4"])
+    d = pd.DataFrame({"k": ["a", "a", "b"], "fam": fam})
+    r = microdata_risk(d, ["k"], family="fam")
+    assert r.family is not None and r.family["n_families"] == 2
+    assert r.records["family_risk"].tolist() == [0.75, 0.75, 1.0]
+
+
 def test_attack_models_hand_worked() -> None:
     d = pd.DataFrame({"k": ["a", "a", "b"] + ["c"] * 6})
     r = microdata_risk(d, ["k"])

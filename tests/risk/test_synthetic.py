@@ -98,3 +98,52 @@ def test_bad_inputs() -> None:
         synthetic_privacy(real, real.iloc[:0], real, quasi_identifiers=QI)
     with pytest.raises(ConfigError, match="n_attacks"):
         synthetic_privacy(real, real, real, quasi_identifiers=QI, n_attacks=0)
+
+
+def test_missing_equals_only_missing_and_unseen_categories_differ() -> None:
+    # Hand-worked Gower distances over 3 columns (sex, la, age; age range 30..50 in the
+    # training data): each column contributes 0 or 1, numbers |a - b| / 20.
+    train = pd.DataFrame({"sex": ["F", "F"], "la": [None, "LA1"], "age": [30.0, 50.0]})
+    queries = pd.DataFrame(
+        {
+            "sex": ["F", "F", "F", "F"],
+            "la": ["LA99", None, "LA98", None],
+            "age": [30.0, 30.0, 50.0, np.nan],
+        }
+    )
+    r, q = encode_all(["sex", "la", "age"], train, queries)
+    d, idx = nearest(r, q, 3, k=2)
+    # (F, LA99, 30) vs (F, None, 30): an unseen category is not missing -> 1/3 (was 0)
+    assert d[0, 0] == pytest.approx(1 / 3) and idx[0, 0] == 0
+    # (F, None, 30) vs (F, None, 30): missing equals missing -> 0
+    assert d[1, 0] == pytest.approx(0.0)
+    # (F, LA98, 50) vs (F, LA1, 50): two different categories -> 1/3; vs (F, None, 30): 2/3
+    assert d[2].tolist() == pytest.approx([1 / 3, 2 / 3])
+    # (F, None, missing age) vs (F, None, 30): a missing number is 1 from any number -> 1/3
+    assert d[3, 0] == pytest.approx(1 / 3)
+    # two different unseen categories differ (both unseen in training)
+    a, b = encode_all(
+        ["la"], train, pd.DataFrame({"la": ["LA98"]}), pd.DataFrame({"la": ["LA99"]})
+    )[1:]
+    assert np.abs(a - b).sum() == pytest.approx(1.0)
+    # and the distance measures count none of these as exact copies
+    m = distance_metrics(train, train, queries.iloc[[0, 2]], ["sex", "la", "age"])
+    assert m["exact_copies_synthetic"] == 0.0
+
+
+def test_near_copies_are_counted_record_by_record() -> None:
+    from fdac_research.risk import near_copy_rates
+
+    rng = np.random.default_rng(8)
+    real, holdout, fresh = _frame(500, rng), _frame(500, rng), _frame(500, rng)
+    real["x"], holdout["x"], fresh["x"] = rng.random(500), rng.random(500), rng.random(500)
+    cols = [*QI, "drug", "x"]
+    clean = near_copy_rates(real, holdout, fresh, cols)
+    # 5% of the release: training records with x nudged by 0.001 (of a range of 1)
+    leaky = fresh.copy()
+    leaky.iloc[:25] = real.iloc[:25].to_numpy()
+    leaky.loc[leaky.index[:25], "x"] += 0.001
+    leak = near_copy_rates(real, holdout, leaky, cols)
+    assert clean["excess"] < 0.005
+    assert leak["n_synthetic_near"] >= 25 and leak["excess"] > 0.04
+    assert leak["threshold"] == clean["threshold"] > 0

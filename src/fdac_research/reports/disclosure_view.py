@@ -5,8 +5,14 @@ Only aggregate measures are published; the reviewer's full report (with the risk
 combinations, which would themselves disclose) stays in the secure environment.
 :func:`disclosure_review` computes; :func:`publish_review` writes every table the notebook
 shows with :func:`~fdac_research.reports.publish.publish_summary`, recording why no
-suppression applies (none holds a figure about a group of people: counts of records become
-shares of the whole table, and the remaining counts are rounded to base 5).
+suppression applies (none holds a figure about a group of people) and checking every count
+of records or values in it like a count: under 10 it is ``[c]``, and so is a share of the
+table's records whose count is under 10; the other counts are rounded to base 5.
+
+The review also lists the output checker's record of the run (``results.json``, in the
+layout ACRO/SACRO write) and audits every registered count table of each population
+together, as an intruder reading all of them would (:func:`fdac_research.risk.linked.audit_linked`,
+whole counts): the narrowest interval of any suppressed cell, against the protection level.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from IPython.display import Image
 
 from fdac_research import schema
 from fdac_research.dataset import load_research
-from fdac_research.reports.publish import publish_summary
+from fdac_research.reports._record import read_results
+from fdac_research.reports.publish import DEFAULT_RULES, linked_tables, publish_summary
+from fdac_research.risk.linked import audit_linked
 from fdac_research.risk.report import risk_report
+from fdac_research.risk.tables import SUPPRESSED, rules_from
 
 __all__ = ["DisclosureReview", "PublishedReview", "disclosure_review", "publish_review"]
 
@@ -38,6 +47,8 @@ class DisclosureReview:
     microdata: pd.DataFrame
     fixes: pd.DataFrame
     tables: pd.DataFrame
+    record: pd.DataFrame = field(default_factory=pd.DataFrame)
+    linked: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: list[Image] = field(default_factory=list)
 
 
@@ -80,6 +91,8 @@ def _published_checks(tables_dir: Path) -> pd.DataFrame:
     rows = []
     for p in sorted(Path(tables_dir).glob("*.check.json")):
         c = json.loads(p.read_text())
+        linked = c.get("linked")
+        protection = (c.get("protection") or {}).get("min_interval")
         rows.append(
             {
                 "published table": f"{c['table']}.csv",
@@ -88,7 +101,57 @@ def _published_checks(tables_dir: Path) -> pd.DataFrame:
                 "cells": c.get("n_cells"),
                 "primary suppressions": c.get("n_primary"),
                 "secondary suppressions": c.get("n_secondary"),
+                "least interval of a suppressed cell": protection,
+                "population (audited together)": linked["link"]["unit"]
+                if linked
+                else ("not registered" if c.get("kind") == "counts" else ""),
                 "suppressed cells protected (LP bounds)": c.get("protected", c.get("passed")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _output_record(tables_dir: Path) -> pd.DataFrame:
+    """One row per output of the ACRO/SACRO-style ``results.json`` written so far."""
+    rows = []
+    for uid, r in sorted(read_results(tables_dir)["results"].items()):
+        checks = r["files"][0]["sdc"]["summary"] if r["files"] else {}
+        rows.append(
+            {
+                "output": uid,
+                "status": r["status"],
+                "published by": r["properties"].get("method"),
+                "checks (cells or rows flagged)": "; ".join(
+                    f"{k}: {int(v)}" for k, v in checks.items() if k != "suppressed"
+                ),
+                "summary": r["summary"],
+                "exception request": r["exception"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _linked_audit(tables_dir: Path) -> pd.DataFrame:
+    """Every registered count table of each population audited together (whole counts)."""
+    units = set()
+    for p in Path(tables_dir).glob("*.check.json"):
+        linked = json.loads(p.read_text()).get("linked")
+        if linked:
+            units.add(linked["link"]["unit"])
+    rows = []
+    for unit in sorted(units):
+        tables = linked_tables(tables_dir, unit)
+        audit = audit_linked(tables, integer=True)
+        rows.append(
+            {
+                "population": unit,
+                "tables audited together": ", ".join(audit.tables),
+                "suppressed cells": len(audit.cells),
+                "narrowest interval an intruder can derive": audit.min_width,
+                "protection level (least width)": min(
+                    (c["required"] for c in audit.cells), default=None
+                ),
+                "every suppressed cell protected": audit.protected,
             }
         )
     return pd.DataFrame(rows)
@@ -117,30 +180,46 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
         microdata=pd.DataFrame(micro).set_index("table"),
         fixes=pd.DataFrame(fixes),
         tables=_published_checks(Path(tables_dir)),
+        record=_output_record(Path(tables_dir)),
+        linked=_linked_audit(Path(tables_dir)),
         figures=figures,
     )
 
 
 #: Counts in the review tables that describe records of the whole dataset: published as a
-#: share of the table's records (``share``) or rounded to base 5 (``round``).
+#: share of the table's records (``share``; ``[c]`` when the count is under the threshold)
+#: or checked like counts by ``publish_summary`` (``counts``).
 _SHARES = ("sample uniques", "records violating 3-anonymity")
-_ROUNDED = (
+_COUNTS = (
     "records",
     "expected re-identifications",
     "sample uniques after",
     "values changed",
     "key values suppressed",
 )
+_NOT_COUNTS = {
+    "k-anonymity": "the size of the smallest group of records sharing a key: a property of "
+    "the whole table, naming no group",
+    "cells": "numbers of table cells, not of people",
+    "primary suppressions": "numbers of table cells, not of people",
+    "secondary suppressions": "numbers of table cells, not of people",
+    "suppressed cells": "numbers of table cells, not of people",
+}
 _REASONS = {
     "dictionary": "data dictionary: column names, types, roles and descriptions; no figure "
     "about people",
     "microdata": "risk measures computed on each whole research table (k-anonymity, shares "
-    "of records, global risk); record totals rounded to base 5; no figure about a group "
-    "of people",
+    "of records, global risk); counts of records checked like counts; no figure about a "
+    "group of people",
     "fixes": "risk measures of each whole research table before and after recoding; counts "
-    "of records and values rounded to base 5; no figure about a group of people",
+    "of records and values checked like counts; no figure about a group of people",
     "tables": "metadata of the output checks of the published tables (rules, numbers of "
     "suppressed cells); no figure about people",
+    "record": "the output checker's record of the run (status and checks of each published "
+    "table); no figure about people",
+    "linked": "the joint audit of the published count tables of each population (numbers of "
+    "suppressed cells, the narrowest interval an intruder can derive from the published "
+    "tables); no figure about people",
 }
 
 
@@ -152,55 +231,60 @@ class PublishedReview:
     microdata: pd.DataFrame
     fixes: pd.DataFrame
     tables: pd.DataFrame
+    record: pd.DataFrame
+    linked: pd.DataFrame
     figures: list[Image] = field(default_factory=list)
 
 
-def _round5(values: pd.Series) -> pd.Series:
-    n = pd.to_numeric(values, errors="coerce")
-    return (5 * (n / 5).round()).astype("Int64")
-
-
-def _aggregate(table: pd.DataFrame, records: pd.Series | None) -> pd.DataFrame:
+def _aggregate(table: pd.DataFrame, records: pd.Series | None, threshold: int) -> pd.DataFrame:
+    """Counts of risky records as shares of the table's records (``[c]`` when the count is
+    above zero and under ``threshold``: a share of a small count is that count)."""
     out = table.copy()
     for c in _SHARES:
         if c in out.columns and records is not None:
-            share = pd.to_numeric(out[c], errors="coerce") / records.where(records > 0)
-            out[c] = (100 * share).round(1)
+            n = pd.to_numeric(out[c], errors="coerce")
+            share = (100 * n / records.where(records > 0)).round(1).astype(object)
+            share[((n > 0) & (n < threshold)).fillna(False).to_numpy()] = SUPPRESSED
+            out[c] = share
             out = out.rename(columns={c: f"{c} (% of records)"})
-    for c in _ROUNDED:
-        if c in out.columns:
-            out[c] = _round5(out[c])
     return out
 
 
+def _publish(table: pd.DataFrame, name: str, tables_dir: str | Path, reason: str) -> pd.DataFrame:
+    return publish_summary(
+        table,
+        name,
+        tables_dir,
+        reason=reason,
+        counts=[c for c in _COUNTS if c in table.columns],
+        not_counts={c: w for c, w in _NOT_COUNTS.items() if c in table.columns},
+        rules=DEFAULT_RULES,
+    )
+
+
 def publish_review(review: DisclosureReview, tables_dir: str | Path) -> PublishedReview:
-    """Write the four review tables to ``tables_dir`` (``disclosure_dictionary``,
-    ``disclosure_risk``, ``disclosure_recoding``, ``disclosure_output_checks``) and return
-    them as published. Counts of sample uniques and of records under 3-anonymity become
-    shares of the table's records (1 decimal); record and value counts are rounded to 5."""
+    """Write the review tables to ``tables_dir`` (``disclosure_dictionary``,
+    ``disclosure_risk``, ``disclosure_recoding``, ``disclosure_output_checks``,
+    ``disclosure_output_record``, ``disclosure_linked_audit``) and return them as published.
+    Counts of sample uniques and of records under 3-anonymity become shares of the table's
+    records (1 decimal); record and value counts are checked like counts (under 10: ``[c]``)
+    and rounded to 5."""
     m = review.microdata
     records = pd.to_numeric(m["records"], errors="coerce") if "records" in m.columns else None
+    threshold = rules_from(DEFAULT_RULES).threshold
     return PublishedReview(
-        dictionary=publish_summary(
-            review.dictionary,
-            "disclosure_dictionary",
-            tables_dir,
-            reason=_REASONS["dictionary"],
+        dictionary=_publish(
+            review.dictionary, "disclosure_dictionary", tables_dir, _REASONS["dictionary"]
         ),
-        microdata=publish_summary(
-            _aggregate(review.microdata, records),
+        microdata=_publish(
+            _aggregate(review.microdata, records, threshold),
             "disclosure_risk",
             tables_dir,
-            reason=_REASONS["microdata"],
+            _REASONS["microdata"],
         ),
-        fixes=publish_summary(
-            _aggregate(review.fixes, None),
-            "disclosure_recoding",
-            tables_dir,
-            reason=_REASONS["fixes"],
-        ),
-        tables=publish_summary(
-            review.tables, "disclosure_output_checks", tables_dir, reason=_REASONS["tables"]
-        ),
+        fixes=_publish(review.fixes, "disclosure_recoding", tables_dir, _REASONS["fixes"]),
+        tables=_publish(review.tables, "disclosure_output_checks", tables_dir, _REASONS["tables"]),
+        record=_publish(review.record, "disclosure_output_record", tables_dir, _REASONS["record"]),
+        linked=_publish(review.linked, "disclosure_linked_audit", tables_dir, _REASONS["linked"]),
         figures=review.figures,
     )

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from fdac_research import analysis
 from fdac_research.analysis import AnalysisError, AnalysisFrame, EffectResult
 from fdac_research.dataset import ResearchData
+from fdac_research.reports.links import outcome_link
 from fdac_research.reports.publish import (
     DEFAULT_RULES,
     SUPPRESSION_NOTE,
@@ -487,7 +488,9 @@ def publish_evaluation(
             analysis.forest_plot(kept, measure="odds_ratio", title=ev.titles[key]) if kept else None
         )
     for column, counts in ev.count_tables.items():
-        pub.counts[column] = publish_table(counts, f"outcomes_{column}", tables_dir, rules=rules)
+        pub.counts[column] = publish_table(
+            counts, f"outcomes_{column}", tables_dir, rules=rules, link=outcome_link(column)
+        )
     if ev.balance is not None:
         pub.balance = checked(ev.balance, "balance_reunified_children", **_BALANCE_CHECK)
         ok = pub.balance[~suppressed_rows(pub.balance)]

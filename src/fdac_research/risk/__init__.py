@@ -26,6 +26,7 @@ from fdac_research.risk.synthetic import (
     distance_metrics,
     inference_attack,
     linkability_attack,
+    near_copy_rates,
     singling_out_attack,
     synthetic_privacy,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "AttackResult",
     "Rate",
     "distance_metrics",
+    "near_copy_rates",
     "singling_out_attack",
     "linkability_attack",
     "inference_attack",

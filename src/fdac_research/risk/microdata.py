@@ -473,6 +473,8 @@ def microdata_risk(
                     )
                 ],
             )
+        # families present in the records (a categorical id may list unused categories)
+        _, fcodes = np.unique(fcodes, return_inverse=True)
         nf = int(fcodes.max()) + 1
         with np.errstate(divide="ignore"):
             log_safe = np.log1p(-np.minimum(risk, 1.0))

@@ -1,23 +1,31 @@
 """Output checking of frequency and magnitude tables before publication.
 
 Rules (a :class:`TableRules` config, or a preset name): minimum threshold, disclosive zeros,
-the p%-rule and (n,k)-dominance for magnitudes, rounding, and **secondary suppression** so
-that no suppressed cell can be recovered from the published row, column and grand totals.
-Protection is proved, not assumed: for every suppressed cell the attacker's linear program
-(``scipy.optimize.linprog``: min and max of the cell subject to the published cells, the
-margins and non-negativity) is solved and the feasible interval reported.
+the p%-rule and (n,k)-dominance for magnitudes, rounding, and **secondary suppression** with
+**protection levels** (as tau-Argus and sdcTable define them): the feasible interval an
+intruder can derive for every suppressed cell from the published cells, row, column and grand
+totals must be at least the sliding protection level wide (by default the threshold, for
+counts), reach above the cell by its upper level and below it by its lower level. The
+cheapest pattern meeting the levels is found by a mixed-integer program (scipy's HiGHS), and
+protection is proved, not assumed: for every suppressed cell the intruder's linear program
+(min and max of the cell subject to the published cells, the margins and non-negativity) is
+solved and the feasible interval reported.
 
 Presets
 -------
 ``"ons_10_5"``
     ONS-style "10-5": cells below 10 suppressed (zeros may be shown), magnitude cells need
     10 contributors, pass the p%-rule (p = 10) and (2, 85)-dominance; published counts
-    rounded to base 5.
+    rounded to base 5; every suppressed count's interval at least 10 wide.
 ``"nhs_1_7_round_5"``
-    Counts 1-7 suppressed, every other count rounded to the nearest 5 (the HES/NHS rule).
+    Counts 1-7 suppressed, every other count rounded to the nearest 5 (the HES/NHS rule);
+    every suppressed count's interval at least 8 wide.
 ``"tre_10_zeros"``
-    A trusted research environment's rule (ACRO/SACRO defaults): threshold 10, zeros
-    disclosive, p = 10, (2, 85)-dominance, no rounding.
+    A trusted research environment's rule, primary checks as ACRO 1.0.2's defaults
+    (``default.yaml``): threshold 10, zeros disclosive, p-ratio 10% (``<``), (2, 90)-dominance
+    with ``>=``, no rounding; on top of ACRO (which suppresses only primary cells and
+    recomputes the margins without them), secondary suppression with every suppressed
+    count's interval at least 10 wide, so the true margins can be published.
 
 Examples
 --------
@@ -33,14 +41,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from fdac_research.config import ConfigBase
-from fdac_research.exceptions import ConfigError, ContractError, DisclosureError, Problem
-from fdac_research.risk._audit import extend, secondary_suppression
+from fdac_research.exceptions import ContractError, DisclosureError, Problem
+from fdac_research.risk._audit import cell_bounds, extend, protect_grid, short_cells
+from fdac_research.risk._primary import primary_reasons, protection_levels
+from fdac_research.risk._protect import Levels
+from fdac_research.risk._rules import PRESETS, TableRules, rules_from
 
 __all__ = [
     "TableRules",
@@ -50,108 +60,14 @@ __all__ = [
     "tabulate",
     "check_table",
     "check_table_or_raise",
+    "raise_if_unsafe",
+    "prepare",
 ]
 
 log = logging.getLogger(__name__)
 
 TOTAL = "Total"
 SUPPRESSED = "[c]"
-
-
-@dataclass(frozen=True)
-class TableRules(ConfigBase):
-    """A disclosure-control rule set for tables.
-
-    Attributes
-    ----------
-    name : str
-        Label used in reports.
-    threshold : int
-        Cells counting fewer than this many people (contributors for magnitudes), but more
-        than zero, are suppressed.
-    zeros_disclosive : bool
-        Suppress zero cells too (a zero can reveal that nobody in a group has an attribute).
-    p_percent : float or None
-        p%-rule for magnitudes (percent): unsafe when the cell minus its two largest
-        contributions is below ``p%`` of the largest.
-    dominance_n, dominance_k : int, float or None
-        (n,k)-dominance for magnitudes: unsafe when the ``n`` largest contributions exceed
-        ``k`` percent of the cell.
-    round_base : int or None
-        Round every published value to a multiple of this (after suppression).
-    secondary : bool
-        Add complementary suppressions so no suppressed cell is recoverable from margins.
-    min_interval : float
-        A suppressed cell is protected when its feasible interval is wider than this.
-    protection_percent : float
-        ...and wider than this percent of the cell's value.
-    """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    name: str = "custom"
-    threshold: int = 10
-    zeros_disclosive: bool = False
-    p_percent: float | None = 10.0
-    dominance_n: int | None = 2
-    dominance_k: float | None = 85.0
-    round_base: int | None = None
-    secondary: bool = True
-    min_interval: float = 0.0
-    protection_percent: float = 0.0
-
-    def _problems(self) -> list[str]:
-        p = []
-        if not isinstance(self.threshold, int) or self.threshold < 0:
-            p.append(f"threshold must be a whole number >= 0, got {self.threshold!r}")
-        if self.p_percent is not None and not 0 < self.p_percent < 100:
-            p.append(f"p_percent must be in (0, 100), got {self.p_percent!r}")
-        if (self.dominance_n is None) != (self.dominance_k is None):
-            p.append("give both dominance_n and dominance_k, or neither")
-        if self.dominance_n is not None and (
-            not isinstance(self.dominance_n, int) or self.dominance_n < 1
-        ):
-            p.append(f"dominance_n must be a whole number >= 1, got {self.dominance_n!r}")
-        if self.dominance_k is not None and not 0 < self.dominance_k <= 100:
-            p.append(f"dominance_k must be in (0, 100], got {self.dominance_k!r}")
-        if self.round_base is not None and (
-            not isinstance(self.round_base, int) or self.round_base < 1
-        ):
-            p.append(f"round_base must be a whole number >= 1, got {self.round_base!r}")
-        if self.min_interval < 0:
-            p.append(f"min_interval must be >= 0, got {self.min_interval!r}")
-        if not 0 <= self.protection_percent < 100:
-            p.append(f"protection_percent must be in [0, 100), got {self.protection_percent!r}")
-        return p
-
-
-PRESETS: dict[str, TableRules] = {
-    "ons_10_5": TableRules(name="ons_10_5", threshold=10, round_base=5),
-    "nhs_1_7_round_5": TableRules(name="nhs_1_7_round_5", threshold=8, round_base=5),
-    "tre_10_zeros": TableRules(name="tre_10_zeros", threshold=10, zeros_disclosive=True),
-}
-
-
-def rules_from(rules: TableRules | str | dict[str, Any]) -> TableRules:
-    """A :class:`TableRules` from a preset name, a dict / JSON / YAML path, or itself."""
-    if isinstance(rules, TableRules):
-        return rules
-    if isinstance(rules, dict):
-        return TableRules.from_dict(rules)
-    if isinstance(rules, str):
-        if rules in PRESETS:
-            return PRESETS[rules]
-        if rules.endswith((".json", ".yaml", ".yml")):
-            return TableRules.from_file(rules)
-        raise ConfigError(
-            "table rules",
-            [
-                f"unknown preset {rules!r}; presets are {sorted(PRESETS)} (or give a .json/.yaml rules file)"
-            ],
-        )
-    raise ConfigError(
-        "table rules", [f"expected a preset name, a dict or TableRules, got {type(rules).__name__}"]
-    )
 
 
 @dataclass(frozen=True)
@@ -170,17 +86,53 @@ class TableSpec:
     second: pd.DataFrame | None = None
 
 
-def tabulate(df: pd.DataFrame, rows: str, cols: str, value: str | None = None) -> TableSpec:
-    """Cross-tabulate microdata into a :class:`TableSpec` (counts, or sums of ``value``)."""
-    missing = [c for c in (rows, cols, value) if c is not None and c not in df.columns]
-    if missing:
+def tabulate(
+    df: pd.DataFrame,
+    rows: str,
+    cols: str,
+    value: str | None = None,
+    *,
+    missing_label: str | None = None,
+) -> TableSpec:
+    """Cross-tabulate microdata into a :class:`TableSpec` (counts, or sums of ``value``).
+
+    A record with no ``rows`` or ``cols`` label is an error (a table that silently leaves
+    people out has margins that do not count them), unless ``missing_label`` names the
+    category they are shown under (e.g. ``"not recorded"``). For sums, records with no
+    ``value`` contribute nothing (and are not counted as contributors).
+    """
+    absent = [c for c in (rows, cols, value) if c is not None and c not in df.columns]
+    if absent:
         raise ContractError(
             "data",
             [
                 Problem("data", c, None, None, "column to tabulate is not in the frame")
-                for c in missing
+                for c in absent
             ],
         )
+    df = df.copy()
+    problems = []
+    for c in (rows, cols):
+        gap = df[c].isna()
+        if not gap.any():
+            continue
+        if missing_label is None:
+            first = df.index[np.flatnonzero(gap.to_numpy())[0]]
+            problems.append(
+                Problem(
+                    "data",
+                    c,
+                    None,
+                    None,
+                    f"a label on every record to tabulate (row {first!r} has none); give "
+                    "missing_label='not recorded' to show them as a category",
+                    int(gap.sum()),
+                )
+            )
+        else:
+            df[c] = df[c].astype(object).where(~gap, missing_label)
+    if problems:
+        raise ContractError("data", problems)
     if value is None:
         counts = pd.crosstab(df[rows], df[cols])
         return TableSpec(values=counts.astype(float), kind="frequency")
@@ -308,6 +260,19 @@ def _validate(spec: TableSpec) -> np.ndarray:
                 "table", None, None, None, "at least one row and one column (the table is empty)"
             )
         )
+    flags = [str(c) for c, t in v.dtypes.items() if pd.api.types.is_bool_dtype(t)]
+    if flags:
+        problems.append(
+            Problem(
+                "table",
+                flags[0],
+                None,
+                None,
+                "counts in every column, not true/false values (a boolean table is not a "
+                "table of counts)",
+                len(flags),
+            )
+        )
     numeric = v.apply(pd.to_numeric, errors="coerce")
     bad = numeric.isna() & v.notna() | v.isna()
     if bad.to_numpy().any():
@@ -384,6 +349,7 @@ def check_table(
     rules: TableRules | str | dict[str, Any] = "tre_10_zeros",
     *,
     kind: str | None = None,
+    time_limit: float = 60.0,
 ) -> TableCheckResult:
     """Check a table, suppress what must be suppressed and prove the suppression holds.
 
@@ -394,6 +360,9 @@ def check_table(
         ``kind="magnitude"`` (which then needs a :class:`TableSpec` with contributors).
     rules : TableRules, preset name, dict or path to a JSON/YAML rules file
     kind : {"frequency", "magnitude"}, optional
+    time_limit : float
+        Seconds the secondary-suppression program may take per solve; after it the best
+        pattern found is used (and still audited), recorded as ``"mip (time limit)"``.
 
     Returns
     -------
@@ -402,68 +371,116 @@ def check_table(
     Raises
     ------
     ContractError
-        Empty table, non-numeric cells, negative/fractional counts, or a magnitude table
-        without its contributor counts.
+        Empty table, non-numeric or boolean cells, negative/fractional counts, or a
+        magnitude table without its contributor counts.
     ConfigError
         Unknown preset or invalid rules.
     """
+    prep = prepare(table, rules, kind=kind)
+    method = None
+    if prep.rules.secondary and prep.primary.any():
+        found = protect_grid(
+            prep.grid,
+            prep.primary,
+            prep.levels,
+            floor=prep.floor,
+            nonnegative=prep.nonnegative,
+            time_limit=time_limit,
+        )
+        supp, bounds, still, method = found.suppressed, found.bounds, found.short, found.method
+    else:
+        supp = prep.primary
+        bounds = cell_bounds(prep.grid, supp, nonnegative=prep.nonnegative)
+        still = short_cells(prep.grid, bounds, prep.levels, prep.floor)
+    return prep.result(supp, bounds, still, method)
+
+
+@dataclass
+class Prepared:
+    """A validated table with its primary reasons and protection levels (before secondary
+    suppression): what :func:`check_table` and the linked-table check share."""
+
+    spec: TableSpec
+    rules: TableRules
+    grid: np.ndarray  # extended grid
+    reasons: np.ndarray  # primary reasons per cell ("ok" where none)
+    levels: Levels
+    floor: float
+    nonnegative: bool
+
+    @property
+    def primary(self) -> np.ndarray:
+        """Cells a primary rule suppresses."""
+        return self.reasons != "ok"
+
+    def result(
+        self,
+        supp: np.ndarray,
+        bounds: dict[tuple[int, int], tuple[float, float]],
+        still: list[tuple[int, int]],
+        method: str | None,
+    ) -> TableCheckResult:
+        """The check's result for the suppression pattern ``supp``."""
+        reasons = self.reasons.copy()
+        reasons[supp & (reasons == "ok")] = "secondary"
+        return _result(
+            self.spec,
+            self.grid,
+            reasons,
+            supp,
+            self.primary,
+            bounds,
+            still,
+            self.levels,
+            self.rules,
+            method,
+        )
+
+
+def prepare(
+    table: TableSpec | pd.DataFrame,
+    rules: TableRules | str | dict[str, Any] = "tre_10_zeros",
+    *,
+    kind: str | None = None,
+) -> Prepared:
+    """Validate ``table`` and apply the primary rules (see :func:`check_table`)."""
     spec = _as_spec(table, kind)
     rules = rules_from(rules)
     vals = _validate(spec)
-    r, c = vals.shape
     grid = extend(vals)
-    reasons = np.full(grid.shape, "ok", dtype=object)
-    # contributor counts for the threshold rule (margins included)
-    if spec.kind == "magnitude":
-        n_int = spec.n_contributors.to_numpy(dtype=float)  # type: ignore[union-attr]
-        ngrid = extend(n_int)
-        lg = spec.largest.to_numpy(dtype=float)  # type: ignore[union-attr]
-        sg = spec.second.to_numpy(dtype=float)  # type: ignore[union-attr]
-    else:
-        ngrid = grid
-    below = (ngrid > 0) & (ngrid < rules.threshold)
-    reasons[below] = "threshold"
-    if rules.zeros_disclosive:
-        reasons[(ngrid == 0) & (reasons == "ok")] = "zero"
-    if spec.kind == "magnitude":
-        inner = reasons[:r, :c]
-        if rules.p_percent is not None:
-            rest = vals - lg - sg
-            unsafe = (n_int > 0) & (rest < rules.p_percent / 100.0 * lg)
-            inner[unsafe & (inner == "ok")] = "p_percent"
-        if rules.dominance_n is not None and rules.dominance_k is not None:
-            top = lg if rules.dominance_n == 1 else lg + sg
-            if rules.dominance_n > 2:
-                log.warning(
-                    "dominance_n > 2 uses the two largest contributions only (a lower bound on the top n)"
-                )
-            unsafe = (vals > 0) & (top > rules.dominance_k / 100.0 * vals)
-            inner[unsafe & (inner == "ok")] = "dominance"
-    primary = reasons != "ok"
-    required = np.maximum(rules.min_interval, rules.protection_percent / 100.0 * np.abs(grid))
-    nonneg = bool((vals >= 0).all())
-    if rules.secondary and primary.any():
-        supp, bounds, still = secondary_suppression(grid, primary, required, nonnegative=nonneg)
-    else:
-        from fdac_research.risk._audit import cell_bounds
+    reasons = primary_reasons(spec, vals, grid, rules)
+    levels = protection_levels(spec, vals, grid, reasons, rules)
+    floor = 1.0 if spec.kind == "frequency" else max(1e-3, 1e-6 * float(np.abs(grid).max()))
+    return Prepared(spec, rules, grid, reasons, levels, floor, bool((vals >= 0).all()))
 
-        supp = primary
-        bounds = cell_bounds(grid, supp, nonnegative=nonneg)
-        still = [k for k, (lo, hi) in bounds.items() if not (hi - lo > required[k] + 1e-9)]
-    reasons[supp & (reasons == "ok")] = "secondary"
 
-    row_labels = [*map(_label, spec.values.index), TOTAL]
-    col_labels = [*map(_label, spec.values.columns), TOTAL]
+def _result(
+    spec: TableSpec,
+    grid: np.ndarray,
+    reasons: np.ndarray,
+    supp: np.ndarray,
+    primary: np.ndarray,
+    bounds: dict[tuple[int, int], tuple[float, float]],
+    still: list[tuple[int, int]],
+    levels: Levels,
+    rules: TableRules,
+    method: str | None,
+) -> TableCheckResult:
+    row_axis, col_axis = _axis(spec.values.index), _axis(spec.values.columns)
+    row_labels = [_label(x) for x in row_axis]
+    col_labels = [_label(x) for x in col_axis]
     shown = _round(grid, rules.round_base) if rules.round_base else grid
-    published = pd.DataFrame(shown, index=row_labels, columns=col_labels).astype(object)
+    published = pd.DataFrame(shown, index=row_axis, columns=col_axis).astype(object)
     for i, j in np.argwhere(supp):
         published.iat[i, j] = SUPPRESSED
     for i, j in np.argwhere(~supp):
         x = float(shown[i, j])
         published.iat[i, j] = int(x) if x.is_integer() else x
-    reason_df = pd.DataFrame(reasons, index=row_labels, columns=col_labels)
+    reason_df = pd.DataFrame(reasons, index=row_axis, columns=col_axis)
+    cc = grid.shape[1]
     recs = []
     for (i, j), (lo, hi) in sorted(bounds.items()):
+        t = i * cc + j
         recs.append(
             {
                 "row": row_labels[i],
@@ -474,11 +491,12 @@ def check_table(
                 "width": hi - lo,
                 "reason": reasons[i, j],
                 "protected": (i, j) not in still,
+                "upper_level": float(levels.upper[t]),
+                "lower_level": float(levels.lower[t]),
+                "sliding_level": float(levels.sliding[t]),
             }
         )
-    bounds_df = pd.DataFrame(
-        recs, columns=["row", "column", "value", "lower", "upper", "width", "reason", "protected"]
-    )
+    bounds_df = pd.DataFrame(recs, columns=_BOUND_COLUMNS)
     summary = {
         "rules": rules.name,
         "kind": spec.kind,
@@ -492,6 +510,8 @@ def check_table(
         },
         "passes_as_given": bool(not primary.any()),
         "protected": not still,
+        "protection": rules.protection(spec.kind),
+        "secondary_method": method,
         "rounded_to": rules.round_base,
     }
     return TableCheckResult(
@@ -499,8 +519,33 @@ def check_table(
     )
 
 
+_BOUND_COLUMNS = [
+    "row",
+    "column",
+    "value",
+    "lower",
+    "upper",
+    "width",
+    "reason",
+    "protected",
+    "upper_level",
+    "lower_level",
+    "sliding_level",
+]
+
+
 def _label(x: Any) -> str:
-    return str(x)
+    return " / ".join(map(str, x)) if isinstance(x, tuple) else str(x)
+
+
+def _axis(index: pd.Index) -> pd.Index:
+    """Published labels of an axis with its total: text, one level per variable (a
+    MultiIndex stays one, its total ``("Total", "", ...)``)."""
+    if isinstance(index, pd.MultiIndex):
+        tuples = [tuple(str(v) for v in t) for t in index]
+        tuples.append((TOTAL, *[""] * (index.nlevels - 1)))
+        return pd.MultiIndex.from_tuples(tuples, names=index.names)
+    return pd.Index([*map(str, index), TOTAL])
 
 
 def check_table_or_raise(
@@ -518,12 +563,24 @@ def check_table_or_raise(
     returned (publish ``result.published``) unless protection failed.
     """
     res = check_table(table, rules, kind=kind)
+    raise_if_unsafe(res, name=name, allow_suppression=allow_suppression)
+    return res
+
+
+def raise_if_unsafe(
+    res: TableCheckResult, *, name: str = "table", allow_suppression: bool = False
+) -> None:
+    """Raise :class:`DisclosureError` when ``res`` cannot be published (see
+    :func:`check_table_or_raise`): a suppressed cell short of its protection level, or any
+    cell needing suppression when ``allow_suppression`` is ``False``."""
     cells = res.unsafe_cells()
     if not res.is_protected:
         bad = res.bounds[~res.bounds["protected"]].iloc[0]
         raise DisclosureError(
-            f"{name}: suppressed cell ({bad['row']}, {bad['column']}) can be recovered from the margins "
-            f"(feasible range {bad['lower']:g} to {bad['upper']:g}); rules {res.rules.name}"
+            f"{name}: suppressed cell ({bad['row']}, {bad['column']}) is not protected: the "
+            f"published cells pin it within {bad['lower']:g} to {bad['upper']:g}, short of its "
+            f"protection level (interval at least {max(bad['sliding_level'], 1):g} wide); "
+            f"rules {res.rules.name}"
         )
     if cells and not allow_suppression:
         shown = "; ".join(f"({r}, {c}): {w}" for r, c, w in cells[:10])
@@ -531,4 +588,3 @@ def check_table_or_raise(
         raise DisclosureError(
             f"{name} fails output checking under rules {res.rules.name}: {len(cells)} unsafe cell(s): {shown}{more}"
         )
-    return res

@@ -11,6 +11,7 @@ import pandas as pd
 
 from fdac_research.dataset import ResearchData
 from fdac_research.exceptions import NotFittedError
+from fdac_research.synth._categories import apply_category_codes, learn_category_codes
 from fdac_research.synth._enforce import (
     DEFAULT_MIN_TAIL_COUNT,
     enforce_rules,
@@ -60,7 +61,9 @@ class BaseSynthesizer:
     training value of its column (``k`` is the synthesizer's ``min_tail_count`` parameter,
     default :data:`~fdac_research.synth._enforce.DEFAULT_MIN_TAIL_COUNT` = 10, also for
     subclasses that do not offer it), so a released extreme equals a real one only when at
-    least ``k`` training records hold it.
+    least ``k`` training records hold it. Likewise every category that fewer than ``k``
+    training families hold (``min_category_count``, default 10) is coded before the model
+    sees it (:mod:`fdac_research.synth._categories`), so no rare category reaches a release.
 
     Attributes
     ----------
@@ -71,6 +74,9 @@ class BaseSynthesizer:
     tail_bounds_ : dict
         ``{table: {column: (low_k, high_k)}}``, the top/bottom codes. Real values: kept in
         the fitted object only, never written to a release or report.
+    category_codes_ : dict
+        ``{table: {column: {rare value: code}}}``. Real rare values: kept in the fitted
+        object only.
     """
 
     name: ClassVar[str] = "base"
@@ -84,9 +90,15 @@ class BaseSynthesizer:
             Missing tables or columns, empty tables, duplicate keys, orphan rows.
         """
         k = check_min_tail_count(getattr(self, "min_tail_count", DEFAULT_MIN_TAIL_COUNT))
+        kc = check_min_tail_count(getattr(self, "min_category_count", DEFAULT_MIN_TAIL_COUNT))
         tables = prepare_research(research)
+        self.category_codes_ = learn_category_codes(tables, kc)
+        tables = apply_category_codes(tables, self.category_codes_)
         self.tail_bounds_ = learn_tail_bounds(tables, k)
-        self.conditionals_ = learn_conditionals(tables)
+        coded = self.category_codes_.get("children", {})
+        self.conditionals_ = learn_conditionals(
+            tables, exclude={c: set(coded.get(c, {})) for c in ("placement_at_end", "final_order")}
+        )
         self._fit(tables)
         self.n_cases_ = int(len(tables["cases"]))
         return self
@@ -129,6 +141,7 @@ class BaseSynthesizer:
         """Enforce the rules on ``raw`` and give it fresh keys."""
         self._check_fitted()
         rng = np.random.default_rng([check_seed(seed), 0x5E7])
+        raw = apply_category_codes(raw, getattr(self, "category_codes_", {}))
         fixed = relabel_keys(enforce_rules(raw, self.conditionals_, rng, self.tail_bounds_))
         ordered = {n: fixed[n][synth_columns(n)] for n in DATA_TABLES}
         return ResearchData(

@@ -1,5 +1,6 @@
 """Exact copies of real records: rows (per table) and whole families (a case with its adults
-and children), compared on every non-key contract column in contract text form."""
+and children), compared on every non-key contract column in contract text form; and the
+family frame (one row per family, members in slots) on which near copies are measured."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import pandas as pd
 from fdac_research._io import to_contract_text
 from fdac_research.synth._metadata import DATA_TABLES, column_specs
 
-__all__ = ["row_text", "family_text", "exact_copy_mask", "exact_copy_rates"]
+__all__ = [
+    "row_text",
+    "family_text",
+    "exact_copy_mask",
+    "exact_copy_rates",
+    "family_slots",
+    "family_frame",
+]
 
 
 def attribute_columns(table: str) -> list[str]:
@@ -64,3 +72,38 @@ def exact_copy_rates(
     fr = family_text(real).to_numpy().astype(str)
     out["families"] = float(exact_copy_mask(fs, fr).mean()) if len(fs) else 0.0
     return out
+
+
+def family_slots(*tables: dict[str, pd.DataFrame]) -> tuple[int, int]:
+    """The most adults and the most children of any family in ``tables`` (at least 1)."""
+    most = [1, 1]
+    for t in tables:
+        for k, name in enumerate(("adults", "children")):
+            if len(t[name]):
+                most[k] = max(most[k], int(t[name].groupby("case_id").size().max()))
+    return most[0], most[1]
+
+
+def family_frame(tables: dict[str, pd.DataFrame], n_adults: int, n_children: int) -> pd.DataFrame:
+    """One row per family: the case's attributes, then its adults and its children in
+    numbered slots (``a0_...``, ``c0_...``; adults by role and age, children by age and sex,
+    ties by the other attributes), missing where a family has fewer members. Two families
+    are close only when all of their members are."""
+    cases = tables["cases"].set_index("case_id")
+    out = cases[attribute_columns("cases")].copy()
+    out.columns = [f"case_{c}" for c in out.columns]
+    order = {
+        "adults": ["role", "age_at_application", "sex"],
+        "children": ["age_at_application", "sex"],
+    }
+    for name, n in (("adults", n_adults), ("children", n_children)):
+        cols = attribute_columns(name)
+        df = tables[name]
+        keys = ["case_id", *order[name], *(c for c in cols if c not in order[name])]
+        df = df.sort_values(keys, kind="stable", na_position="last")
+        slot = df.groupby("case_id", sort=False).cumcount().to_numpy()
+        for k in range(n):
+            part = df[slot == k].set_index("case_id")[cols]
+            part.columns = [f"{name[0]}{k}_{c}" for c in cols]
+            out = out.join(part)
+    return out.reset_index(drop=True)

@@ -54,19 +54,33 @@ DEFAULT_MIN_TAIL_COUNT = 10
 TailBounds = dict[str, dict[str, tuple[float, float]]]
 
 
-def learn_conditionals(tables: dict[str, pd.DataFrame]) -> dict[str, Any]:
+def learn_conditionals(
+    tables: dict[str, pd.DataFrame], exclude: dict[str, set[str]] | None = None
+) -> dict[str, Any]:
     """P(placement) and P(final_order | placement) among closed cases, with every compatible
-    order kept possible (add-one smoothing) so that a redraw never fails."""
+    order kept possible (add-one smoothing) so that a redraw never fails, except the
+    categories in ``exclude`` (``{column: values}``, the rare categories coded away before
+    synthesis), which a redraw never gives while another value is possible."""
+    exclude = exclude or {}
     kids = tables["children"]
     place = kids["placement_at_end"].dropna()
     p_counts = place.value_counts()
-    placements = {p: float(p_counts.get(p, 0)) + 1.0 for p in schema.PLACEMENTS}
+    placements = _smoothed(p_counts, schema.PLACEMENTS, exclude.get("placement_at_end", set()))
     orders: dict[str, dict[str, float]] = {}
     for p, allowed in COMPATIBLE_ORDERS.items():
         sub = kids.loc[kids["placement_at_end"] == p, "final_order"].dropna()
-        counts = sub.value_counts()
-        orders[p] = {o: float(counts.get(o, 0)) + 1.0 for o in sorted(allowed)}
+        orders[p] = _smoothed(
+            sub.value_counts(), sorted(allowed), exclude.get("final_order", set())
+        )
     return {"placement": placements, "order_given_placement": orders}
+
+
+def _smoothed(counts: pd.Series, values: Any, excluded: set[str]) -> dict[str, float]:
+    """Add-one weights of ``values``; excluded values weigh 0 unless every value would."""
+    w = {v: 0.0 if v in excluded else float(counts.get(v, 0)) + 1.0 for v in values}
+    if not any(w.values()):
+        w = {v: float(counts.get(v, 0)) + 1.0 for v in values}
+    return w
 
 
 def learn_tail_bounds(tables: dict[str, pd.DataFrame], k: int) -> TailBounds:

@@ -60,6 +60,18 @@ class ReleaseGateConfig(ConfigBase):
         How many training records must share an extreme value for it to be releasable
         (the ``k`` of statistical top/bottom-coding; match the synthesizer's
         ``min_tail_count``).
+    max_near_copy_excess : float, default 0.005
+        Record by record, for whole families and for adults: the share of synthetic records
+        closer to their closest training record than a quarter of the 5% quantile of the held-out
+        records' distances to the training data (closer than real unseen people come) may
+        exceed the held-out records' own share by at most this. A synthesizer releasing real
+        families with a value nudged is refused from about 1% of its families on.
+    max_rare_categories : int, default 0
+        Columns allowed to release a category that fewer than ``category_min_count``
+        training families hold. Zero: the synthesizers code rare categories before fitting.
+    category_min_count : int, default 10
+        How many training families must hold a category for it to be releasable (match the
+        synthesizer's ``min_category_count``).
     """
 
     max_family_copy_rate: float = 0.0
@@ -74,6 +86,9 @@ class ReleaseGateConfig(ConfigBase):
     require_inside_real_ci: bool = False
     max_rare_extremes: int = 0
     extreme_min_count: int = 10
+    max_near_copy_excess: float = 0.005
+    max_rare_categories: int = 0
+    category_min_count: int = 10
 
     def _problems(self) -> list[str]:
         out = []
@@ -85,6 +100,7 @@ class ReleaseGateConfig(ConfigBase):
             "min_quality_score",
             "max_rule_violation_rate",
             "min_key_validity",
+            "max_near_copy_excess",
         ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
@@ -92,7 +108,12 @@ class ReleaseGateConfig(ConfigBase):
         v = self.max_s_pmse
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
             out.append(f"max_s_pmse must be a positive number, got {v!r}")
-        for name, least in (("max_rare_extremes", 0), ("extreme_min_count", 1)):
+        for name, least in (
+            ("max_rare_extremes", 0),
+            ("extreme_min_count", 1),
+            ("max_rare_categories", 0),
+            ("category_min_count", 1),
+        ):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < least:
                 out.append(f"{name} must be an integer >= {least}, got {v!r}")
@@ -187,6 +208,27 @@ def evaluate_gate(
         len(rare) <= config.max_rare_extremes,
         f"numeric columns releasing a real minimum/maximum held by fewer than "
         f"{config.extreme_min_count} training records: " + (", ".join(rare) or "none"),
+    )
+    for pop, near in sorted((privacy.get("near_copies") or {}).items()):
+        excess = _num(near["excess"])
+        add(
+            f"{pop}_near_copies",
+            excess,
+            config.max_near_copy_excess,
+            excess <= config.max_near_copy_excess,
+            f"synthetic {pop} closer to a training record than {near['factor']:g} x the "
+            f"{near['quantile']:.0%} quantile of held-out {pop}' distances "
+            f"({_num(near['synthetic']):.2%}) minus the held-out share "
+            f"({_num(near['holdout']):.2%})",
+        )
+    cats = list(privacy.get("real_categories_reproduced", []))
+    add(
+        "rare_real_categories",
+        len(cats),
+        config.max_rare_categories,
+        len(cats) <= config.max_rare_categories,
+        f"columns releasing a category fewer than {config.category_min_count} training "
+        "families hold: " + (", ".join(cats) or "none"),
     )
     s = max(_num(utility["pmse"][t]["s_pmse"]) for t in utility["pmse"])
     add("s_pmse", s, config.max_s_pmse, s <= config.max_s_pmse, "largest two-way S_pMSE")

@@ -28,6 +28,7 @@ from fdac_research.dataset import EXCLUSIONS_FILE, ResearchData, file_manifest, 
 from fdac_research.exceptions import ReleaseRefusedError
 from fdac_research.synth._base import BaseSynthesizer, check_scale, check_seed
 from fdac_research.synth._cart import CARTSynthesizer
+from fdac_research.synth._categories import CategoryCodes, apply_category_codes, rare_categories
 from fdac_research.synth._fidelity import effect_fidelity
 from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
 from fdac_research.synth._metadata import (
@@ -148,12 +149,23 @@ def evaluate_release(
     seed: int = 0,
     n_attacks: int = 500,
     extreme_min_count: int = 10,
+    category_min_count: int = 10,
+    category_codes: CategoryCodes | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The utility and privacy reports of a release (see the package docstring).
 
     ``privacy["real_extremes_reproduced"]`` lists the numeric columns whose released minimum
     or maximum equals the training one while fewer than ``extreme_min_count`` training
-    records hold that value.
+    records hold that value; ``privacy["real_categories_reproduced"]`` the columns releasing a
+    category that fewer than ``category_min_count`` training families hold.
+
+    The copies, distances and attacks compare the release with the real training and
+    held-out families under the release's own category coding (``category_codes``, the
+    synthesizer's ``category_codes_``): a coded category is then compared like with like,
+    and a coded real family can still be found copied. The extremes are looked for in the real
+    values; a released category is rare when fewer than ``category_min_count`` real families
+    hold it under the same coding (a synthesizer that codes nothing is checked against the
+    real categories themselves).
     """
     utility: dict[str, Any] = {
         "pmse": {t: pmse(train[t], synthetic[t], t) for t in DATA_TABLES},
@@ -175,8 +187,18 @@ def evaluate_release(
     utility["children_per_case"]["total_variation"] = 0.5 * sum(
         abs(cpc["real"][k] - cpc["synthetic"][k]) for k in cpc["real"]
     )
-    privacy = privacy_report(train, holdout, synthetic, n_attacks=n_attacks, seed=seed)
+    codes = category_codes or {}
+    privacy = privacy_report(
+        apply_category_codes(train, codes),
+        apply_category_codes(holdout, codes),
+        synthetic,
+        n_attacks=n_attacks,
+        seed=seed,
+    )
     privacy["real_extremes_reproduced"] = _extremes(train, synthetic, extreme_min_count)
+    privacy["real_categories_reproduced"] = rare_categories(
+        apply_category_codes(train, codes), synthetic, category_min_count
+    )
     for key in ("pmse", "pmse_holdout_baseline"):
         for v in utility[key].values():
             v["n_real"] = round_count(v["n_real"])
@@ -345,6 +367,8 @@ def synthesise(
         seed=seed,
         n_attacks=n_attacks,
         extreme_min_count=gate.extreme_min_count,
+        category_min_count=gate.category_min_count,
+        category_codes=getattr(synth, "category_codes_", None),
     )
     checks = evaluate_gate(utility, privacy, gate)
     timings["evaluate_s"] = time.perf_counter() - t0
