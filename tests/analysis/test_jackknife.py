@@ -89,3 +89,23 @@ def test_jackknife_is_the_default_and_wider_than_the_sandwich_with_few_families(
     assert jk.odds_ratio.se > sw.odds_ratio.se
     # the naive contrast has no model to refit: the sandwich, whatever is asked
     assert naive_contrast(frame).variance == "cluster-robust sandwich"
+
+
+def test_undefined_jackknife_falls_back_to_the_sandwich_and_says_so() -> None:
+    """Ten treated families (5 with the outcome) and ten untreated, of which one family of
+    two children holds the only events: leaving it out leaves that arm without events, so
+    no jackknife interval exists; the estimate comes with the sandwich and the label says why."""
+    from fdac_research.analysis import ipw
+
+    t = [1] * 10 + [0] * 11
+    y = [1] * 5 + [0] * 5 + [1, 1] + [0] * 9
+    case = [f"t{i}" for i in range(10)] + ["u0", "u0"] + [f"u{i}" for i in range(1, 10)]
+    x = [float(i % 3) for i in range(21)]
+    df = pd.DataFrame({"t": t, "y": y, "case_id": case, "x": x})
+    frame = AnalysisFrame.from_dataframe(
+        df, outcome="y", treatment="t", covariates=["x"], cluster="case_id"
+    )
+    r = ipw(frame)
+    assert r.variance.startswith("cluster-robust sandwich (jackknife undefined")
+    assert r.details["jackknife_undefined"] is True
+    assert r.odds_ratio.ci_low < r.odds_ratio.value < r.odds_ratio.ci_high

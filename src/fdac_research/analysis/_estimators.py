@@ -332,21 +332,31 @@ def _run(
             "are not strictly between 0 and 1; ratios are undefined"
         )
     details = dict(details)
+    jackknifed = False
     if variance == "jackknife" and method in JACKKNIFE_METHODS:
-        reps = jackknife_means(a, method, estimand)
-        rd, or_, rr = measures_from_jackknife(p1, p0, reps, confidence)
-        how = (
-            "cluster jackknife, t(G-1)"
-            if clustered and frame.cluster
-            else "jackknife (independent rows), t(n-1)"
-        )
-    elif variance in ("sandwich", "jackknife"):
+        try:
+            reps = jackknife_means(a, method, estimand)
+            rd, or_, rr = measures_from_jackknife(p1, p0, reps, confidence)
+            jackknifed = True
+            how = (
+                "cluster jackknife, t(G-1)"
+                if clustered and frame.cluster
+                else "jackknife (independent rows), t(n-1)"
+            )
+        except AnalysisError as err:
+            # one family holds all of an arm's events (or non-events): no jackknife interval
+            # exists; the sandwich is reported and says so
+            log.info("%s %s: jackknife undefined (%s); sandwich used", method, frame.key, err)
+            details["jackknife_undefined"] = True
+    if variance in ("sandwich", "jackknife") and not jackknifed:
         assert if1 is not None and if0 is not None
         rd, or_, rr = measures_from_influence(p1, p0, if1, if0, a.groups, confidence)
         how = (
             "cluster-robust sandwich" if clustered and frame.cluster else "wald (independent rows)"
         )
-    else:
+        if details.get("jackknife_undefined"):
+            how += " (jackknife undefined: one family holds an arm's events)"
+    elif variance == "bootstrap":
         assert seed is not None
         reps, failed = _bootstrap(core, a, n_bootstrap, seed, **kw)
         rd, or_, rr = measures_from_bootstrap(p1, p0, reps, confidence)
