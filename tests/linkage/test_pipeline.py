@@ -3,6 +3,7 @@ clerical review, bad input."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from fdac_research.linkage import link_sources, load_model_file
 from fdac_research.validation import validate_frame
 
 AGENCIES = ["police", "education"]
+LOG_LINE = re.compile(r"(DEBUG|INFO|WARNING|ERROR|Level \d+) ")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +108,9 @@ def test_without_truth_a_clerical_sample_is_written_and_read_back(small_world, t
     assert out.evaluation is None
     sample = read_text_table(tmp_path / "noTruth" / "clerical_review.csv")
     assert len(sample) > 0 and (sample["is_match"] == "").all()
+    # the folder says it must stay with the controller (it holds record ids and names)
+    notice = (tmp_path / "noTruth" / "README.txt").read_text()
+    assert "record ids" in notice and "controller" in notice
     assert {"given_name_l", "given_name_r", "date_of_birth_l", "date_of_birth_r"} <= set(
         sample.columns
     )
@@ -138,7 +143,12 @@ def test_cli_link(small_world, tmp_path, capsys):
     )
     assert rc == 0
     assert (tmp_path / "cli" / "crosswalk.csv").is_file()
-    assert "police" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "police" in captured.out
+    # by default no log line reaches the terminal: Splink's INFO lines (about 150 per agency)
+    # and its "unable to train m value" warnings need -v
+    logged = [line for line in captured.err.splitlines() if LOG_LINE.match(line)]
+    assert logged == []
 
 
 def test_cli_bad_input_is_a_clear_error(small_world, tmp_path, capsys):
