@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--seed",
         type=int,
         default=20261121,
-        help="seed of the generated world and of the synthetic release",
+        help="seed of the generated world, the synthetic release and the notebooks",
     )
     p.add_argument(
         "--families", type=int, help="families of the generated world (default: the preset's)"

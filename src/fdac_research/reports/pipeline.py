@@ -236,7 +236,8 @@ def _key_problems(cfg: PipelineConfig, sources: Path | None) -> list[str]:
         return [
             f"the build needs a pseudonymisation key for {sources.name} (not a synthetic "
             f"world: it has no truth/ folder): give --key-file PATH (a file outside any git "
-            f"work tree, for example ~/.fdac/pseudonym.key, chmod 600) or set {KEY_ENV}; "
+            f"work tree, for example ~/.fdac/pseudonym.key, chmod 600; with make: KEY_FILE=PATH) "
+            f"or set {KEY_ENV}; "
             'make a key once with `python -c "import secrets; print(secrets.token_hex(32))"` '
             "and keep it with the controller (the same key gives the same pseudonyms in a "
             "later wave)"
