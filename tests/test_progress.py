@@ -35,7 +35,6 @@ class _Stream(io.StringIO):
 
 
 def test_mode_follows_the_terminal(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.delitem(__import__("sys").modules, "ipykernel", raising=False)
     clean_env.setattr("sys.stderr", _Stream(tty=True))
     assert progress_mode() == "bar"
     clean_env.setenv("CI", "true")  # a CI log is no terminal, whatever it claims
@@ -43,6 +42,9 @@ def test_mode_follows_the_terminal(clean_env: pytest.MonkeyPatch) -> None:
     clean_env.delenv("CI")
     clean_env.setattr("sys.stderr", _Stream(tty=False))
     assert progress_mode() == "plain"
+    kernel_stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})
+    clean_env.setattr("sys.stderr", kernel_stream())  # a JupyterLab cell shows its own output
+    assert progress_mode() == "off"
     clean_env.setenv("FDAC_PROGRESS", "0")
     assert progress_mode() == "off"
     clean_env.setenv("FDAC_PROGRESS", "bar")

@@ -60,7 +60,7 @@ def progress_mode() -> str:
         return "off" if _events_lost else "events"
     if forced in ("bar", "plain"):
         return forced
-    if "ipykernel" in sys.modules:  # a notebook shows its own output
+    if type(sys.stderr).__module__.startswith("ipykernel"):  # a notebook cell's stderr
         return "off"
     tty = getattr(sys.stderr, "isatty", lambda: False)()
     return "bar" if tty and not os.environ.get("CI") else "plain"

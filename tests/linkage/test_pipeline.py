@@ -3,8 +3,11 @@ clerical review, bad input."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -230,3 +233,29 @@ def test_objecting_families_are_left_out_of_every_count(linked, small_world):
         assert not (set(pairs["id_r"]) | set(pairs["id_l"])) & truly
     # the crosswalk still holds them: the build must find objectors in every source
     assert objecting <= set(cw.loc[cw["source"] == "court", "record_id"])
+
+
+@pytest.mark.slow
+def test_cli_link_verbosity_levels(small_world, tmp_path):
+    """Log lines of `fdac-research link` at each verbosity, counted by level: none by
+    default, Splink's INFO lines with -v, debug lines too with -vv."""
+    counts = {}
+    for flags in ([], ["-v"], ["-vv"]):
+        out = tmp_path / f"link{len(flags)}"
+        cmd = [sys.executable, "-m", "fdac_research.cli", *flags, "link", str(small_world)]
+        proc = subprocess.run(
+            [*cmd, "--out", str(out), "--agencies", "police", "--no-charts"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "FDAC_PROGRESS": "0"},
+            check=True,
+        )
+        lines = proc.stderr.splitlines()
+        counts[len(flags)] = {
+            level: sum(line.startswith(level + " ") for line in lines)
+            for level in ("DEBUG", "INFO", "WARNING")
+        }
+        counts[len(flags)]["splink"] = sum(" splink." in line for line in lines)
+    assert counts[0] == {"DEBUG": 0, "INFO": 0, "WARNING": 0, "splink": 0}
+    assert counts[1]["INFO"] > 50 and counts[1]["splink"] > 50 and counts[1]["DEBUG"] == 0
+    assert counts[2]["DEBUG"] > 0 and counts[2]["INFO"] >= counts[1]["INFO"]
