@@ -240,8 +240,8 @@ def test_cli_link_verbosity_levels(small_world, tmp_path):
     """Log lines of `fdac-research link` at each verbosity, counted by level: none by
     default, Splink's INFO lines with -v, debug lines too with -vv."""
     counts = {}
-    for flags in ([], ["-v"], ["-vv"]):
-        out = tmp_path / f"link{len(flags)}"
+    for verbose, flags in enumerate(([], ["-v"], ["-vv"])):
+        out = tmp_path / f"link{verbose}"
         cmd = [sys.executable, "-m", "fdac_research.cli", *flags, "link", str(small_world)]
         proc = subprocess.run(
             [*cmd, "--out", str(out), "--agencies", "police", "--no-charts"],
@@ -251,11 +251,11 @@ def test_cli_link_verbosity_levels(small_world, tmp_path):
             check=True,
         )
         lines = proc.stderr.splitlines()
-        counts[len(flags)] = {
+        counts[verbose] = {
             level: sum(line.startswith(level + " ") for line in lines)
             for level in ("DEBUG", "INFO", "WARNING")
         }
-        counts[len(flags)]["splink"] = sum(" splink." in line for line in lines)
+        counts[verbose]["splink"] = sum(" splink." in line for line in lines)
     assert counts[0] == {"DEBUG": 0, "INFO": 0, "WARNING": 0, "splink": 0}
     assert counts[1]["INFO"] > 50 and counts[1]["splink"] > 50 and counts[1]["DEBUG"] == 0
     assert counts[2]["DEBUG"] > 0 and counts[2]["INFO"] >= counts[1]["INFO"]
