@@ -8,6 +8,8 @@ DATA ?=
 SEED ?= 20261121
 FAMILIES ?=
 PRESET ?= default
+KEY_FILE ?=
+LABELS ?=
 export PYTHONHASHSEED := 0
 export MPLBACKEND := Agg
 
@@ -38,7 +40,7 @@ data: $(STAMP)
 	$(BIN)/fdac-research generate --out data/synthetic --preset $(PRESET) --seed $(SEED) $(if $(FAMILIES),--families $(FAMILIES),)
 
 reports: $(STAMP)
-	$(BIN)/fdac-research pipeline --out reports --work data/work --seed $(SEED) --preset $(PRESET) $(if $(FAMILIES),--families $(FAMILIES),) $(if $(DATA),--data $(DATA),)
+	$(BIN)/fdac-research pipeline --out reports --work data/work --seed $(SEED) --preset $(PRESET) $(if $(FAMILIES),--families $(FAMILIES),) $(if $(DATA),--data $(DATA),) $(if $(KEY_FILE),--key-file $(KEY_FILE),) $(if $(LABELS),--labels $(LABELS),)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q

@@ -3,7 +3,11 @@ clerical review, bad input."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +21,7 @@ from fdac_research.linkage import link_sources, load_model_file
 from fdac_research.validation import validate_frame
 
 AGENCIES = ["police", "education"]
+LOG_LINE = re.compile(r"(DEBUG|INFO|WARNING|ERROR|Level \d+) ")
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +111,9 @@ def test_without_truth_a_clerical_sample_is_written_and_read_back(small_world, t
     assert out.evaluation is None
     sample = read_text_table(tmp_path / "noTruth" / "clerical_review.csv")
     assert len(sample) > 0 and (sample["is_match"] == "").all()
+    # the folder says it must stay with the controller (it holds record ids and names)
+    notice = (tmp_path / "noTruth" / "README.txt").read_text()
+    assert "record ids" in notice and "controller" in notice
     assert {"given_name_l", "given_name_r", "date_of_birth_l", "date_of_birth_r"} <= set(
         sample.columns
     )
@@ -138,7 +146,12 @@ def test_cli_link(small_world, tmp_path, capsys):
     )
     assert rc == 0
     assert (tmp_path / "cli" / "crosswalk.csv").is_file()
-    assert "police" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "police" in captured.out
+    # by default no log line reaches the terminal: Splink's INFO lines (about 150 per agency)
+    # and its "unable to train m value" warnings need -v
+    logged = [line for line in captured.err.splitlines() if LOG_LINE.match(line)]
+    assert logged == []
 
 
 def test_cli_bad_input_is_a_clear_error(small_world, tmp_path, capsys):
@@ -220,3 +233,29 @@ def test_objecting_families_are_left_out_of_every_count(linked, small_world):
         assert not (set(pairs["id_r"]) | set(pairs["id_l"])) & truly
     # the crosswalk still holds them: the build must find objectors in every source
     assert objecting <= set(cw.loc[cw["source"] == "court", "record_id"])
+
+
+@pytest.mark.slow
+def test_cli_link_verbosity_levels(small_world, tmp_path):
+    """Log lines of `fdac-research link` at each verbosity, counted by level: none by
+    default, Splink's INFO lines with -v, debug lines too with -vv."""
+    counts = {}
+    for verbose, flags in enumerate(([], ["-v"], ["-vv"])):
+        out = tmp_path / f"link{verbose}"
+        cmd = [sys.executable, "-m", "fdac_research.cli", *flags, "link", str(small_world)]
+        proc = subprocess.run(
+            [*cmd, "--out", str(out), "--agencies", "police", "--no-charts"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "FDAC_PROGRESS": "0"},
+            check=True,
+        )
+        lines = proc.stderr.splitlines()
+        counts[verbose] = {
+            level: sum(line.startswith(level + " ") for line in lines)
+            for level in ("DEBUG", "INFO", "WARNING")
+        }
+        counts[verbose]["splink"] = sum(" splink." in line for line in lines)
+    assert counts[0] == {"DEBUG": 0, "INFO": 0, "WARNING": 0, "splink": 0}
+    assert counts[1]["INFO"] > 50 and counts[1]["splink"] > 50 and counts[1]["DEBUG"] == 0
+    assert counts[2]["DEBUG"] > 0 and counts[2]["INFO"] >= counts[1]["INFO"]

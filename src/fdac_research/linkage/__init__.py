@@ -41,7 +41,13 @@ from fdac_research.linkage._evaluate import (
 )
 from fdac_research.linkage._levels import comparison_vectors, match_weights
 from fdac_research.linkage._model import ENGINES, LinkageModel, make_engine
-from fdac_research.linkage._pipeline import LinkResult, link_sources, load_model_file
+from fdac_research.linkage._pipeline import (
+    CONTROLLER_NOTICE,
+    LinkResult,
+    link_sources,
+    load_model_file,
+    write_controller_notice,
+)
 from fdac_research.linkage._prepare import nickname_key_map, prepare
 from fdac_research.linkage._uk import uk_person_model
 
@@ -67,6 +73,8 @@ __all__ = [
     "link_sources",
     "load_model_file",
     "LinkResult",
+    "CONTROLLER_NOTICE",
+    "write_controller_notice",
     "read_truth",
     "evaluate_crosswalk",
     "threshold_curve",

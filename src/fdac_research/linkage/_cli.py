@@ -60,21 +60,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("sources", help="sources folder (docs/data-contract.md section 1)")
     p.add_argument("--out", required=True, help="output folder (replaced atomically)")
-    p.add_argument("--engine", choices=["splink", "recordlinkage"], default="splink")
+    p.add_argument(
+        "--engine", choices=["splink", "recordlinkage"], default="splink", help="linkage engine"
+    )
     p.add_argument(
         "--backend", choices=["duckdb", "spark"], default="duckdb", help="Splink backend"
     )
-    p.add_argument("--model", help="model config (JSON/YAML) or a model.json from a previous run")
     p.add_argument(
-        "--threshold", type=float, help="match-probability threshold (overrides the model's)"
+        "--model",
+        help="model config (JSON/YAML) or a model.json from a previous run (default: "
+        "uk_person_model(), trained on these sources)",
+    )
+    p.add_argument(
+        "--threshold",
+        type=float,
+        help="match-probability threshold (default: the model's)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of u sampling and the review sample")
     p.add_argument("--agencies", help="comma-separated agencies to link (default: all)")
     p.add_argument(
-        "--labels", help="a reviewed clerical_review.csv: estimate precision/recall from it"
+        "--labels",
+        help="a reviewed clerical_review.csv (is_match 1/0): precision/recall are estimated "
+        "from it and its matches inform m (default: none)",
     )
     p.add_argument("--review-size", type=int, default=25, help="review pairs per agency and band")
-    p.add_argument("--threads", type=int, help="DuckDB threads")
-    p.add_argument("--memory-limit", help="DuckDB memory limit, e.g. 6GB (spills to disk beyond)")
+    p.add_argument("--threads", type=int, help="DuckDB threads (default: DuckDB's, every core)")
+    p.add_argument(
+        "--memory-limit",
+        help="DuckDB memory limit, e.g. 6GB, spilling to disk beyond (default: DuckDB's, 80%% "
+        "of RAM)",
+    )
     p.add_argument("--no-charts", action="store_true", help="do not write PNG charts")
     p.set_defaults(func=_link)

@@ -36,11 +36,35 @@ from fdac_research.objections import drop_objectors, objecting_court_people
 from fdac_research.reading import read_table
 from fdac_research.validation import validated_tables
 
-__all__ = ["LinkResult", "link_sources", "load_model_file"]
+__all__ = [
+    "CONTROLLER_NOTICE",
+    "LinkResult",
+    "link_sources",
+    "load_model_file",
+    "write_controller_notice",
+]
 
 log = logging.getLogger(__name__)
 
 REFERENCE = "court"
+
+#: ``README.txt`` of every linkage folder.
+CONTROLLER_NOTICE = """\
+CONTROLLER-SIDE LINKAGE FILES: DO NOT COPY OUT OF THE SECURE ENVIRONMENT.
+
+This folder was written by `fdac-research link`. It holds the record ids of the identifiable
+sources (crosswalk.csv, pairs/), and clerical_review.csv holds names, dates of birth and
+postcodes side by side. It must stay with the data controller, like the sources themselves.
+Only the research folder built from it (`fdac-research build`) and the output-checked
+reports may be used further; see docs/tre.md of fdac-research.
+"""
+
+
+def write_controller_notice(folder: Path | str) -> Path:
+    """Write :data:`CONTROLLER_NOTICE` as ``README.txt`` in a linkage folder; returns its path."""
+    path = Path(folder) / "README.txt"
+    path.write_text(CONTROLLER_NOTICE, encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -158,7 +182,8 @@ def link_sources(
     estimates: list[pd.DataFrame] = []
     out = Path(out)
     with atomic_dir(out) as tmp:
-        for i, agency in enumerate(progress(chosen, desc="linking agencies", total=len(chosen))):
+        steps = progress(chosen, desc="linking agencies", status=lambda a: a)
+        for i, agency in enumerate(steps):
             frame = agency_paths[agency]()
             prepped = {
                 REFERENCE: court_p,
@@ -219,6 +244,7 @@ def link_sources(
         quality = _quality(
             drop_objectors(crosswalk, objecting, REFERENCE), chosen, models, evaluation, est
         )
+        write_controller_notice(tmp)
         write_table(_formatted(crosswalk), tmp / "crosswalk.csv")
         write_table(quality, tmp / "linkage_quality.csv")
         write_json(

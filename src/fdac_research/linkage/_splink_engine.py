@@ -16,12 +16,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fdac_research._progress import progress_from_log
 from fdac_research.exceptions import DependencyError, FdacResearchError
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
 __all__ = ["SplinkEngine", "splink_settings", "spark_session"]
 
 log = logging.getLogger(__name__)
+
+# Splink reports these steps only as log messages; they drive the progress bars.
+_U_LOG, _U_STEP = "splink.internals.estimate_u", r"Estimating u for:"
+_EM_LOG, _EM_STEP = "splink.internals.expectation_maximisation", r"Iteration \d+:"
 
 
 def _q(name: str, dialect: str) -> str:
@@ -302,9 +307,10 @@ class SplinkEngine:
                 recall=model.em.prior_recall,
             )
         log.info("splink: prior estimated (%.1f s)", time.perf_counter() - t0)
-        tr.estimate_u_using_random_sampling(
-            max_pairs=float(model.em.u_max_pairs), seed=int(self.seed)
-        )
+        with progress_from_log(_U_LOG, "u by random sampling", len(model.comparisons), _U_STEP):
+            tr.estimate_u_using_random_sampling(
+                max_pairs=float(model.em.u_max_pairs), seed=int(self.seed)
+            )
         log.info("splink: u estimated (%.1f s)", time.perf_counter() - t0)
         if labels is not None and len(labels):
             lab = labels.loc[
@@ -323,12 +329,15 @@ class SplinkEngine:
                     lab.astype(str), "__fdac_labels", overwrite=True
                 )
                 tr.estimate_m_from_pairwise_labels("__fdac_labels")
-        for rule in model.em.blocking_rules:
+        rules = model.em.blocking_rules
+        for k, rule in enumerate(rules, 1):
+            desc = f"EM {k}/{len(rules)} (blocking on {', '.join(rule)})"
             try:
-                tr.estimate_parameters_using_expectation_maximisation(
-                    _rule_sql(rule, dialect, skip),
-                    max_pairs=None if model.em.max_pairs is None else float(model.em.max_pairs),
-                )
+                with progress_from_log(_EM_LOG, desc, model.em.max_iterations, _EM_STEP):
+                    tr.estimate_parameters_using_expectation_maximisation(
+                        _rule_sql(rule, dialect, skip),
+                        max_pairs=None if model.em.max_pairs is None else float(model.em.max_pairs),
+                    )
             except Exception as err:  # Splink raises plain exceptions when EM has no pairs
                 raise FdacResearchError(
                     f"EM training with blocking rule {list(rule)} failed: {err}"

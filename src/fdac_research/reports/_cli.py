@@ -22,6 +22,7 @@ def _pipeline(args: argparse.Namespace) -> int:
         linkage=args.linkage,
         synth_model=args.synth_model,
         key_file=Path(args.key_file) if args.key_file else None,
+        labels=Path(args.labels) if args.labels else None,
         **({"notebooks": Path(args.notebooks)} if args.notebooks else {}),
     )
     run_pipeline(cfg)
@@ -32,6 +33,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "pipeline",
         help="generate/link/build/risk/synthesise, then run every notebook into reports/",
+        description=(
+            "The whole flow into the reports folder: generate the synthetic world (or read "
+            "--data), link, build the pseudonymised research dataset, score its disclosure "
+            "risk, synthesise a gated release, then run and render the five notebooks. "
+            "Everything a later stage would refuse (a missing or weak key, unreadable labels, "
+            "a folder that breaks the data contract) is refused before the first stage runs. "
+            "Real data in a secure environment: docs/tre.md."
+        ),
     )
     p.add_argument("--out", default="reports", help="reports folder (replaced atomically)")
     p.add_argument("--work", default="data/work", help="folder for intermediate stage outputs")
@@ -41,7 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--synthetic-dir", default="data/synthetic", help="where the default world is generated"
     )
-    p.add_argument("--seed", type=int, default=20261121)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=20261121,
+        help="seed of the generated world, the synthetic release and the notebooks",
+    )
     p.add_argument(
         "--families", type=int, help="families of the generated world (default: the preset's)"
     )
@@ -61,7 +75,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--notebooks", help="notebook folder (default: the checkout's notebooks/)")
     p.add_argument(
         "--key-file",
-        help="pseudonymisation key file for the build (outside any git repository); "
-        "default: FDAC_PSEUDONYM_KEY, or the public demo key for a synthetic world",
+        help="pseudonymisation key file for the build (outside any git work tree; checked "
+        "before any stage runs); default: FDAC_PSEUDONYM_KEY, or the public demo key for a "
+        "synthetic world",
+    )
+    p.add_argument(
+        "--labels",
+        help="a reviewed clerical_review.csv (is_match 1/0 on every row) for the link stage: "
+        "precision and recall are estimated from it (default: none; without truth/ the "
+        "linkage report then has no precision or recall)",
     )
     p.set_defaults(func=_pipeline)

@@ -82,7 +82,9 @@ def _kernel_options(folder: Path) -> dict[str, Any]:
 
 
 def _move_stderr_to_log(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """Take every stderr stream out of the executed notebook and log it instead."""
+    """Take every stderr stream out of the executed notebook and log it instead: the text
+    at INFO (``fdac-research -v`` shows it), and one WARNING line saying how much there was."""
+    lines = cells = 0
     for i, cell in enumerate(nb.cells):
         outputs = cell.get("outputs")
         if not outputs:
@@ -92,8 +94,17 @@ def _move_stderr_to_log(nb: nbformat.NotebookNode, name: str) -> nbformat.Notebo
         ]
         if errs:
             text = "".join(str(o.get("text", "")) for o in errs).rstrip()
-            log.warning("%s, cell %d wrote to stderr (not published):\n%s", name, i, text)
+            log.info("%s, cell %d wrote to stderr (not published):\n%s", name, i, text)
             cell["outputs"] = [o for o in outputs if o not in errs]
+            lines, cells = lines + len(text.splitlines()), cells + 1
+    if cells:
+        log.warning(
+            "%s wrote %d line(s) to stderr in %d cell(s), not published (logged at INFO: "
+            "`fdac-research -v` shows them)",
+            name,
+            lines,
+            cells,
+        )
     return nb
 
 
@@ -115,11 +126,13 @@ def execute_notebook(
     *,
     cwd: Path | None = None,
     timeout: int = 1800,
+    progress_bar: bool | dict[str, Any] = False,
 ) -> nbformat.NotebookNode:
     """Execute ``notebook`` with ``parameters`` (papermill, ``python3`` kernel), write the
     normalised executed copy to ``output`` and return it. A cell error raises
     :class:`NotebookFailed` naming the notebook and the cell; stderr output is logged, not
-    kept in the notebook."""
+    kept in the notebook. ``progress_bar`` is papermill's (tqdm arguments for a bar over
+    the cells, on the terminal)."""
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -141,7 +154,7 @@ def execute_notebook(
                 str(output),
                 parameters=parameters,
                 kernel_name="python3",
-                progress_bar=False,
+                progress_bar=progress_bar,
                 log_output=False,
                 cwd=str(cwd) if cwd else None,
                 execution_timeout=timeout,

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,10 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from fdac_research._io import atomic_dir, private_tempdir, sha256_file, write_json
-from fdac_research.exceptions import ConfigError, FdacResearchError
+from fdac_research._progress import Progress, progress_mode, say
+from fdac_research.exceptions import ConfigError, ContractError, KeyMissingError
 from fdac_research.reports._index import write_index
 from fdac_research.reports._manifest import build_manifest, hash_tree
 from fdac_research.reports._notebooks import execute_notebook, render_html
+from fdac_research.reports._stages import INDENT, StageFailed, failure, run_command, show_lines
 from fdac_research.truth import is_synthetic, read_truth_links
 from fdac_research.validation import check_folder, detect_layout
 from fdac_research.world import WORLD_PRESETS, preset_config
@@ -64,15 +64,20 @@ NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-class StageFailed(FdacResearchError, RuntimeError):
-    """A pipeline stage failed; nothing was written to the reports folder.
+# Written into the work folder: what it holds, and that none of it leaves the controller.
+WORK_NOTICE = """\
+CONTROLLER-SIDE FILES: DO NOT COPY OUT OF THE SECURE ENVIRONMENT.
 
-    The message ends with the last lines the stage's command wrote to stderr. On real data
-    they can quote a bad cell (a validation message names the value, which may be a name),
-    so the text lives only in this exception, for the researcher's terminal: the pipeline
-    writes no log file, the manifest records only the command of each stage, and the
-    reports folder is left exactly as it was.
-    """
+This folder holds the intermediate files of `fdac-research pipeline`:
+  linkage/      the crosswalk, scored pairs and clerical review sample: record ids, and in
+                the review sample names, dates of birth and postcodes side by side
+  research/     the pseudonymised research dataset (internal: external recipients get
+                extracts, see `fdac-research extract`)
+  disclosure/   the reviewer's full risk report, which names the riskiest key combinations
+  synthetic/, synthetic_report/   the synthetic release and its reports, before export review
+  sources_manifest.json           SHA-256 of every identifiable source file
+What may leave, after output checking, is described in docs/tre.md of fdac-research.
+"""
 
 
 def default_notebook_dir() -> Path:
@@ -95,6 +100,7 @@ class PipelineConfig:
     synth_model: str | None = None
     notebooks: Path = field(default_factory=default_notebook_dir)
     key_file: Path | None = None  # passed to the build; never recorded
+    labels: Path | None = None  # a reviewed clerical_review.csv for the link stage
 
     def __post_init__(self) -> None:
         problems = []
@@ -133,35 +139,9 @@ class PipelineConfig:
             "families": self.n_families if self.data is None else None,
             "preset": self.preset if self.data is None else None,
             "linkage": self.linkage,
+            "labels": self.labels is not None,  # the file itself holds record ids
             "synth_model": self.synth_model,
         }
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the stage gets SIGTERM if the pipeline dies, even by SIGKILL, so a killed
-    pipeline never leaves a stage running (and writing) on its own."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-def _communicate(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    """Wait for a stage; if the pipeline is interrupted meanwhile, end the stage first (it
-    removes its own temporary folders on SIGTERM) and then re-raise."""
-    try:
-        return proc.communicate()
-    except BaseException:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        raise
 
 
 def _run_stage(
@@ -177,44 +157,24 @@ def _run_stage(
     """Run one stage's command; ``False`` when it was a release refused by the gate (its
     report at ``refused_if`` says why), ``True`` on success; any other failure raises.
     ``shown`` turns the arguments into what is printed and recorded (no local paths)."""
-    cmd = [sys.executable, "-m", "fdac_research.cli", *args]
     public = ["fdac-research", *shown(args)]
-    log.info("stage %d/%d: %s", i, n, name)
-    print(f"[{i}/{n}] {name}: {' '.join(public)}", file=sys.stderr, flush=True)
-    t0 = time.perf_counter()
-    env = {**os.environ, "FDAC_PROGRESS": os.environ.get("FDAC_PROGRESS", "0")}
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    run = run_command(
+        f"[{i}/{n}] {name}", " ".join(public), [sys.executable, "-m", "fdac_research.cli", *args]
     )
-    out, err = _communicate(proc)
-    dt = time.perf_counter() - t0
-    if proc.returncode != 0:
-        if (
-            refused_if is not None
-            and proc.returncode == 1
-            and refused_if.is_file()
-            and "REFUSED" in err
-        ):
-            print(
-                f"      release REFUSED by the gate in {dt:.1f} s (reported in notebook 5)",
-                file=sys.stderr,
-                flush=True,
-            )
-            stages.append({"stage": name, "command": public, "outcome": "refused"})
-            return False
-        tail = "\n".join((err or out).strip().splitlines()[-25:])
-        raise StageFailed(
-            f"stage '{name}' failed (exit {proc.returncode}); its output, shown here only and "
-            f"written nowhere:\n{tail}"
-        )
-    print(f"      done in {dt:.1f} s", file=sys.stderr, flush=True)
-    stages.append({"stage": name, "command": public})
-    return True
+    if run.returncode == 0:
+        stages.append({"stage": name, "command": public})
+        return True
+    if (
+        refused_if is not None
+        and run.returncode == 1
+        and refused_if.is_file()
+        and "REFUSED" in run.stderr
+    ):
+        show_lines(run.stderr.splitlines())  # the gate's reasons
+        say(f"{INDENT}release REFUSED by the gate (reported in notebook 5)")
+        stages.append({"stage": name, "command": public, "outcome": "refused"})
+        return False
+    raise failure(name, run)
 
 
 def _path_shower(roots: dict[str, Path]) -> Callable[[list[str]], list[str]]:
@@ -245,36 +205,86 @@ def _path_shower(roots: dict[str, Path]) -> Callable[[list[str]], list[str]]:
     return shown
 
 
-def _preflight(cfg: PipelineConfig, sources: Path | None) -> None:
-    """Fail before minutes of linkage, not after, on what the later stages would refuse."""
-    if sources is None:
-        return
+def _preflight(cfg: PipelineConfig, layout: str | None) -> None:
+    """Refuse, before any stage runs or anything is written, what a later stage would refuse
+    after minutes of work: a missing, weak or misplaced key (the build's own checks), truth
+    linkage without truth, labels that cannot be read. ``layout`` is the data folder's
+    (``None``: the synthetic world is generated)."""
+    builds = cfg.data is None or layout == "sources"
+    sources = None if cfg.data is None else Path(cfg.data)
     problems = []
-    if cfg.linkage == "truth":
+    if cfg.linkage == "truth" and sources is not None and builds:
         links = read_truth_links(sources)
         if links.frame is None:
             problems.append(f"--linkage truth needs a synthetic world's truth: {links.note}")
-    has_key = bool(os.environ.get("FDAC_PSEUDONYM_KEY")) or cfg.key_file is not None
-    if not has_key and not is_synthetic(sources):
-        problems.append(
-            f"the build needs a pseudonymisation key for {sources.name} (not a synthetic "
-            "world): give --key-file PATH (a file outside any git repository) or set "
-            "FDAC_PSEUDONYM_KEY"
-        )
+    if builds:
+        problems += _key_problems(cfg, sources)
+    if cfg.labels is not None:
+        problems += _label_problems(cfg, builds)
     if problems:
         raise ConfigError("pipeline", problems)
 
 
+def _key_problems(cfg: PipelineConfig, sources: Path | None) -> list[str]:
+    """What the build would say about the key, said now (``sources`` ``None``: a world
+    about to be generated, which is synthetic)."""
+    from fdac_research.governance._keys import KEY_ENV, load_key
+
+    if cfg.key_file is None and not os.environ.get(KEY_ENV):
+        if sources is None or is_synthetic(sources):
+            return []  # the build uses the public demo key, accepted for synthetic worlds only
+        return [
+            f"the build needs a pseudonymisation key for {sources.name} (not a synthetic "
+            f"world: it has no truth/ folder): give --key-file PATH (a file outside any git "
+            f"work tree, for example ~/.fdac/pseudonym.key, chmod 600; with make: KEY_FILE=PATH) "
+            f"or set {KEY_ENV}; "
+            'make a key once with `python -c "import secrets; print(secrets.token_hex(32))"` '
+            "and keep it with the controller (the same key gives the same pseudonyms in a "
+            "later wave)"
+        ]
+    try:
+        load_key(cfg.key_file)
+    except ConfigError as err:
+        return list(err.problems)
+    except KeyMissingError as err:  # pragma: no cover - a key was given above
+        return [str(err)]
+    return []
+
+
+def _label_problems(cfg: PipelineConfig, builds: bool) -> list[str]:
+    """A reviewed clerical sample for the link stage: present, readable, every pair labelled."""
+    labels = Path(cfg.labels)  # type: ignore[arg-type]
+    if not builds or cfg.linkage == "truth":
+        return [
+            "--labels is read by the link stage, which runs only on a sources folder with "
+            "--linkage model"
+        ]
+    if not labels.is_file():
+        return [
+            f"labels file {labels} not found: pass the clerical_review.csv the link stage "
+            "wrote to the work folder's linkage/, with is_match filled in (1 same person, "
+            "0 different people) on every row"
+        ]
+    from fdac_research.linkage import read_clerical_labels
+
+    try:
+        read_clerical_labels(labels)
+    except ContractError as err:
+        return [f"labels file {labels}: {p}" for p in err.problems]
+    return []
+
+
 def run_pipeline(cfg: PipelineConfig) -> Path:
     """Run the whole flow and write the reports folder; returns its path."""
-    layout = None
+    layout = None if cfg.data is None else detect_layout(cfg.data)
+    _preflight(cfg, layout)
     if cfg.data is not None:
         # every problem of the folder at once, before anything is written or run (each
         # stage would refuse the folder too, but only after the work before it)
-        layout = detect_layout(cfg.data)
         check_folder(cfg.data, layout)
     work = Path(cfg.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    (work / "README.txt").write_text(WORK_NOTICE, encoding="utf-8")
     stages: list[dict[str, Any]] = []
     n = 7
     roots = {"work": work, "reports": Path(cfg.out).resolve()}
@@ -284,6 +294,8 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         roots["data"] = Path(cfg.data).resolve()
     if cfg.key_file is not None:
         roots["key_file"] = Path(cfg.key_file).resolve()
+    if cfg.labels is not None:
+        roots["labels"] = Path(cfg.labels).resolve()
     shown = _path_shower(roots)
 
     def stage(name: str, args: list[str], i: int, **kw: Any) -> bool:
@@ -297,7 +309,6 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         stage("generate", [*gen, "--seed", str(cfg.seed)], 1)
     else:
         sources = Path(cfg.data).resolve() if layout == "sources" else None
-    _preflight(cfg, sources)
     linkage = work / "linkage"
     research = work / "research"
     synthetic = work / "synthetic"
@@ -306,8 +317,14 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
     if sources is not None:
         if cfg.linkage == "truth":
             stage("link (truth)", ["truth-crosswalk", str(sources), "--out", str(linkage)], 2)
+            from fdac_research.linkage import write_controller_notice
+
+            write_controller_notice(linkage)
         else:
-            stage("link", ["link", str(sources), "--out", str(linkage)], 2)
+            link = ["link", str(sources), "--out", str(linkage)]
+            if cfg.labels is not None:
+                link += ["--labels", str(Path(cfg.labels).resolve())]
+            stage("link", link, 2)
         build = ["build", str(sources), "--crosswalk", str(linkage), "--out", str(research)]
         if cfg.key_file is not None:
             build += ["--key-file", str(cfg.key_file)]
@@ -338,7 +355,6 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         if cfg.synth_model:
             synth += ["--model", cfg.synth_model]
         stage("synthesise", synth, 5, refused_if=synth_report / "synthetic_report.json")
-        print(f"[6/{n}] notebooks", file=sys.stderr, flush=True)
         tables = tmp / "tables"
         tables.mkdir()
         params = {
@@ -350,23 +366,9 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
             "tables_dir": str(tables),
             "seed": cfg.seed,
         }
-        executed = Path(scratch)
-        for nb_name, title, _ in NOTEBOOKS:
-            t0 = time.perf_counter()
-            nb = execute_notebook(
-                Path(cfg.notebooks) / nb_name,
-                executed / nb_name,
-                params,
-                cwd=Path(cfg.notebooks),
-            )
-            render_html(nb, tmp / nb_name.replace(".ipynb", ".html"), title=title)
-            print(
-                f"      {nb_name} in {time.perf_counter() - t0:.1f} s",
-                file=sys.stderr,
-                flush=True,
-            )
+        _run_notebooks(f"[6/{n}] notebooks", cfg, params, Path(scratch), tmp)
         stages.append({"stage": "notebooks", "notebooks": [nb for nb, _, _ in NOTEBOOKS]})
-        print(f"[7/{n}] index and manifest", file=sys.stderr, flush=True)
+        say(f"[7/{n}] index and manifest")
         published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
         reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
         write_index(tmp, reports, published, _notes(cfg, sources))
@@ -377,7 +379,10 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         # published manifest names only the pseudonymised research inputs.
         inputs = {"research": research}
         if sources is not None:
-            write_json({"sources": hash_tree(sources)}, work / "sources_manifest.json")
+            private = {"sources": hash_tree(sources)}
+            if cfg.labels is not None:
+                private["labels"] = {Path(cfg.labels).name: sha256_file(Path(cfg.labels))}
+            write_json(private, work / "sources_manifest.json")
         notebooks = {nb: sha256_file(Path(cfg.notebooks) / nb) for nb, _, _ in NOTEBOOKS}
         manifest = build_manifest(
             parameters=cfg.public(),
@@ -387,8 +392,39 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
             notebooks=notebooks,
         )
         write_json(manifest, tmp / "manifest.json")
-    print(f"reports written to {out}", file=sys.stderr, flush=True)
+    say(f"reports written to {out}")
     return out
+
+
+def _run_notebooks(
+    label: str, cfg: PipelineConfig, params: dict[str, Any], executed: Path, site: Path
+) -> None:
+    """Execute and render every notebook: on a terminal a bar over the notebooks and one
+    over the cells of each, then one line; in a log a line per notebook."""
+    bar = progress_mode() == "bar"
+    t0 = time.perf_counter()
+    if not bar:
+        say(label)
+    with Progress(label, len(NOTEBOOKS), depth=0, plain=False, leave=False) as nbs:
+        for nb_name, title, _ in NOTEBOOKS:
+            nbs.set_status(nb_name.removesuffix(".ipynb"))
+            t1 = time.perf_counter()
+            cells: dict[str, Any] | bool = False
+            if bar:
+                cells = {"file": sys.stderr, "position": 1, "leave": False, "desc": "cells"}
+            nb = execute_notebook(
+                Path(cfg.notebooks) / nb_name,
+                executed / nb_name,
+                params,
+                cwd=Path(cfg.notebooks),
+                progress_bar=cells,
+            )
+            render_html(nb, site / nb_name.replace(".ipynb", ".html"), title=title)
+            nbs.update()
+            if not bar:
+                say(f"{INDENT}{nb_name} in {time.perf_counter() - t1:.1f} s")
+    if bar:
+        say(f"{label}: {len(NOTEBOOKS)} run and rendered ({time.perf_counter() - t0:.1f} s)")
 
 
 def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:
