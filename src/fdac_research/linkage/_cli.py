@@ -165,6 +165,7 @@ def _table_options(p: argparse.ArgumentParser, out: bool = True) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``link``, ``dedupe``, ``link-tables`` and ``blocking`` commands."""
+    _register_link(sub)
     d = sub.add_parser(
         "dedupe",
         help="de-duplicate one table (CSV/Parquet): clusters.csv, pairs.csv, model.json",
@@ -193,7 +194,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--truth", help="column of each record's true entity (adds recall)")
     _table_options(b, out=False)
     b.set_defaults(func=_blocking)
-    _register_link(sub)
 
 
 def _register_link(sub: argparse._SubParsersAction) -> None:
