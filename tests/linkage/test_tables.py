@@ -4,6 +4,7 @@ hand-made records whose answers are worked out by hand."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -72,3 +73,40 @@ def test_blocking_analysis_counts_by_hand():
     assert out["new_pairs"].tolist() == [2, 2]
     assert out["cumulative_recall"].tolist() == [pytest.approx(1 / 3, abs=1e-6), 1.0]
     assert out["reduction_ratio"].tolist()[-1] == pytest.approx(1 - 4 / 6, abs=1e-6)
+
+
+FAKE_1000 = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "splink_datasets" / "fake_1000.csv"
+)
+
+
+@pytest.mark.skipif(not FAKE_1000.exists(), reason="Splink's fake_1000 (shared data) not present")
+def test_cli_dedupe_of_a_table_the_package_did_not_make(tmp_path):
+    # Splink's fake_1000 (MIT licence, MoJ Analytical Services; truth column `cluster`):
+    # the trivial answer (every record alone) has clustered recall 0; dedupe must link
+    from fdac_research.cli import main
+
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "dedupe",
+            str(FAKE_1000),
+            "--id-column",
+            "unique_id",
+            "--ignore",
+            "cluster",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    clusters = pd.read_csv(out / "clusters.csv", dtype=str)
+    assert len(clusters) == 1000 and clusters["record_id"].is_unique
+    assert set(clusters["source"]) == {"data"}
+    truth = pd.read_csv(FAKE_1000, dtype=str)
+    t = pd.DataFrame(
+        {"source": "data", "record_id": truth["unique_id"], "entity": truth["cluster"]}
+    )
+    s = evaluate_clusters(clusters, t)["clustered"]
+    assert s["recall"] > 0.3 and s["precision"] > 0.9, s
+    assert (out / "model.json").exists() and (out / "pairs.csv").exists()
