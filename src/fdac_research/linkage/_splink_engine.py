@@ -21,6 +21,7 @@ import pandas as pd
 
 from fdac_research._progress import progress_from_log
 from fdac_research.exceptions import DependencyError, FdacResearchError
+from fdac_research.linkage._blocking import Rule, rule_label, rule_sql, symmetric_rules
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
 __all__ = ["SplinkEngine", "splink_settings", "spark_session"]
@@ -108,6 +109,8 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
             threshold=int(level.threshold or 0),
             metric="day",
         )
+    elif k == "sql":
+        creator = cl.CustomLevel(f"({level.sql})")
     elif k == "else":
         creator = cl.ElseLevel()
     else:  # pragma: no cover - config validates kinds
@@ -132,8 +135,8 @@ def _comparison_dict(comp: Comparison, dialect: str) -> dict[str, Any]:
     }
 
 
-def _rule_sql(rule: tuple[str, ...], dialect: str, skip_within: tuple[str, ...] = ()) -> str:
-    sql = " AND ".join(f"l.{_q(c, dialect)} = r.{_q(c, dialect)}" for c in rule)
+def _rule_sql(rule: Rule, dialect: str, skip_within: tuple[str, ...] = ()) -> str:
+    sql = rule_sql(rule, dialect)
     for name in skip_within:  # no pairs inside a dataset known to hold one record per person
         sd = _q("source_dataset", dialect)
         sql += f" AND NOT (l.{sd} = '{name}' AND r.{sd} = '{name}')"
@@ -158,7 +161,7 @@ def splink_settings(
         "probability_two_random_records_match": model.prior if model.prior is not None else 1e-4,
         "blocking_rules_to_generate_predictions": [
             {"blocking_rule": _rule_sql(r, dialect, skip_within), "sql_dialect": dialect}
-            for r in model.blocking_rules
+            for r in symmetric_rules(model.blocking_rules)
         ],
         "comparisons": [_comparison_dict(c, dialect) for c in model.comparisons],
         "em_convergence": model.em.tolerance,
@@ -354,7 +357,7 @@ class SplinkEngine:
         tr = linker.training
         if model.prior is None:
             tr.estimate_probability_two_random_records_match(
-                [_rule_sql(r, dialect, skip) for r in model.em.prior_rules],
+                [_rule_sql(r, dialect, skip) for r in symmetric_rules(model.em.prior_rules)],
                 recall=model.em.prior_recall,
             )
         log.info("splink: prior estimated (%.1f s)", time.perf_counter() - t0)
@@ -382,7 +385,7 @@ class SplinkEngine:
                 tr.estimate_m_from_pairwise_labels("__fdac_labels")
         rules = model.em.blocking_rules
         for k, rule in enumerate(rules, 1):
-            desc = f"EM {k}/{len(rules)} (blocking on {', '.join(rule)})"
+            desc = f"EM {k}/{len(rules)} (blocking on {rule_label(rule)})"
             try:
                 with progress_from_log(_EM_LOG, desc, model.em.max_iterations, _EM_STEP):
                     tr.estimate_parameters_using_expectation_maximisation(
@@ -391,9 +394,9 @@ class SplinkEngine:
                     )
             except Exception as err:  # Splink raises plain exceptions when EM has no pairs
                 raise FdacResearchError(
-                    f"EM training with blocking rule {list(rule)} failed: {err}"
+                    f"EM training with blocking rule {rule_label(rule)!r} failed: {err}"
                 ) from err
-            log.info("splink: EM on %s done (%.1f s)", list(rule), time.perf_counter() - t0)
+            log.info("splink: EM on %s done (%.1f s)", rule_label(rule), time.perf_counter() - t0)
         fitted = linker.misc.save_model_to_json()
         self._drop_inputs()
         return _read_parameters(model, fitted)
@@ -417,7 +420,8 @@ class SplinkEngine:
             df.drop_table_from_database_and_remove_from_cache()
             self._drop_inputs()
         log.info("splink: %d pairs predicted (%.1f s)", len(pdf), time.perf_counter() - t0)
-        return _normalise_pairs(pdf, model)
+        only = next(iter(frames)) if len(frames) == 1 else ""
+        return _normalise_pairs(pdf, model, only)
 
 
 def _for_backend(df: pd.DataFrame, backend: str) -> pd.DataFrame:
@@ -465,18 +469,20 @@ def _clip(v: Any) -> float | None:
     return None if not np.isfinite(v) else min(max(v, 0.0), 1.0)
 
 
-def _normalise_pairs(pdf: pd.DataFrame, model: LinkageModelConfig) -> pd.DataFrame:
+def _normalise_pairs(pdf: pd.DataFrame, model: LinkageModelConfig, only: str = "") -> pd.DataFrame:
     """Splink's predictions -> ``source_l, id_l, source_r, id_r, match_weight,
-    match_probability, gamma_<comparison>`` with gamma as an index into the config's levels."""
+    match_probability, gamma_<comparison>`` with gamma as an index into the config's levels.
+
+    Splink names no source when it de-duplicates one table; ``only`` is that table's name."""
     out = pd.DataFrame(
         {
             "source_l": pdf["source_dataset_l"].astype(str).to_numpy()
             if "source_dataset_l" in pdf
-            else "",
+            else only,
             "id_l": pdf["unique_id_l"].astype(str).to_numpy(),
             "source_r": pdf["source_dataset_r"].astype(str).to_numpy()
             if "source_dataset_r" in pdf
-            else "",
+            else only,
             "id_r": pdf["unique_id_r"].astype(str).to_numpy(),
             "match_weight": pdf["match_weight"].astype(float).to_numpy(),
             "match_probability": pdf["match_probability"].astype(float).to_numpy(),
