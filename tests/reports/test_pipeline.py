@@ -63,7 +63,14 @@ def _byte_identical(two_runs: tuple[Path, Path, Path]) -> None:
     assert 28 <= len(csvs) <= 29
     assert {"tables/balance_reunified_children.csv", "tables/sensitivity_e_values.csv"} <= csvs
     assert {"tables/linkage_quality.csv", "tables/linkage_error_sensitivity.csv"} <= csvs
-    disclosure = {"risk", "recoding", "dictionary", "output_checks", "output_record", "linked_audit"}
+    disclosure = {
+        "risk",
+        "recoding",
+        "dictionary",
+        "output_checks",
+        "output_record",
+        "linked_audit",
+    }
     assert {f"tables/disclosure_{name}.csv" for name in disclosure} <= csvs
     assert {f"tables/synthetic_{name}.csv" for name in ("fidelity", "utility", "privacy")} <= csvs
     assert ha == hb
