@@ -75,22 +75,14 @@ def _table_model(args: argparse.Namespace, df: pd.DataFrame) -> Any:
 
 
 def _write_result(out: str, fitted: Any, pairs: pd.DataFrame, clusters: pd.DataFrame) -> None:
-    import shutil
-    import tempfile
     from pathlib import Path
 
-    dest = Path(out)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=dest.parent))
-    try:
+    from fdac_research._io import atomic_dir
+
+    with atomic_dir(Path(out)) as tmp:
         fitted.to_json(tmp / "model.json")
         pairs.to_csv(tmp / "pairs.csv", index=False)
         clusters.to_csv(tmp / "clusters.csv", index=False)
-        if dest.exists():
-            shutil.rmtree(dest)
-        tmp.rename(dest)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _dedupe(args: argparse.Namespace) -> int:
