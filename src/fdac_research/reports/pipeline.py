@@ -78,12 +78,10 @@ NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
 #: The order the notebooks run in: the disclosure review last, so that its list of output
 #: checks holds every table the run publishes (the other reports' and its own), whatever an
 #: earlier run left on disk (the tables folder starts empty).
+_REVIEW = "04_disclosure_review.ipynb"
 RUN_ORDER: tuple[str, ...] = (
-    "01_cohort_profile.ipynb",
-    "02_linkage_quality.ipynb",
-    "03_outcomes_evaluation.ipynb",
-    "05_synthetic_release.ipynb",
-    "04_disclosure_review.ipynb",
+    *(nb for nb, _, _ in NOTEBOOKS if nb != _REVIEW),
+    _REVIEW,
 )
 
 
