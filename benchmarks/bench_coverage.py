@@ -185,6 +185,15 @@ def _log_width(low: float, high: float) -> float:
     return math.log(high) - math.log(low)
 
 
+def _median(width: np.ndarray) -> float | str:
+    """Median of the known widths, "unbounded" when more than half are infinite."""
+    known = width[~np.isnan(width)]
+    if not len(known):
+        return ""
+    m = float(np.median(known))
+    return round(m, 3) if math.isfinite(m) else "unbounded"
+
+
 def _summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     est: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     failed: dict[tuple[Any, ...], int] = defaultdict(int)
@@ -220,11 +229,7 @@ def _summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dic
                 "coverage_or": _rate([r["or_covered"] for r in rows]),
                 "coverage_rd": _rate([r["rd_covered"] for r in rows]),
                 "mean_width_log_or": round(float(finite.mean()), 3) if len(finite) else "",
-                "median_width_log_or": (
-                    round(float(np.median(width[~np.isnan(width)])), 3)
-                    if (~np.isnan(width)).any()
-                    else ""
-                ),
+                "median_width_log_or": _median(width),
                 "unbounded_intervals": int(len(width) - len(finite)),
             }
         )
