@@ -79,9 +79,11 @@ def _num(value: object) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _shown(row: pd.Series, columns: Sequence[str]) -> list[float] | None:
+def _shown(row: pd.Series | pd.DataFrame, columns: Sequence[str]) -> list[float] | None:
     """The numbers in ``columns`` of a published row, or None when any is suppressed or
-    missing."""
+    missing (a repeated label: its first row)."""
+    if isinstance(row, pd.DataFrame):
+        row = row.iloc[0]
     out = []
     for c in columns:
         v = row.get(c)

@@ -139,7 +139,7 @@ def _missing(value: object) -> bool:
     if value is None:
         return True
     try:
-        return bool(pd.isna(value))  # type: ignore[arg-type]
+        return bool(pd.isna(value))  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return False
 
@@ -179,6 +179,11 @@ def fmt_percent(value: object, decimals: int = 1, *, scale: float = 100.0) -> st
         return special
     x = _number(value)
     return f"{scale * x:.{decimals}f}%" if x is not None else str(value)
+
+
+def _scaled(value: object, scale: float) -> object:
+    x = _number(value)
+    return value if x is None or scale == 1.0 else x * scale
 
 
 def fmt_estimate(value: object, low: object, high: object, decimals: int = 2) -> str:
@@ -221,31 +226,49 @@ class Col:
         ``"@index"`` is the row label.
     kind : str
         ``text``, ``int``, ``percent`` (a proportion), ``percent100`` (a percentage),
-        ``number``, ``estimate``, ``bool`` or ``method`` (an estimator label in words).
-    decimals : int
-        Decimal places of numbers, percentages and estimates.
+        ``number``, ``estimate``, ``bool`` or ``method`` (an estimator label in words;
+        from (method, estimand) columns too).
+    decimals : int, optional
+        Decimal places of numbers, percentages and estimates (default 1 for percentages,
+        2 otherwise).
+    scale : float
+        Multiplies an estimate and its interval (100: a proportion in percentage points).
     """
 
     label: str
-    source: str | tuple[str, str, str]
+    source: str | tuple[str, ...]
     kind: str = "text"
-    decimals: int = 2
+    decimals: int | None = None
+    scale: float = 1.0
 
-    def cell(self, row: pd.Series, index: object) -> str:
+    @property
+    def places(self) -> int:
+        """Decimal places: as given, else 1 for percentages and 2 otherwise."""
+        if self.decimals is not None:
+            return self.decimals
+        return 1 if self.kind in ("percent", "percent100") else 2
+
+    def cell(self, row: Any, index: object) -> str:
         if self.kind == "estimate":
             if not isinstance(self.source, tuple) or len(self.source) != 3:
                 raise ValueError(f"column {self.label!r}: an estimate needs (value, low, high)")
-            v, lo, hi = (row[c] for c in self.source)
-            return fmt_estimate(v, lo, hi, self.decimals)
+            v, lo, hi = (_scaled(row[c], self.scale) for c in self.source)
+            return fmt_estimate(v, lo, hi, self.places)
+        if self.kind == "method" and isinstance(self.source, tuple):
+            method, estimand = (row[c] for c in self.source)
+            special = _special(method)
+            return special if special is not None else method_name(f"{method} ({estimand})")
+        if isinstance(self.source, tuple):
+            raise ValueError(f"column {self.label!r}: {self.kind} takes one source column")
         value = index if self.source == "@index" else row[str(self.source)]
         if self.kind == "int":
             return fmt_int(value)
         if self.kind == "percent":
-            return fmt_percent(value, self.decimals)
+            return fmt_percent(value, self.places)
         if self.kind == "percent100":
-            return fmt_percent(value, self.decimals, scale=1.0)
+            return fmt_percent(value, self.places, scale=1.0)
         if self.kind == "number":
-            return fmt_number(value, self.decimals)
+            return fmt_number(value, self.places)
         if self.kind == "bool":
             return fmt_bool(value)
         if self.kind == "method":
@@ -257,22 +280,22 @@ class Col:
         return special if special is not None else str(value).replace("_", " ")
 
 
+_T = ".jp-RenderedHTMLCommon table.fdac-table"  # beats the lab template's table rules
 _TABLE_CSS = (
     "<style>"
-    ".fdac-table{border-collapse:collapse;table-layout:auto;width:auto;max-width:100%;"
-    "margin:0.5em 0 1em 0;font-size:0.9rem}"
-    ".fdac-table caption{text-align:left;font-weight:600;padding:0 0 0.3em 0;"
-    "caption-side:top}"
-    ".fdac-table th,.fdac-table td{padding:0.25em 0.6em;border-bottom:1px solid #ddd;"
-    "white-space:normal;overflow-wrap:anywhere;vertical-align:top}"
-    ".fdac-table th{text-align:left;background:#f4f4f4}"
-    ".fdac-table td.num{text-align:right;font-variant-numeric:tabular-nums;"
-    "white-space:nowrap}"
-    ".fdac-glossary{font-size:0.85rem;color:#333}"
+    f"table.fdac-table,{_T}{{border-collapse:collapse;table-layout:auto;width:auto;"
+    "max-width:100%;margin:0.5em 0 1em 0;font-size:0.85rem}"
+    f"{_T} caption{{text-align:left;font-weight:600;padding:0 0 0.3em 0;caption-side:top}}"
+    f"{_T} th,{_T} td{{padding:0.25em 0.6em;border-bottom:1px solid #ddd;"
+    "white-space:normal;overflow-wrap:break-word;vertical-align:top;text-align:left}"
+    f"{_T} th{{background:#f4f4f4;font-weight:600}}"
+    f"{_T} td.num{{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}}"
+    f"{_T} tbody tr:nth-child(odd){{background:#fafafa}}"
+    ".fdac-glossary{font-size:0.85rem;color:#333;max-width:60rem}"
     ".fdac-figure{margin:0.5em 0 1.5em 0}"
     ".fdac-figure img{max-width:100%;height:auto}"
     ".fdac-figure figcaption{font-size:0.85rem;color:#444}"
-    ".fdac-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));"
+    ".fdac-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(400px,1fr));"
     "gap:1em}"
     "</style>"
 )
@@ -344,10 +367,9 @@ def people_table(
     keep = list(published.index) if rows is None else [r for r in rows if r in published.index]
     head = "".join(f"<th>{html.escape(c.label)}</th>" for c in columns)
     body = []
+    positions = {label: i for i, label in reversed(list(enumerate(published.index)))}
     for label in keep:
-        row = published.loc[label]
-        if isinstance(row, pd.DataFrame):  # a repeated label: its first row
-            row = row.iloc[0]
+        row = published.iloc[positions[label]]  # a repeated label: its first row
         cells = []
         for c in columns:
             cls = ' class="num"' if c.kind in _NUMERIC_KINDS else ""
