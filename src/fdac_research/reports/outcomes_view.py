@@ -690,21 +690,10 @@ def balance_view(published: pd.DataFrame) -> Any:
 
 
 def counts_view(published: pd.DataFrame, caption: str) -> Any:
-    """A count table (final orders, placements) for people."""
-    from fdac_research.reports.present import Col, people_table
+    """A count table of children (final orders, placements) for people."""
+    from fdac_research.reports.present import count_table
 
-    return people_table(
-        published,
-        [
-            Col("", "@index"),
-            Col("FDAC (children)", "fdac", "int"),
-            Col("Comparison (children)", "comparison", "int"),
-            Col("Total", "Total", "int"),
-        ],
-        caption=caption,
-        note="Counts rounded to 5; [c]: fewer than 10 (or hidden so that one cannot be "
-        "worked out from the totals).",
-    )
+    return count_table(published, caption, "children")
 
 
 def sensitivity_view(published: pd.DataFrame) -> Any:

@@ -41,8 +41,11 @@ from fdac_research.reports._guard import is_checked
 from fdac_research.risk.tables import SUPPRESSED
 
 __all__ = [
+    "COUNT_NOTE",
     "Col",
     "GLOSSARY",
+    "count_alt",
+    "count_table",
     "METHOD_NAMES",
     "chart",
     "fmt_estimate",
@@ -382,6 +385,44 @@ def people_table(
         f"<tbody>{''.join(body)}</tbody></table>{foot}"
     )
     return _Html(table, caption or "table")
+
+
+#: Under every count table.
+COUNT_NOTE = (
+    "Counts rounded to 5; [c]: fewer than 10, or hidden so that a small count cannot be "
+    "worked out from the totals."
+)
+
+
+def count_table(published: pd.DataFrame, caption: str, unit: str) -> _Html:
+    """A published count table by cohort (FDAC, comparison, total) for people."""
+    return people_table(
+        published,
+        [
+            Col("", "@index"),
+            Col(f"FDAC ({unit})", "fdac", "int"),
+            Col(f"Comparison ({unit})", "comparison", "int"),
+            Col("Total", "Total", "int"),
+        ],
+        caption=caption,
+        note=COUNT_NOTE,
+    )
+
+
+def count_alt(published: pd.DataFrame, what: str) -> str:
+    """Alt text of a bar chart of a published count table: every bar's published value."""
+    rows = [r for r in published.index if str(r).lower() != "total"]
+    cols = [c for c in ("fdac", "comparison") if c in published.columns]
+    parts = [
+        f"{str(r).replace('_', ' ')}: "
+        + ", ".join(f"{c} {fmt_int(published.at[r, c])}" for c in cols)
+        for r in rows
+    ]
+    return (
+        f"Bar chart of {what}, FDAC and comparison (published counts, rounded to 5; [c] suppressed): "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def glossary(terms: Sequence[str]) -> _Html:
