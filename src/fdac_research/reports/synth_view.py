@@ -66,6 +66,8 @@ def _utility(u: dict[str, Any]) -> pd.DataFrame:
     rows = [
         ("SDMetrics quality score (1 = identical distributions)", round(u["quality"]["score"], 3))
     ]
+    for prop, score in sorted((u["quality"].get("properties") or {}).items()):
+        rows.append((f"SDMetrics property: {prop} (1 = identical)", round(float(score), 3)))
     for table, p in sorted(u.get("pmse", {}).items()):
         rows.append(
             (f"S_pMSE, two-way, {table} (about 1 ideal, under 3 good)", round(p["s_pmse"], 2))
@@ -196,18 +198,36 @@ def _privacy(p: dict[str, Any], gate: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).set_index("measure")
 
 
+def _shown_value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _gate_text(gate: dict[str, Any]) -> str:
+    """The gate as a Markdown table: each check, its value, threshold and result, and the
+    same measure on the real held-out data when the gate recorded it (``holdout``)."""
+    checks = gate.get("checks", [])
+    holdout = any(c.get("holdout") is not None for c in checks)
+    head = [
+        "Check",
+        "Synthetic copy",
+        *(["Real held-out data"] if holdout else []),
+        "Threshold",
+        "Result",
+    ]
     lines = [
         f"**Release gate: {'PASSED' if gate.get('passed') else 'REFUSED'}.** Each check and its threshold:",
         "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
     ]
-    for c in gate.get("checks", []):
-        mark = "passed" if c.get("passed") else "FAILED"
-        value = c.get("value")
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        lines.append(
-            f"* {mark}: {c.get('detail', c.get('name'))}: {shown} (threshold {c.get('threshold')})"
-        )
+    for c in checks:
+        detail = str(c.get("detail", c.get("name"))).replace("|", "/")
+        cells = [detail, _shown_value(c.get("value"))]
+        if holdout:
+            h = c.get("holdout")
+            cells.append("–" if h is None else _shown_value(h))
+        cells += [str(c.get("threshold")), "passed" if c.get("passed") else "**FAILED**"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
