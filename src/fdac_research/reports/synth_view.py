@@ -421,3 +421,58 @@ def publish_release(
         ),
         fidelity_note=SUPPRESSION_NOTE if hidden or view.fidelity_note else "",
     )
+
+
+# ---- what the reader sees -----------------------------------------------------------------
+
+
+def utility_view(published: pd.DataFrame) -> Any:
+    """The published utility measures for people."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [Col("Measure", "@index"), Col("Value", "value", "text")],
+        caption="How useful the synthetic copy is",
+        note="SDMetrics' properties: Column Shapes (each column's distribution), Column "
+        "Pair Trends (pairs of columns), Cardinality (children per case), Intertable Trends "
+        "(columns across linked tables).",
+    )
+
+
+def fidelity_view(published: pd.DataFrame) -> Any:
+    """Real against synthetic odds ratios for people (the counts are in the CSV)."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Outcome", "outcome"),
+            Col("Estimate", "method", "method"),
+            Col("Real data: odds ratio (95% CI)", "real odds ratio"),
+            Col("Synthetic copy: odds ratio (95% CI)", "synthetic odds ratio"),
+            Col("Intervals overlap", "intervals overlap", "bool"),
+            Col("Synthetic estimate inside the real interval", "synthetic inside real CI", "bool"),
+            Col("Real people", "real n", "int"),
+        ],
+        caption="Real against synthetic: the FDAC findings",
+        note="Counts rounded to 5; [c]: not published (too few people, events or "
+        "non-events). People and events per arm are in the published CSV.",
+    )
+
+
+def privacy_view(published: pd.DataFrame) -> Any:
+    """The published privacy measures for people."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Measure", "@index"),
+            Col("Synthetic copy", "synthetic"),
+            Col("Real held-out data (baseline)", "held-out real (baseline)"),
+        ],
+        caption="How private the synthetic copy is",
+        note="An attack risk is the attack's success rate above its rate on held-out real "
+        "records (the baseline is subtracted); 0 or below means no measurable risk.",
+    )
