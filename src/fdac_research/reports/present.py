@@ -30,6 +30,7 @@ import base64
 import html
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,7 @@ __all__ = [
     "people_table",
 ]
 
+_IDENTIFIER = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)+$")
 #: How a missing value is shown (never ``NaN`` or ``<NA>``).
 MISSING = "–"
 
@@ -280,7 +282,11 @@ class Col:
         if self.kind != "text":
             raise ValueError(f"column {self.label!r}: unknown kind {self.kind!r}")
         special = _special(value)
-        return special if special is not None else str(value).replace("_", " ")
+        if special is not None:
+            return special
+        text = str(value)
+        # an identifier (care_order, reunified_children) in words; prose kept as written
+        return text.replace("_", " ") if _IDENTIFIER.match(text) else text
 
 
 _T = ".jp-RenderedHTMLCommon table.fdac-table"  # beats the lab template's table rules
