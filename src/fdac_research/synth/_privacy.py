@@ -88,6 +88,27 @@ def _sub(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     return df.iloc[idx].reset_index(drop=True)
 
 
+def _split_half_dcr(
+    train: pd.DataFrame, holdout: pd.DataFrame, columns: list[str], seed: int
+) -> dict[str, Any] | None:
+    """The DCR share of real unseen people: half of the held-out persons (as if released)
+    against a training sample and the other half of the same size. Nothing memorised them,
+    so the share is 0.5 up to the noise of a sample of this size; ``None`` below 4 people.
+    """
+    from fdac_research.risk.synthetic import distance_metrics
+
+    n = len(holdout) // 2
+    if n < 2:
+        return None
+    rng = np.random.default_rng([seed, 0xD0C5])
+    perm = rng.permutation(len(holdout))
+    a = holdout.iloc[np.sort(perm[:n])].reset_index(drop=True)
+    b = holdout.iloc[np.sort(perm[n : 2 * n])].reset_index(drop=True)
+    tr = _sub(train, n, rng)
+    d = distance_metrics(tr, b, a, columns)
+    return {"share_closer_to_train": d["share_closer_to_train"], "n": n}
+
+
 def privacy_report(
     train: dict[str, pd.DataFrame],
     holdout: dict[str, pd.DataFrame],
@@ -104,8 +125,10 @@ def privacy_report(
         ``exact_copies`` (``synthetic`` and ``holdout`` rates per table and for families),
         ``near_copies`` (families and adults closer to a training record than real unseen
         ones, :func:`near_copies`) and ``risk`` (per population: distances and attacks as
-        :meth:`SyntheticPrivacyResult.to_dict`; ``None`` when the risk capability is
-        unavailable, with the reason in ``risk_error``).
+        :meth:`SyntheticPrivacyResult.to_dict`, plus ``distances_holdout``: the DCR share
+        of half the held-out persons against the other half, the held-out figure of the
+        gate's DCR check; ``None`` when the risk capability is unavailable, with the reason
+        in ``risk_error``).
     """
     out: dict[str, Any] = {
         "exact_copies": {
@@ -136,5 +159,8 @@ def privacy_report(
             seed=seed * 10 + i,
         )
         risk[pop] = res.to_dict()
+        risk[pop]["distances_holdout"] = _split_half_dcr(
+            person_frame(train, pop), ho, res.distances["columns"], seed * 10 + i
+        )
     out["risk"] = risk
     return out
