@@ -83,7 +83,9 @@ def _run(world: Path, root: Path) -> dict[str, Any]:
     try:
         reports = run_pipeline(cfg)
     except FdacResearchError as err:
-        row.update(pipeline=f"refused: {str(err).splitlines()[0][:160]}", linkage=linkage)
+        # the world's temporary folder is named WORLD: no local path in a published table
+        lines = [ln.strip() for ln in str(err).replace(str(world), "WORLD").splitlines()]
+        row.update(pipeline="refused: " + " ".join(lines[:2])[:240], linkage=linkage)
         return row
     row["linkage"] = linkage
     row["pipeline"] = "finished"

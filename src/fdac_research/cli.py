@@ -59,6 +59,21 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "probabilistic linkage of court people to agency extracts (writes crosswalk.csv)",
     ),
     (
+        "dedupe",
+        "fdac_research.linkage._cli",
+        "de-duplicate one table (CSV/Parquet): clusters.csv, pairs.csv, model.json",
+    ),
+    (
+        "link-tables",
+        "fdac_research.linkage._cli",
+        "link two tables (CSV/Parquet): clusters.csv, pairs.csv, model.json",
+    ),
+    (
+        "blocking",
+        "fdac_research.linkage._cli",
+        "pairs each blocking rule generates (and true pairs reached)",
+    ),
+    (
         "build",
         "fdac_research.governance._cli",
         "build the pseudonymised research dataset from sources and a linkage crosswalk",

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from fdac_research.exceptions import ContractError
-from fdac_research.linkage import nickname_key_map, prepare, uk_person_model
+from fdac_research.exceptions import ConfigError, ContractError
+from fdac_research.linkage import (
+    ColumnSpec,
+    Comparison,
+    Level,
+    LinkageModelConfig,
+    nickname_key_map,
+    prepare,
+    uk_person_model,
+)
 
 
 def _frame(**over):
@@ -62,8 +72,8 @@ def test_nickname_groups_merge_shared_names():
         (_frame(record_id=["A1", "A1"]), ["record_id", "duplicate id", "line 3"]),
         (_frame(record_id=["A1", ""]), ["record_id", "record id on every row", "line 3"]),
         (
-            _frame(date_of_birth=["1990-03-05", "05/03/1990"]),
-            ["date_of_birth", "ISO date", "05/03/1990"],
+            _frame(date_of_birth=["05/03/1990", "06/03/1990"]),
+            ["date_of_birth", "'%Y-%m-%d'", "05/03/1990", "give the column's format"],
         ),
         (_frame().iloc[0:0], ["empty"]),
         (_frame().drop(columns="postcode"), ["postcode", "named by the linkage model"]),
@@ -84,3 +94,79 @@ def test_all_problems_reported_together():
         prepare(f, uk_person_model(), "x")
     assert len(info.value.problems) == 2
     assert np.all([p.file == "x" for p in info.value.problems])
+
+
+def _one_column_model(kind: str, fmt: str | None = None) -> LinkageModelConfig:
+    return LinkageModelConfig(
+        columns=(ColumnSpec("v", kind, format=fmt),),
+        comparisons=(
+            Comparison("v", (Level("null", ("v",)), Level("exact", ("v",)), Level("else"))),
+        ),
+        blocking_rules=(("v",),),
+        prior=0.01,
+    )
+
+
+def _prepared(values, kind: str, fmt: str | None = None) -> pd.DataFrame:
+    df = pd.DataFrame({"record_id": [f"R{i}" for i in range(len(values))], "v": values})
+    return prepare(df, _one_column_model(kind, fmt), "people.csv")
+
+
+def test_invalid_and_out_of_range_dates_become_missing_with_a_count(caplog):
+    # 1066-10-14 and 2300-01-01 lie outside pandas' nanosecond range (1677-2262) but are
+    # dates; 1990-02-30 does not exist and "unknown" is no date: those two become missing.
+    values = ["1066-10-14", "2300-01-01", "1990-02-30", "unknown", "", None, "1990-03-05"]
+    with caplog.at_level(logging.WARNING, logger="fdac_research.linkage"):
+        p = _prepared(values, "date")
+    assert list(p["v"]) == ["1066-10-14", "2300-01-01", None, None, None, None, "1990-03-05"]
+    assert p["v_year"][0] == "1066"
+    text = caplog.text
+    assert "people.csv" in text and "'v'" in text and "1990-02-30" in text
+    assert "line 4" in text and "[2 rows]" in text and "treated as missing" in text
+
+
+def test_date_format_option_reads_febrl_dates():
+    # FEBRL writes 11 November 1915 as 19151111; read as an integer column it is the same
+    p = _prepared(["19151111", 19151111, 19151111.0, "19151311"], "date", "%Y%m%d")
+    assert list(p["v"]) == ["1915-11-11", "1915-11-11", "1915-11-11", None]
+    assert p["v_dm"][0] is None  # day 11 = month 11: no other date
+    assert p["v_key"][0] == "1915-11-11"
+
+
+def test_date_format_is_checked():
+    with pytest.raises(ConfigError, match="format applies only to kind 'date'"):
+        ColumnSpec("v", "name", format="%Y")
+    with pytest.raises(ConfigError, match="strftime format"):
+        ColumnSpec("v", "date", format="YYYYMMDD")
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean", "first", "last"),
+    [
+        # transliteration (anyascii's published tables: Cyrillic, Han by Pinyin, Arabic
+        # consonants), accents dropped
+        ("Михаил", "MIKHAIL", "MIKHAIL", "MIKHAIL"),
+        ("李小龍", "LIXIAOLONG", "LIXIAOLONG", "LIXIAOLONG"),
+        ("محمد", "MHMD", "MHMD", "MHMD"),
+        ("José", "JOSE", "JOSE", "JOSE"),
+        ("Łukasz", "LUKASZ", "LUKASZ", "LUKASZ"),
+        # apostrophes join, generation suffixes go, particles stay with the name they precede
+        ("d'Arcy 3rd", "DARCY", "DARCY", "DARCY"),
+        ("O\u2019Brien", "OBRIEN", "OBRIEN", "OBRIEN"),
+        ("John Smith Jr.", "JOHN SMITH", "JOHN", "SMITH"),
+        ("Henry Ford III", "HENRY FORD", "HENRY", "FORD"),
+        ("van der Berg", "VAN DER BERG", "VANDERBERG", "VANDERBERG"),
+        ("Smith - Jones", "SMITH-JONES", "SMITH", "JONES"),
+        ("Jr", "JR", "JR", "JR"),  # a suffix alone is kept: it is all there is
+    ],
+)
+def test_names_are_transliterated_and_tidied(raw, clean, first, last):
+    p = _prepared([raw], "name")
+    assert (p["v"][0], p["v_first"][0], p["v_last"][0]) == (clean, first, last)
+
+
+def test_names_without_letters_are_missing_with_a_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="fdac_research.linkage"):
+        p = _prepared(["123", "Ann", "123"], "name")
+    assert list(p["v"]) == [None, "ANN", None]
+    assert "people.csv" in caplog.text and "'v'" in caplog.text and "2 name(s)" in caplog.text

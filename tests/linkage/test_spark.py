@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import pandas as pd
 import pytest
 
 from fdac_research.dataset import load_sources
@@ -50,3 +51,37 @@ def test_spark_and_duckdb_give_the_same_links(small_world, spark):
     both = pairs_duck.merge(pairs_spark, on=key, suffixes=("_d", "_s"))
     assert len(both) == len(pairs_duck) == len(pairs_spark)
     assert (both["match_weight_d"] - both["match_weight_s"]).abs().max() < 1e-6
+
+
+def test_two_agencies_in_one_spark_session_as_duckdb(small_world, spark, tmp_path, monkeypatch):
+    """``link --backend spark`` links agency after agency in one session (a second linker
+    used to fail: 'Table fdac_input_0 already exists'), gives DuckDB's crosswalk for the same
+    fitted models, and leaves no ``spark-warehouse/`` in the working folder."""
+    from fdac_research.linkage import link_sources
+    from fdac_research.linkage._pipeline import load_model_file
+
+    monkeypatch.chdir(tmp_path)
+    agencies = ["police", "health"]
+    duck = link_sources(small_world, tmp_path / "duck", agencies=agencies, charts=False)
+    base, fitted = load_model_file(tmp_path / "duck" / "model.json")
+    assert sorted(fitted) == sorted(agencies)
+    sp = link_sources(
+        small_world,
+        tmp_path / "spark",
+        model=base,
+        fitted=fitted,
+        backend="spark",
+        agencies=agencies,
+        charts=False,
+        engine_options={"spark": spark},
+    )
+    key = ["source", "record_id", "person_key"]
+    a = duck.crosswalk[key].sort_values(key).reset_index(drop=True)
+    b = sp.crosswalk[key].sort_values(key).reset_index(drop=True)
+    assert len(a) > 300 and set(a["source"]) >= set(agencies)
+    pd.testing.assert_frame_equal(a, b)
+    assert (sp.quality["n_linked"].to_numpy() == duck.quality["n_linked"].to_numpy()).all()
+    assert not (tmp_path / "spark-warehouse").exists()
+    # every linker's input tables are dropped when it has predicted
+    views = {t.name for t in spark.catalog.listTables() if t.name.startswith("fdac_input_")}
+    assert views == set()

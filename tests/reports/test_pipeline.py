@@ -63,7 +63,14 @@ def _byte_identical(two_runs: tuple[Path, Path, Path]) -> None:
     assert 28 <= len(csvs) <= 29
     assert {"tables/balance_reunified_children.csv", "tables/sensitivity_e_values.csv"} <= csvs
     assert {"tables/linkage_quality.csv", "tables/linkage_error_sensitivity.csv"} <= csvs
-    disclosure = {"risk", "recoding", "dictionary", "output_checks", "output_record", "linked_audit"}
+    disclosure = {
+        "risk",
+        "recoding",
+        "dictionary",
+        "output_checks",
+        "output_record",
+        "linked_audit",
+    }
     assert {f"tables/disclosure_{name}.csv" for name in disclosure} <= csvs
     assert {f"tables/synthetic_{name}.csv" for name in ("fidelity", "utility", "privacy")} <= csvs
     assert ha == hb
@@ -115,6 +122,20 @@ def _every_published_table_passed_the_check(two_runs: tuple[Path, Path, Path]) -
         assert record.get("protected", record.get("passed")) is True, c.name
 
 
+def _review_lists_every_published_table(two_runs: tuple[Path, Path, Path]) -> None:
+    """Notebook 4 runs last: its list of output checks names every other published table,
+    and the output checker's record holds every table it had published before it."""
+    a, _, _ = two_runs
+    tables = a / "tables"
+    listed = pd.read_csv(tables / "disclosure_output_checks.csv")["published table"]
+    assert sorted(listed) == sorted(
+        p.name for p in tables.glob("*.csv") if p.name != "disclosure_output_checks.csv"
+    )
+    assert {"synthetic_fidelity.csv", "disclosure_risk.csv"} <= set(listed)
+    record = set(pd.read_csv(tables / "disclosure_output_record.csv")["output"])
+    assert {"synthetic_privacy", "disclosure_linked_audit"} <= record
+
+
 def _index_opens_in_chromium(two_runs: tuple[Path, Path, Path]) -> None:
     a, _, _ = two_runs
     counts = check_site(a / "index.html")
@@ -129,5 +150,6 @@ def test_pipeline_twice(two_runs: tuple[Path, Path, Path]) -> None:
     _manifest_links_outputs_to_inputs(two_runs)
     _nothing_identifying_is_published(two_runs)
     _every_published_table_passed_the_check(two_runs)
+    _review_lists_every_published_table(two_runs)
     if chromium() is not None:  # headless Chromium: every page, link and image resolves
         _index_opens_in_chromium(two_runs)

@@ -213,6 +213,9 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
     (tmp_path / "synthetic_report.json").write_text(json.dumps(report))
     view = synthetic_release_view(tmp_path)
     assert not view.passed and "REFUSED" in view.gate and "FAILED" in view.gate
+    # said first, in words, with the check that failed
+    assert view.verdict.startswith("**The release gate REFUSED this synthetic copy")
+    assert "It failed: SDMetrics score." in view.verdict
     assert view.utility.loc["S_pMSE, two-way, cases (about 1 ideal, under 3 good)", "value"] == 1.7
     assert view.fidelity["synthetic inside real CI"].tolist() == [True, False, "[c]"]
     assert view.fidelity["real odds ratio"].iloc[0] == "1.80 (1.50 to 2.10)"

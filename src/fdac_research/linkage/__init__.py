@@ -49,6 +49,13 @@ from fdac_research.linkage._pipeline import (
     write_controller_notice,
 )
 from fdac_research.linkage._prepare import nickname_key_map, prepare
+from fdac_research.linkage._tables import (
+    blocking_analysis,
+    dedupe_table,
+    evaluate_clusters,
+    infer_model,
+    link_tables,
+)
 from fdac_research.linkage._uk import uk_person_model
 
 __all__ = [
@@ -86,4 +93,9 @@ __all__ = [
     "waterfall_chart",
     "precision_recall_chart",
     "save_link_charts",
+    "infer_model",
+    "dedupe_table",
+    "link_tables",
+    "blocking_analysis",
+    "evaluate_clusters",
 ]

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,6 +21,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 __all__ = ["cluster_pairs", "person_key"]
+
+log = logging.getLogger(__name__)
 
 
 def person_key(source: str, record_id: str) -> str:
@@ -63,7 +66,13 @@ def cluster_pairs(
     DataFrame
         ``source``, ``record_id``, ``person_key``, ``match_probability`` (best accepted link
         of the record into its cluster; 1 for records of the first source in
-        ``source_order``, 0 for records linked to nothing), in the order of ``records``.
+        ``source_order`` when there are several sources, 0 for records linked to nothing),
+        in the order of ``records``. Every record is in exactly one cluster.
+
+    Raises
+    ------
+    ValueError
+        When an accepted pair names a record that is not in ``records``.
     """
     rec = records[["source", "record_id"]].astype(str).reset_index(drop=True)
     n = len(rec)
@@ -75,8 +84,25 @@ def cluster_pairs(
     li = node.get_indexer(pd.Index(p["source_l"].astype(str) + "\x1f" + p["id_l"].astype(str)))
     ri = node.get_indexer(pd.Index(p["source_r"].astype(str) + "\x1f" + p["id_r"].astype(str)))
     ok = (li >= 0) & (ri >= 0)
-    li, ri = li[ok].astype(np.int64), ri[ok].astype(np.int64)
-    prob = p["match_probability"].to_numpy(dtype=float)[ok]
+    if not ok.all():
+        k = int(np.flatnonzero(~ok)[0])
+        row = p.iloc[k]
+        raise ValueError(
+            f"{int((~ok).sum())} accepted pair(s) name records that are not among the records "
+            f"to cluster, for example ({row['source_l']!r}, {row['id_l']!r}) - "
+            f"({row['source_r']!r}, {row['id_r']!r}); expected sources "
+            f"{sorted(set(rec['source']))} (pairs and records must come from the same tables)"
+        )
+    li, ri = li.astype(np.int64), ri.astype(np.int64)
+    prob = p["match_probability"].to_numpy(dtype=float)
+    if len(li) == 0 and n > 1:
+        log.warning(
+            "no pair reaches the match threshold %.3g (%d scored pairs): every one of the %d "
+            "records is a cluster of its own",
+            threshold,
+            len(pairs),
+            n,
+        )
     dfree = set(duplicate_free)
     sources = rec["source"].to_numpy()
     best = np.zeros(n)
@@ -173,7 +199,7 @@ def _keys(
     out = rec.copy()
     out["person_key"] = names[np.searchsorted(uniq, label)]
     mp = best.copy()
-    if source_order:
+    if source_order and rec["source"].nunique() > 1:  # the reference of a linkage, not a dedupe
         mp[(rec["source"] == source_order[0]).to_numpy()] = 1.0
     out["match_probability"] = np.round(mp, 6)
     return out

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import Any, ClassVar
 
 from fdac_research.config import ConfigBase
 from fdac_research.exceptions import ConfigError
+from fdac_research.linkage._blocking import Rule, normalise_rule, rule_problems
 
 __all__ = [
     "LEVEL_KINDS",
@@ -40,6 +42,7 @@ LEVEL_KINDS: dict[str, str] = {
     "crossed Jaro-Winkler similarities >= threshold)",
     "any_exact": "some column of the list on the left equals some column of the list on the right",
     "date_within": "dates (ISO text) at most threshold days apart",
+    "sql": "a SQL condition in Splink's DuckDB syntax on <column>_l and <column>_r (custom level)",
     "else": "anything else (must be last)",
 }
 _NEEDS_THRESHOLD = {"jaro_winkler", "jaro", "levenshtein", "damerau_levenshtein", "date_within"}
@@ -66,6 +69,24 @@ def derived_columns(name: str, kind: str) -> tuple[str, ...]:
     return tuple(f"{name}{suffix}" for suffix in COLUMN_KINDS[kind])
 
 
+_SQL_COL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)_[lr]\b")
+
+
+def sql_level_columns(sql: str) -> tuple[str, ...]:
+    """Columns a custom SQL level reads (``x`` for every ``x_l`` / ``x_r``), in order.
+
+    Examples
+    --------
+    >>> sql_level_columns("jaro_winkler_similarity(surname_l, surname_r) >= 0.9")
+    ('surname',)
+    """
+    seen: list[str] = []
+    for m in _SQL_COL.finditer(sql):
+        if m.group(1) not in seen:
+            seen.append(m.group(1))
+    return tuple(seen)
+
+
 def _is_prob(v: Any, *, open_: bool = False) -> bool:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         return False
@@ -84,14 +105,21 @@ class ColumnSpec(ConfigBase):
         ``name``: upper-cased letters, hyphens and spaces; adds ``<name>_nick`` (nickname
         group), ``<name>_first`` and ``<name>_last`` (parts of a double-barrelled name).
         ``postcode``: upper-case, one space; adds ``_sector``, ``_district``, ``_area``.
-        ``date``: ISO ``YYYY-MM-DD`` text; adds ``_dm`` (day and month swapped), ``_ym``
+        ``date``: a date (text in ``format``, ISO ``YYYY-MM-DD`` by default, any year
+        from 1 to 9999; invalid dates become missing, counted in a warning); adds ``_dm`` (day and month swapped), ``_ym``
         (year-month), ``_year`` and ``_key`` (year plus the sorted day and month, equal for
         a date and its transposition: a blocking key). ``text``: trimmed upper case.
-        ``category``: as given.
+        ``category``: as given. Names are transliterated to Latin letters (``anyascii``:
+        Михаил -> MIKHAIL), apostrophes dropped (d'Arcy -> DARCY) and generation suffixes
+        (Jr, III, 3rd) removed.
+    format : str, optional
+        For ``date`` columns: the ``strftime`` format of the text (``"%Y%m%d"`` for FEBRL's
+        ``19151111``); ``None`` reads ISO ``YYYY-MM-DD``.
     """
 
     name: str
     kind: str
+    format: str | None = None
 
     def _problems(self) -> list[str]:
         p = []
@@ -101,6 +129,16 @@ class ColumnSpec(ConfigBase):
             p.append(
                 f"column {self.name!r}: kind must be one of {sorted(COLUMN_KINDS)}, got {self.kind!r}"
             )
+        if self.format is not None:
+            if self.kind != "date":
+                p.append(
+                    f"column {self.name!r}: format applies only to kind 'date', not {self.kind!r}"
+                )
+            elif not isinstance(self.format, str) or "%" not in self.format:
+                p.append(
+                    f"column {self.name!r}: format must be a strftime format such as '%Y%m%d', "
+                    f"got {self.format!r}"
+                )
         return p
 
 
@@ -124,6 +162,11 @@ class Level(ConfigBase):
         value counts for more than agreement on a common one.
     m_probability, u_probability : float, optional
         Fitted probabilities of the level among matches (m) and non-matches (u).
+    sql : str
+        For kind ``sql``: the condition, in DuckDB SQL as Splink writes it, on
+        ``<column>_l`` and ``<column>_r`` (for example ``"jaro_winkler_similarity(
+        surname_l, surname_r) >= 0.9 AND substr(postcode_l, 1, 2) = substr(postcode_r, 1,
+        2)"``). ``columns`` is then filled from the names the condition uses.
     """
 
     kind: str
@@ -133,9 +176,13 @@ class Level(ConfigBase):
     tf_adjustment: bool = False
     m_probability: float | None = None
     u_probability: float | None = None
+    sql: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "columns", tuple(self.columns))
+        cols = tuple(self.columns)
+        if self.kind == "sql" and not cols and isinstance(self.sql, str):
+            cols = sql_level_columns(self.sql)
+        object.__setattr__(self, "columns", cols)
         super().__post_init__()
 
     def _problems(self) -> list[str]:
@@ -148,6 +195,10 @@ class Level(ConfigBase):
             p.append(f"level {self.kind!r}: columns must be non-empty strings, got {list(cols)!r}")
         if self.kind == "else" and cols:
             p.append("level 'else' takes no columns")
+        if self.kind == "sql" and (not isinstance(self.sql, str) or not self.sql.strip()):
+            p.append("level 'sql' needs a SQL condition in 'sql' (on <column>_l and <column>_r)")
+        elif self.kind != "sql" and self.sql:
+            p.append(f"level {self.kind!r} takes no 'sql' (only kind 'sql' does)")
         if self.kind != "else" and not cols:
             p.append(f"level {self.kind!r} needs at least one column")
         if self.kind in _ONE_COLUMN and len(cols) > 1:
@@ -225,6 +276,11 @@ class Comparison(ConfigBase):
             p.append(f"comparison {self.name!r}: 'else' may only be the last level")
         if any(lv.kind == "null" for lv in self.levels[1:]):
             p.append(f"comparison {self.name!r}: a 'null' level may only come first")
+        if not [lv for lv in self.levels if lv.kind not in ("null", "else")]:
+            p.append(
+                f"comparison {self.name!r}: needs a level besides 'null' and 'else' (a "
+                "comparison whose pairs all fall in 'else' carries no evidence)"
+            )
         return p
 
     @property
@@ -248,8 +304,9 @@ class EMSettings(ConfigBase):
 
     Parameters
     ----------
-    blocking_rules : tuple of tuple of str
-        One EM session per rule (pairs agreeing on every column of the rule); parameters of
+    blocking_rules : tuple of rules
+        One EM session per rule (a rule as in :mod:`fdac_research.linkage._blocking`: a list
+        of columns or terms, or a SQL condition); parameters of
         the comparisons that use those columns are not estimated in that session.
     max_iterations : int
         EM iterations per session.
@@ -257,8 +314,8 @@ class EMSettings(ConfigBase):
         Stop when no parameter moves more than this.
     u_max_pairs : int
         Random pairs sampled to estimate u probabilities.
-    prior_rules : tuple of tuple of str
-        Deterministic rules (equal on every column) used to estimate the prior when the
+    prior_rules : tuple of rules
+        Deterministic rules (as ``blocking_rules``) used to estimate the prior when the
         model gives none.
     prior_recall : float
         Assumed recall of ``prior_rules``.
@@ -267,17 +324,19 @@ class EMSettings(ConfigBase):
         memory on large data); ``None`` uses every blocked pair.
     """
 
-    blocking_rules: tuple[tuple[str, ...], ...] = ()
+    blocking_rules: tuple[Rule, ...] = ()
     max_iterations: int = 25
     tolerance: float = 1e-4
     u_max_pairs: int = 2_000_000
-    prior_rules: tuple[tuple[str, ...], ...] = ()
+    prior_rules: tuple[Rule, ...] = ()
     prior_recall: float = 0.8
     max_pairs: int | None = 1_000_000
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "blocking_rules", tuple(tuple(r) for r in self.blocking_rules))
-        object.__setattr__(self, "prior_rules", tuple(tuple(r) for r in self.prior_rules))
+        object.__setattr__(
+            self, "blocking_rules", tuple(normalise_rule(r) for r in self.blocking_rules)
+        )
+        object.__setattr__(self, "prior_rules", tuple(normalise_rule(r) for r in self.prior_rules))
         super().__post_init__()
 
     def _problems(self) -> list[str]:
@@ -306,10 +365,7 @@ class EMSettings(ConfigBase):
             p.append(f"prior_recall must be in (0, 1], got {self.prior_recall!r}")
         for what in ("blocking_rules", "prior_rules"):
             for rule in getattr(self, what):
-                if not rule or not all(isinstance(c, str) and c for c in rule):
-                    p.append(
-                        f"{what}: each rule is a non-empty list of column names, got {list(rule)!r}"
-                    )
+                p += [q for q in rule_problems(rule, (), what) if "that are not declared" not in q]
         return p
 
 
@@ -332,8 +388,12 @@ class LinkageModelConfig(ConfigBase):
         Input columns and how each is standardised (see :class:`ColumnSpec`).
     comparisons : tuple of Comparison
         The comparisons whose levels make up the comparison vector of a pair.
-    blocking_rules : tuple of tuple of str
-        Candidate pairs are those equal on every column of at least one rule.
+    blocking_rules : tuple of rules
+        Candidate pairs are those accepted by at least one rule. A rule is a list of terms
+        that must all hold (a column name: equal on both records; ``{"left": a, "right":
+        b}``: a column of one record equal to another of the other; ``{"column": c,
+        "prefix": n}``: the first ``n`` characters equal), a SQL condition on ``l.`` and
+        ``r.`` (Splink's syntax), or a ``splink.block_on(...)`` object.
     prior : float, optional
         Probability that two random records match; ``None`` estimates it at fit time from
         ``em.prior_rules``.
@@ -361,7 +421,7 @@ class LinkageModelConfig(ConfigBase):
 
     columns: tuple[ColumnSpec, ...]
     comparisons: tuple[Comparison, ...]
-    blocking_rules: tuple[tuple[str, ...], ...]
+    blocking_rules: tuple[Rule, ...]
     prior: float | None = None
     em: EMSettings = dataclasses.field(default_factory=EMSettings)
     match_threshold: float = 0.9
@@ -394,7 +454,9 @@ class LinkageModelConfig(ConfigBase):
         object.__setattr__(self, "columns", cols)
         object.__setattr__(self, "comparisons", comps)
         object.__setattr__(self, "em", em)
-        object.__setattr__(self, "blocking_rules", tuple(tuple(r) for r in self.blocking_rules))
+        object.__setattr__(
+            self, "blocking_rules", tuple(normalise_rule(r) for r in self.blocking_rules)
+        )
         if self.nicknames is not None and isinstance(self.nicknames, dict):
             object.__setattr__(
                 self, "nicknames", {str(k): tuple(v) for k, v in sorted(self.nicknames.items())}
@@ -442,16 +504,7 @@ class LinkageModelConfig(ConfigBase):
         rules += [("em.blocking_rules", r) for r in self.em.blocking_rules]
         rules += [("em.prior_rules", r) for r in self.em.prior_rules]
         for where, rule in rules:
-            if not rule or not all(isinstance(c, str) for c in rule):
-                p.append(
-                    f"{where}: each rule is a non-empty list of column names, got {list(rule)!r}"
-                )
-                continue
-            missing = [c for c in rule if c not in avail]
-            if missing:
-                p.append(
-                    f"{where}: rule {list(rule)} names column(s) {missing} that are not declared"
-                )
+            p += rule_problems(rule, avail, where)
         if self.prior is not None and not _is_prob(self.prior, open_=True):
             p.append(f"prior must be in (0, 1) or null (estimate), got {self.prior!r}")
         if self.prior is None and not self.em.prior_rules:

@@ -6,12 +6,15 @@ hand-made pairs.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 from collections.abc import Callable
 
 import jellyfish
 import numpy as np
 import pandas as pd
 
+from fdac_research.exceptions import ConfigError
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
 __all__ = ["comparison_vectors", "level_of_pairs", "bayes_factors", "match_weights"]
@@ -36,6 +39,47 @@ def _pairwise(a: np.ndarray, b: np.ndarray, fn: Callable[[str, str], float]) -> 
             v = cache[key] = float(fn(str(a[i]), str(b[i])))
         out[i] = v
     return out
+
+
+def _day_number(a: np.ndarray) -> np.ndarray:
+    """Proleptic Gregorian day number of ISO date text (NaN for missing or invalid)."""
+    codes, uniq = pd.factorize(pd.Series(a, dtype=object), use_na_sentinel=True)
+    table = np.full(len(uniq) + 1, np.nan)
+    for i, v in enumerate(uniq):
+        with contextlib.suppress(ValueError):
+            table[i] = datetime.date.fromisoformat(str(v)).toordinal()
+    return table[codes]
+
+
+def _sql_condition(
+    level: Level, left: pd.DataFrame, right: pd.DataFrame, il: np.ndarray, ir: np.ndarray
+) -> np.ndarray:
+    """A custom SQL level evaluated by DuckDB on the pairs' ``<column>_l`` / ``_r`` values
+    (the same SQL Splink runs on DuckDB)."""
+    import duckdb
+
+    frame = pd.DataFrame(
+        {
+            **{f"{c}_l": _col(left, il, c) for c in level.columns},
+            **{f"{c}_r": _col(right, ir, c) for c in level.columns},
+        }
+    )
+    if len(frame) == 0:
+        return np.zeros(0, dtype=bool)
+    con = duckdb.connect()
+    try:
+        con.register("__pairs", frame)
+        res = con.execute(f"SELECT coalesce(({level.sql}), false) AS hit FROM __pairs").fetchnumpy()
+    except duckdb.Error as err:
+        raise ConfigError(
+            "linkage model",
+            [
+                f"level {level.label or 'sql'!r}: SQL condition {level.sql!r} failed in DuckDB: {err}"
+            ],
+        ) from err
+    finally:
+        con.close()
+    return np.asarray(res["hit"], dtype=bool)
 
 
 def _eq(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -67,6 +111,8 @@ def _condition(
         return _eq(_col(left, il, a), _col(right, ir, b)) & _eq(
             _col(left, il, b), _col(right, ir, a)
         )
+    if level.kind == "sql":
+        return _sql_condition(level, left, right, il, ir)
     if level.kind == "any_exact":
         res = np.zeros(n, dtype=bool)
         for a in cols:
@@ -85,10 +131,8 @@ def _condition(
             return _pairwise(xa, xb, jellyfish.levenshtein_distance) <= t
         if level.kind == "damerau_levenshtein":
             return _pairwise(xa, xb, jellyfish.damerau_levenshtein_distance) <= t
-        if level.kind == "date_within":
-            da = pd.to_datetime(pd.Series(xa, dtype=object), format="%Y-%m-%d", errors="coerce")
-            db = pd.to_datetime(pd.Series(xb, dtype=object), format="%Y-%m-%d", errors="coerce")
-            days = (da - db).abs().dt.days.to_numpy(dtype=float)
+        if level.kind == "date_within":  # day numbers: no nanosecond limits (any year 1-9999)
+            days = np.abs(_day_number(xa) - _day_number(xb))
             return days <= t
     raise ValueError(
         f"unknown level kind {level.kind!r}"

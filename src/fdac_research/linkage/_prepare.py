@@ -7,8 +7,10 @@ for missing.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import logging
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -18,6 +20,8 @@ from fdac_research.exceptions import ContractError, Problem
 from fdac_research.linkage._config import ColumnSpec, LinkageModelConfig
 
 __all__ = ["prepare", "nickname_key_map", "check_input"]
+
+log = logging.getLogger(__name__)
 
 _FALLBACK_NICKNAMES: dict[str, tuple[str, ...]] = {
     "William": ("Bill", "Will", "Billy", "Liam"),
@@ -37,16 +41,74 @@ def _default_nicknames() -> Mapping[str, tuple[str, ...]]:
     return NICKNAMES
 
 
-_NON_NAME = re.compile(r"[^A-Z\- ]")
+_DROP_IN_NAME = re.compile(r"['`.\u2019]")
+_NON_NAME = re.compile(r"[^A-Z0-9\- ]")
+#: Generation suffixes dropped from names (Jr, Sr, II-IV, ordinals such as 3rd).
+_SUFFIX = re.compile(r"^(?:JR|JNR|SR|SNR|II|III|IV|[0-9]+(?:ST|ND|RD|TH))$")
+#: Particles that belong to the following word when a name is split into parts
+#: (van der Berg has the one part VANDERBERG, not VAN and BERG).
+_PARTICLES = frozenset(
+    [
+        "AL",
+        "BIN",
+        "DA",
+        "DE",
+        "DEL",
+        "DELLA",
+        "DEN",
+        "DER",
+        "DI",
+        "DOS",
+        "DU",
+        "EL",
+        "LA",
+        "LE",
+        "TEN",
+        "TER",
+        "VAN",
+        "VON",
+    ]
+)
 _POSTCODE = re.compile(r"^([A-Z]{1,2})([0-9][0-9A-Z]?)([0-9])([A-Z]{2})$")
 
 
 def _clean_name_scalar(v: str) -> str | None:
-    t = unicodedata.normalize("NFKD", v).encode("ascii", "ignore").decode("ascii").upper()
-    t = _NON_NAME.sub("", t)
-    t = re.sub(r"\s*-\s*", "-", t)
+    """Upper-case Latin letters, hyphens and single spaces.
+
+    Transliterated first (``anyascii``: Михаил -> MIKHAIL, 李小龍 -> LIXIAOLONG, José ->
+    JOSE); apostrophes and full stops are dropped (d'Arcy -> DARCY, O'Brien -> OBRIEN);
+    other characters separate words; generation suffixes (Jr, Sr, II, III, IV, 3rd) are
+    dropped when another word remains; digits are dropped.
+
+    Examples
+    --------
+    >>> _clean_name_scalar("d'Arcy 3rd"), _clean_name_scalar("Михаил")
+    ('DARCY', 'MIKHAIL')
+    """
+    from anyascii import anyascii
+
+    t = _DROP_IN_NAME.sub("", anyascii(v).upper())
+    words = _NON_NAME.sub(" ", t).split()
+    kept = [w for w in words if not _SUFFIX.match(w)]
+    words = kept if kept else words
+    t = " ".join(re.sub(r"[0-9]", "", w) for w in words)
+    t = re.sub(r"\s*-\s*", "-", t).strip("- ")
     t = " ".join(t.split())
     return t or None
+
+
+def _name_parts(clean: str) -> list[str]:
+    """Words of a cleaned name (split at spaces and hyphens), particles joined to the next."""
+    words = [x for x in re.split(r"[- ]", clean) if x]
+    parts: list[str] = []
+    carry = ""
+    for i, w in enumerate(words):
+        if w in _PARTICLES and i < len(words) - 1:
+            carry += w
+            continue
+        parts.append(carry + w)
+        carry = ""
+    return parts
 
 
 def _by_unique(
@@ -114,15 +176,29 @@ def _as_text(values: pd.Series) -> pd.Series:
     return s
 
 
-def _names(values: pd.Series, keys: dict[str, str]) -> list[pd.Series]:
+def _names(values: pd.Series, keys: dict[str, str], column: str, dataset: str) -> list[pd.Series]:
+    lost: list[str] = []
+
     def fn(v: str) -> tuple[str | None, ...]:
         c = _clean_name_scalar(v)
         if c is None:
+            lost.append(v)
             return (None, None, None, None)
-        parts = [x for x in re.split(r"[- ]", c) if x]
-        return (c, keys.get(c, c), parts[0] if parts else c, parts[-1] if parts else c)
+        parts = _name_parts(c) or [c]
+        return (c, keys.get(c, c), parts[0], parts[-1])
 
-    return _by_unique(values, fn, 4)
+    out = _by_unique(values, fn, 4)
+    if lost:
+        n = int(values.astype(str).str.strip().isin(lost).sum())
+        log.warning(
+            "%s, column '%s': %d name(s) have no letters after transliteration (for example "
+            "%r) and are treated as missing",
+            dataset,
+            column,
+            n,
+            lost[0],
+        )
+    return out
 
 
 def _postcodes(values: pd.Series) -> list[pd.Series]:
@@ -140,45 +216,79 @@ def _postcodes(values: pd.Series) -> list[pd.Series]:
     return _by_unique(values, fn, 4)
 
 
-def _date_parts(ts: pd.Timestamp) -> tuple[str | None, ...]:
-    y, m, d = f"{ts.year:04d}", f"{ts.month:02d}", f"{ts.day:02d}"
-    lo, hi = sorted((m, d))
-    swappable = ts.day <= 12 and ts.day != ts.month
-    return (f"{y}-{m}-{d}", f"{y}-{d}-{m}" if swappable else None, f"{y}-{m}", y, f"{y}-{lo}-{hi}")
+def _date_parts(d: datetime.date) -> tuple[str | None, ...]:
+    y, m, dd = f"{d.year:04d}", f"{d.month:02d}", f"{d.day:02d}"
+    lo, hi = sorted((m, dd))
+    swappable = d.day <= 12 and d.day != d.month
+    return (
+        f"{y}-{m}-{dd}",
+        f"{y}-{dd}-{m}" if swappable else None,
+        f"{y}-{m}",
+        y,
+        f"{y}-{lo}-{hi}",
+    )
 
 
-def _dates(values: pd.Series, column: str, dataset: str) -> dict[str, pd.Series]:
+def _as_date(v: object, fmt: str) -> datetime.date | None:
+    """A date from a date-like object or text in ``fmt`` (``None`` when it is not one)."""
+    if isinstance(v, datetime.datetime | pd.Timestamp):
+        return None if pd.isna(v) else v.date()
+    if isinstance(v, datetime.date):
+        return v
+    if isinstance(v, float) and v.is_integer():  # 19151111 read as a float column
+        v = int(v)
+    text = str(v).strip()
+    try:
+        return datetime.datetime.strptime(text, fmt).date()
+    except ValueError:
+        return None
+
+
+def _dates(
+    values: pd.Series, column: str, dataset: str, fmt: str | None = None
+) -> dict[str, pd.Series]:
     """ISO date, day/month swapped (when that is another valid date), year-month, year and
-    a transposition-proof key (year, then the smaller and larger of month and day)."""
-    if pd.api.types.is_datetime64_any_dtype(values):
-        codes, uniq = pd.factorize(pd.to_datetime(values), use_na_sentinel=True)
-        parsed = pd.DatetimeIndex(uniq)
-    else:
-        codes, raw = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
-        text = pd.Series([str(v).strip() for v in raw], dtype=object)
-        parsed = pd.DatetimeIndex(pd.to_datetime(text, format="%Y-%m-%d", errors="coerce"))
-        bad_u = (text != "").to_numpy() & parsed.isna()
-        bad = (codes >= 0) & np.append(bad_u, False)[codes]
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
+    a transposition-proof key (year, then the smaller and larger of month and day).
+
+    Dates are parsed with Python's calendar (any year 1-9999, no nanosecond limits) and kept
+    as ISO text; values that are not a date in ``fmt`` (ISO ``%Y-%m-%d`` by default) become
+    missing and are counted in a warning."""
+    fmt = fmt or "%Y-%m-%d"
+    codes, raw = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.empty((len(raw) + 1, 5), dtype=object)
+    table[:, :] = None  # missing, empty and code -1 stay None
+    bad_u = np.zeros(len(raw) + 1, dtype=bool)
+    for i, v in enumerate(raw):
+        if isinstance(v, str) and not v.strip():
+            continue
+        d = _as_date(v, fmt)
+        if d is None:
+            bad_u[i] = True
+        else:
+            table[i, :] = _date_parts(d)
+    bad = bad_u[codes]
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        problem = Problem(
+            dataset,
+            column,
+            i + 2,
+            str(raw[codes[i]]),
+            f"a date in the format {fmt!r} (year 1-9999)",
+            int(bad.sum()),
+        )
+        if not table[:-1, 0].astype(bool).any():  # not one date read: the format is wrong
             raise ContractError(
                 dataset,
                 [
-                    Problem(
-                        dataset,
-                        column,
-                        i + 2,
-                        str(text.iloc[codes[i]]),
-                        "an ISO date YYYY-MM-DD",
-                        int(bad.sum()),
+                    dataclasses.replace(
+                        problem,
+                        expected=f"{problem.expected}; no value of the column is one: give the "
+                        "column's format (for example format: '%Y%m%d')",
                     )
                 ],
             )
-    table = np.empty((len(parsed) + 1, 5), dtype=object)
-    table[:, :] = None  # missing, empty and code -1 stay None
-    for i, ts in enumerate(parsed):
-        if not pd.isna(ts):
-            table[i, :] = _date_parts(ts)
+        log.warning("%s; these dates are treated as missing", problem)
     rows = table[codes]
     return {
         suffix: pd.Series(rows[:, k], index=values.index, dtype=object)
@@ -284,7 +394,7 @@ def _standardise(
         return dict(
             zip(
                 (f"{n}{k}" for k in ("", "_nick", "_first", "_last")),
-                _names(values, keys),
+                _names(values, keys, n, dataset),
                 strict=True,
             )
         )
@@ -297,7 +407,7 @@ def _standardise(
             )
         )
     if spec.kind == "date":
-        return {f"{n}{k}": v for k, v in _dates(values, n, dataset).items()}
+        return {f"{n}{k}": v for k, v in _dates(values, n, dataset, spec.format).items()}
     if spec.kind == "text":
         return {n: _by_unique(values, lambda v: (" ".join(v.upper().split()),), 1)[0]}
     return {n: _by_unique(values, lambda v: (v,), 1)[0]}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from fdac_research.exceptions import FdacResearchError
+from fdac_research.linkage._blocking import block_pairs, symmetric_rules
 from fdac_research.linkage._config import LinkageModelConfig
 from fdac_research.linkage._levels import comparison_vectors
 
@@ -22,22 +23,6 @@ __all__ = ["RecordLinkageEngine", "candidate_pairs"]
 log = logging.getLogger(__name__)
 
 _MAX_PAIRS = 20_000_000
-
-
-def _block(left: pd.DataFrame, right: pd.DataFrame | None, rule: tuple[str, ...]) -> pd.DataFrame:
-    """Positions ``(il, ir)`` of pairs equal (and not missing) on every column of ``rule``."""
-    cols = list(rule)
-    a = left[cols].copy()
-    a["il"] = np.arange(len(left))
-    a = a.dropna(subset=cols)
-    b_src = left if right is None else right
-    b = b_src[cols].copy()
-    b["ir"] = np.arange(len(b_src))
-    b = b.dropna(subset=cols)
-    m = a.merge(b, on=cols, how="inner")[["il", "ir"]]
-    if right is None:
-        m = m[m["il"] < m["ir"]]
-    return m
 
 
 def candidate_pairs(
@@ -61,7 +46,10 @@ def candidate_pairs(
     for ln, rn in jobs:
         left = frames[ln]
         right = None if rn is None else frames[rn]
-        parts = [_block(left, right, r) for r in model.blocking_rules]
+        parts = [
+            pd.DataFrame(dict(zip(("il", "ir"), block_pairs(left, right, r), strict=True)))
+            for r in symmetric_rules(model.blocking_rules)
+        ]
         pairs = (
             pd.concat(parts, ignore_index=True)
             .drop_duplicates()

@@ -7,9 +7,12 @@ back into the config, so a model trained on one backend scores on the other.
 
 from __future__ import annotations
 
+import atexit
+import itertools
 import logging
 import os
 import shutil
+import tempfile
 import time
 from typing import Any
 
@@ -18,6 +21,7 @@ import pandas as pd
 
 from fdac_research._progress import progress_from_log
 from fdac_research.exceptions import DependencyError, FdacResearchError
+from fdac_research.linkage._blocking import Rule, rule_label, rule_sql, symmetric_rules
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
 __all__ = ["SplinkEngine", "splink_settings", "spark_session"]
@@ -27,6 +31,29 @@ log = logging.getLogger(__name__)
 # Splink reports these steps only as log messages; they drive the progress bars.
 _U_LOG, _U_STEP = "splink.internals.estimate_u", r"Estimating u for:"
 _EM_LOG, _EM_STEP = "splink.internals.expectation_maximisation", r"Iteration \d+:"
+
+# Input tables get names unique in the process: a Spark session outlives its linkers and
+# keeps every temporary view registered in it (DuckDB gets a fresh connection per linker).
+_TABLE_IDS = itertools.count()
+# Folders this module made for Spark (warehouse, checkpoints): removed when Python exits.
+_SPARK_DIRS: list[str] = []
+# Spark contexts whose session already has Splink's similarity functions (registering them
+# again only warns, once per function and linker).
+_UDF_CONTEXTS: set[str] = set()
+
+
+def _remove_spark_dirs() -> None:
+    while _SPARK_DIRS:
+        shutil.rmtree(_SPARK_DIRS.pop(), ignore_errors=True)
+
+
+atexit.register(_remove_spark_dirs)
+
+
+def _spark_dir(prefix: str) -> str:
+    path = tempfile.mkdtemp(prefix=prefix)
+    _SPARK_DIRS.append(path)
+    return path
 
 
 def _q(name: str, dialect: str) -> str:
@@ -82,6 +109,8 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
             threshold=int(level.threshold or 0),
             metric="day",
         )
+    elif k == "sql":
+        creator = cl.CustomLevel(f"({level.sql})")
     elif k == "else":
         creator = cl.ElseLevel()
     else:  # pragma: no cover - config validates kinds
@@ -106,8 +135,8 @@ def _comparison_dict(comp: Comparison, dialect: str) -> dict[str, Any]:
     }
 
 
-def _rule_sql(rule: tuple[str, ...], dialect: str, skip_within: tuple[str, ...] = ()) -> str:
-    sql = " AND ".join(f"l.{_q(c, dialect)} = r.{_q(c, dialect)}" for c in rule)
+def _rule_sql(rule: Rule, dialect: str, skip_within: tuple[str, ...] = ()) -> str:
+    sql = rule_sql(rule, dialect)
     for name in skip_within:  # no pairs inside a dataset known to hold one record per person
         sd = _q("source_dataset", dialect)
         sql += f" AND NOT (l.{sd} = '{name}' AND r.{sd} = '{name}')"
@@ -132,7 +161,7 @@ def splink_settings(
         "probability_two_random_records_match": model.prior if model.prior is not None else 1e-4,
         "blocking_rules_to_generate_predictions": [
             {"blocking_rule": _rule_sql(r, dialect, skip_within), "sql_dialect": dialect}
-            for r in model.blocking_rules
+            for r in symmetric_rules(model.blocking_rules)
         ],
         "comparisons": [_comparison_dict(c, dialect) for c in model.comparisons],
         "em_convergence": model.em.tolerance,
@@ -147,7 +176,10 @@ def spark_session(
 ) -> Any:
     """A local-mode Spark session with Splink's similarity functions.
 
-    Raises :class:`DependencyError` naming what is missing when Java or pyspark is absent.
+    An active session is returned as it is. A new one keeps its warehouse and checkpoints in
+    a temporary folder, removed when Python exits (never ``spark-warehouse/`` in the working
+    folder). Raises :class:`DependencyError` naming what is missing when Java or pyspark is
+    absent.
     """
     java = shutil.which("java") or (
         os.environ.get("JAVA_HOME") and os.path.join(os.environ["JAVA_HOME"], "bin", "java")
@@ -164,8 +196,12 @@ def spark_session(
         raise DependencyError(
             "the Spark backend needs pyspark: pip install 'fdac-research[spark]', or use --backend duckdb"
         ) from err
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    root = _spark_dir("fdac-spark-")
     try:
-        return (
+        session = (
             SparkSession.builder.master(f"local[{cores}]")
             .appName(app_name)
             .config("spark.jars", similarity_jar_location())
@@ -173,11 +209,16 @@ def spark_session(
             .config("spark.sql.shuffle.partitions", str(max(cores * 2, 2)))
             .config("spark.default.parallelism", str(max(cores * 2, 2)))
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.warehouse.dir", os.path.join(root, "warehouse"))
             .getOrCreate()
         )
     except Exception as err:  # Java present but unusable (wrong version, no memory...)
         raise DependencyError(f"could not start a local Spark session: {err}") from err
+    session.sparkContext.setCheckpointDir(os.path.join(root, "checkpoints"))
+    session.sparkContext.setLogLevel("ERROR")  # Spark's per-query warnings are not the user's
+    return session
 
 
 class SplinkEngine:
@@ -225,6 +266,7 @@ class SplinkEngine:
         self.memory_limit = memory_limit
         self.retain_gamma = retain_gamma
         self.skip_within = tuple(skip_within)
+        self._inputs: list[Any] = []  # the input tables of the linker in use
 
     # ------------------------------------------------------------------ plumbing
     def _db_api(self) -> Any:
@@ -245,26 +287,38 @@ class SplinkEngine:
             self.spark = spark_session()
         sc = self.spark.sparkContext
         if sc.getCheckpointDir() is None:  # Splink breaks lineage with checkpoints
-            import tempfile
+            sc.setCheckpointDir(_spark_dir("fdac-spark-checkpoints-"))
+        first = sc.applicationId not in _UDF_CONTEXTS
+        _UDF_CONTEXTS.add(sc.applicationId)
+        return SparkAPI(spark_session=self.spark, register_udfs_automatically=first)
 
-            sc.setCheckpointDir(tempfile.mkdtemp(prefix="fdac-spark-checkpoints-"))
-        return SparkAPI(spark_session=self.spark)
+    def _drop_inputs(self) -> None:
+        while self._inputs:
+            table = self._inputs.pop()
+            try:
+                table.drop_table_from_database_and_remove_from_cache()
+                if self.backend == "spark":  # Splink's "drop table" leaves a temporary view
+                    self.spark.catalog.dropTempView(table.physical_name)
+            except Exception as err:  # a stopped session has nothing left to drop
+                log.debug("splink: input table not dropped: %s", err)
 
     def _linker(
         self, model: LinkageModelConfig, frames: dict[str, pd.DataFrame], link_type: str
     ) -> Any:
         from splink import Linker
 
+        self._drop_inputs()
         db_api = self._db_api()
         dialect = "spark" if self.backend == "spark" else "duckdb"
         tables = [
             db_api.register(
                 _for_backend(df, self.backend),
                 dataset_display_name=name,
-                table_name=f"fdac_input_{i}",
+                table_name=f"fdac_input_{next(_TABLE_IDS)}",
             )
-            for i, (name, df) in enumerate(frames.items())
+            for name, df in frames.items()
         ]
+        self._inputs = list(tables)
         skip = (
             tuple(n for n in self.skip_within if n in frames)
             if link_type == "link_and_dedupe"
@@ -303,7 +357,7 @@ class SplinkEngine:
         tr = linker.training
         if model.prior is None:
             tr.estimate_probability_two_random_records_match(
-                [_rule_sql(r, dialect, skip) for r in model.em.prior_rules],
+                [_rule_sql(r, dialect, skip) for r in symmetric_rules(model.em.prior_rules)],
                 recall=model.em.prior_recall,
             )
         log.info("splink: prior estimated (%.1f s)", time.perf_counter() - t0)
@@ -331,7 +385,7 @@ class SplinkEngine:
                 tr.estimate_m_from_pairwise_labels("__fdac_labels")
         rules = model.em.blocking_rules
         for k, rule in enumerate(rules, 1):
-            desc = f"EM {k}/{len(rules)} (blocking on {', '.join(rule)})"
+            desc = f"EM {k}/{len(rules)} (blocking on {rule_label(rule)})"
             try:
                 with progress_from_log(_EM_LOG, desc, model.em.max_iterations, _EM_STEP):
                     tr.estimate_parameters_using_expectation_maximisation(
@@ -340,10 +394,11 @@ class SplinkEngine:
                     )
             except Exception as err:  # Splink raises plain exceptions when EM has no pairs
                 raise FdacResearchError(
-                    f"EM training with blocking rule {list(rule)} failed: {err}"
+                    f"EM training with blocking rule {rule_label(rule)!r} failed: {err}"
                 ) from err
-            log.info("splink: EM on %s done (%.1f s)", list(rule), time.perf_counter() - t0)
+            log.info("splink: EM on %s done (%.1f s)", rule_label(rule), time.perf_counter() - t0)
         fitted = linker.misc.save_model_to_json()
+        self._drop_inputs()
         return _read_parameters(model, fitted)
 
     # ------------------------------------------------------------------ prediction
@@ -363,8 +418,10 @@ class SplinkEngine:
             pdf = df.as_pandas_dataframe()
         finally:
             df.drop_table_from_database_and_remove_from_cache()
+            self._drop_inputs()
         log.info("splink: %d pairs predicted (%.1f s)", len(pdf), time.perf_counter() - t0)
-        return _normalise_pairs(pdf, model)
+        only = next(iter(frames)) if len(frames) == 1 else ""
+        return _normalise_pairs(pdf, model, only)
 
 
 def _for_backend(df: pd.DataFrame, backend: str) -> pd.DataFrame:
@@ -412,18 +469,20 @@ def _clip(v: Any) -> float | None:
     return None if not np.isfinite(v) else min(max(v, 0.0), 1.0)
 
 
-def _normalise_pairs(pdf: pd.DataFrame, model: LinkageModelConfig) -> pd.DataFrame:
+def _normalise_pairs(pdf: pd.DataFrame, model: LinkageModelConfig, only: str = "") -> pd.DataFrame:
     """Splink's predictions -> ``source_l, id_l, source_r, id_r, match_weight,
-    match_probability, gamma_<comparison>`` with gamma as an index into the config's levels."""
+    match_probability, gamma_<comparison>`` with gamma as an index into the config's levels.
+
+    Splink names no source when it de-duplicates one table; ``only`` is that table's name."""
     out = pd.DataFrame(
         {
             "source_l": pdf["source_dataset_l"].astype(str).to_numpy()
             if "source_dataset_l" in pdf
-            else "",
+            else only,
             "id_l": pdf["unique_id_l"].astype(str).to_numpy(),
             "source_r": pdf["source_dataset_r"].astype(str).to_numpy()
             if "source_dataset_r" in pdf
-            else "",
+            else only,
             "id_r": pdf["unique_id_r"].astype(str).to_numpy(),
             "match_weight": pdf["match_weight"].astype(float).to_numpy(),
             "match_probability": pdf["match_probability"].astype(float).to_numpy(),

@@ -50,6 +50,8 @@ class DisclosureReview:
     record: pd.DataFrame = field(default_factory=pd.DataFrame)
     linked: pd.DataFrame = field(default_factory=pd.DataFrame)
     figures: list[Image] = field(default_factory=list)
+    #: the tables folder ``tables``, ``record`` and ``linked`` were read from (``None``: given)
+    tables_dir: Path | None = None
 
 
 def _measures(name: str, m: dict[str, Any]) -> dict[str, Any]:
@@ -183,6 +185,7 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
         record=_output_record(Path(tables_dir)),
         linked=_linked_audit(Path(tables_dir)),
         figures=figures,
+        tables_dir=Path(tables_dir),
     )
 
 
@@ -268,23 +271,39 @@ def publish_review(review: DisclosureReview, tables_dir: str | Path) -> Publishe
     ``disclosure_output_record``, ``disclosure_linked_audit``) and return them as published.
     Counts of sample uniques and of records under 3-anonymity become shares of the table's
     records (1 decimal); record and value counts are checked like counts (under 10: ``[c]``)
-    and rounded to 5."""
+    and rounded to 5.
+
+    When the review was read from ``tables_dir`` (:func:`disclosure_review`), the output
+    checker's record and the list of output checks are read again after the review's own
+    other tables are written, the list last: it then names every table in the folder but
+    itself (the pipeline runs this report last, so that is every table the run publishes)."""
     m = review.microdata
     records = pd.to_numeric(m["records"], errors="coerce") if "records" in m.columns else None
     threshold = rules_from(DEFAULT_RULES).threshold
+    dictionary = _publish(
+        review.dictionary, "disclosure_dictionary", tables_dir, _REASONS["dictionary"]
+    )
+    microdata = _publish(
+        _aggregate(review.microdata, records, threshold),
+        "disclosure_risk",
+        tables_dir,
+        _REASONS["microdata"],
+    )
+    fixes = _publish(review.fixes, "disclosure_recoding", tables_dir, _REASONS["fixes"])
+    linked = _publish(review.linked, "disclosure_linked_audit", tables_dir, _REASONS["linked"])
+    reread = review.tables_dir is not None and (
+        Path(review.tables_dir).resolve() == Path(tables_dir).resolve()
+    )
+    record_table = _output_record(Path(tables_dir)) if reread else review.record
+    record = _publish(record_table, "disclosure_output_record", tables_dir, _REASONS["record"])
+    checks = _published_checks(Path(tables_dir)) if reread else review.tables
+    tables = _publish(checks, "disclosure_output_checks", tables_dir, _REASONS["tables"])
     return PublishedReview(
-        dictionary=_publish(
-            review.dictionary, "disclosure_dictionary", tables_dir, _REASONS["dictionary"]
-        ),
-        microdata=_publish(
-            _aggregate(review.microdata, records, threshold),
-            "disclosure_risk",
-            tables_dir,
-            _REASONS["microdata"],
-        ),
-        fixes=_publish(review.fixes, "disclosure_recoding", tables_dir, _REASONS["fixes"]),
-        tables=_publish(review.tables, "disclosure_output_checks", tables_dir, _REASONS["tables"]),
-        record=_publish(review.record, "disclosure_output_record", tables_dir, _REASONS["record"]),
-        linked=_publish(review.linked, "disclosure_linked_audit", tables_dir, _REASONS["linked"]),
+        dictionary=dictionary,
+        microdata=microdata,
+        fixes=fixes,
+        tables=tables,
+        record=record,
+        linked=linked,
         figures=review.figures,
     )

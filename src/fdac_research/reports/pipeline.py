@@ -21,7 +21,12 @@ from typing import Any
 
 from fdac_research._io import atomic_dir, private_tempdir, sha256_file, write_json
 from fdac_research._progress import Progress, progress_mode, say
-from fdac_research.exceptions import ConfigError, ContractError, KeyMissingError
+from fdac_research.exceptions import (
+    ConfigError,
+    ContractError,
+    DisclosureError,
+    KeyMissingError,
+)
 from fdac_research.reports._index import write_index
 from fdac_research.reports._manifest import build_manifest, hash_tree
 from fdac_research.reports._notebooks import execute_notebook, render_html
@@ -30,7 +35,14 @@ from fdac_research.truth import is_synthetic, read_truth_links
 from fdac_research.validation import check_folder, detect_layout
 from fdac_research.world import WORLD_PRESETS, preset_config
 
-__all__ = ["NOTEBOOKS", "PipelineConfig", "StageFailed", "run_pipeline", "default_notebook_dir"]
+__all__ = [
+    "NOTEBOOKS",
+    "RUN_ORDER",
+    "PipelineConfig",
+    "StageFailed",
+    "run_pipeline",
+    "default_notebook_dir",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +73,15 @@ NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
         "Synthetic release",
         "Utility and privacy of the synthetic copy of the research dataset.",
     ),
+)
+
+#: The order the notebooks run in: the disclosure review last, so that its list of output
+#: checks holds every table the run publishes (the other reports' and its own), whatever an
+#: earlier run left on disk (the tables folder starts empty).
+_REVIEW = "04_disclosure_review.ipynb"
+RUN_ORDER: tuple[str, ...] = (
+    *(nb for nb, _, _ in NOTEBOOKS if nb != _REVIEW),
+    _REVIEW,
 )
 
 
@@ -367,9 +388,10 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
             "seed": cfg.seed,
         }
         _run_notebooks(f"[6/{n}] notebooks", cfg, params, Path(scratch), tmp)
-        stages.append({"stage": "notebooks", "notebooks": [nb for nb, _, _ in NOTEBOOKS]})
+        stages.append({"stage": "notebooks", "notebooks": list(RUN_ORDER)})
         say(f"[7/{n}] index and manifest")
         published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
+        _check_review_lists_every_table(tables)
         reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
         write_index(tmp, reports, published, _notes(cfg, sources))
         old_bench = out / "benchmarks"
@@ -405,8 +427,10 @@ def _run_notebooks(
     t0 = time.perf_counter()
     if not bar:
         say(label)
+    titles = {nb: title for nb, title, _ in NOTEBOOKS}
     with Progress(label, len(NOTEBOOKS), depth=0, plain=False, leave=False) as nbs:
-        for nb_name, title, _ in NOTEBOOKS:
+        for nb_name in RUN_ORDER:
+            title = titles[nb_name]
             nbs.set_status(nb_name.removesuffix(".ipynb"))
             t1 = time.perf_counter()
             cells: dict[str, Any] | bool = False
@@ -425,6 +449,29 @@ def _run_notebooks(
                 say(f"{INDENT}{nb_name} in {time.perf_counter() - t1:.1f} s")
     if bar:
         say(f"{label}: {len(NOTEBOOKS)} run and rendered ({time.perf_counter() - t0:.1f} s)")
+
+
+def _check_review_lists_every_table(tables: Path) -> None:
+    """The disclosure review (run last) must list the output check of every published table
+    but its own list; anything else is a notebook published after it, or a table published
+    without a check."""
+    listed_path = tables / "disclosure_output_checks.csv"
+    if not listed_path.is_file():
+        raise DisclosureError(
+            f"tables/{listed_path.name}: the disclosure review did not publish its list of "
+            "output checks (expected from notebook 04_disclosure_review)"
+        )
+    import pandas as pd
+
+    listed = set(pd.read_csv(listed_path, dtype=str)["published table"])
+    on_disk = {p.name for p in tables.glob("*.csv")} - {listed_path.name}
+    missing, extra = sorted(on_disk - listed), sorted(listed - on_disk)
+    if missing or extra:
+        raise DisclosureError(
+            f"tables/{listed_path.name}, column 'published table': expected every published "
+            f"table but its own; not listed: {missing or 'none'}; listed but not published: "
+            f"{extra or 'none'}"
+        )
 
 
 def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:

@@ -58,6 +58,8 @@ class SyntheticReleaseView:
     #: folder was given, people and events per arm (missing when they could not be
     #: counted): for :func:`publish_release`'s check; not to be shown.
     fidelity_counts: pd.DataFrame | None = None
+    #: One paragraph for the top of the report: released or refused, and by which checks.
+    verdict: str = ""
 
 
 def _utility(u: dict[str, Any]) -> pd.DataFrame:
@@ -209,6 +211,26 @@ def _gate_text(gate: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _verdict_text(gate: dict[str, Any]) -> str:
+    """The gate's decision in words, for the top of the report (the values are those of
+    the gate section, :func:`_gate_text`)."""
+    if gate.get("passed"):
+        return (
+            "**The release gate PASSED this synthetic copy: it was released.** Every check "
+            "is listed under *Release gate* below."
+        )
+    failed = [str(c.get("detail", c.get("name"))) for c in gate.get("checks", [])]
+    failed = [
+        str(c.get("detail", c.get("name"))) for c in gate.get("checks", []) if not c.get("passed")
+    ] or failed
+    return (
+        "**The release gate REFUSED this synthetic copy: nothing was released.** It failed: "
+        + "; ".join(failed)
+        + ". The tables below describe the refused candidate, so that the reason can be "
+        "judged; the values and thresholds are under *Release gate* below."
+    )
+
+
 def _objections_text(objections: Any) -> str:
     """What the release did about families who objected to external sharing."""
     if not isinstance(objections, dict):
@@ -289,6 +311,7 @@ def synthetic_release_view(
         + f"\n\nModel: `{d.get('model', {}).get('name')}`, seed {d.get('seed')}. "
         + _objections_text(d.get("external_sharing_objections")),
         passed=bool(gate.get("passed")),
+        verdict=_verdict_text(gate),
         figures=[_children_chart(d["utility"].get("children_per_case", {}))],
         fidelity_note=SUPPRESSION_NOTE if hidden else "",
         fidelity_counts=_fidelity_counts(items, pairs, cells if research_dir else None),
