@@ -89,24 +89,39 @@ def _sub(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def _split_half_dcr(
-    train: pd.DataFrame, holdout: pd.DataFrame, columns: list[str], seed: int
+    train: pd.DataFrame,
+    holdout: dict[str, pd.DataFrame],
+    population: str,
+    columns: list[str],
+    seed: int,
 ) -> dict[str, Any] | None:
-    """The DCR share of real unseen people: half of the held-out persons (as if released)
-    against a training sample and the other half of the same size. Nothing memorised them,
-    so the share is 0.5 up to the noise of a sample of this size; ``None`` below 4 people.
+    """The DCR share of real unseen people: the persons of half of the held-out families (as
+    if released) against the persons of the other half and a training sample of the same
+    size. Nothing memorised them, so the share is 0.5 up to the noise of samples of this
+    size; ``None`` when either half has fewer than 2 persons.
+
+    The halves are drawn by family, not by person: siblings and partners share their case's
+    attributes, and a person split from their sibling would find them as a near neighbour
+    (a held-out share far below 0.5 that no release could be judged against).
     """
     from fdac_research.risk.synthetic import distance_metrics
 
-    n = len(holdout) // 2
-    if n < 2:
-        return None
+    ids = np.sort(holdout["cases"]["case_id"].astype(str).unique())
     rng = np.random.default_rng([seed, 0xD0C5])
-    perm = rng.permutation(len(holdout))
-    a = holdout.iloc[np.sort(perm[:n])].reset_index(drop=True)
-    b = holdout.iloc[np.sort(perm[n : 2 * n])].reset_index(drop=True)
-    tr = _sub(train, n, rng)
+    half = set(rng.permutation(ids)[: len(ids) // 2].tolist())
+    parts = []
+    for in_a in (True, False):
+        sub = {
+            n: df[df["case_id"].astype(str).isin(half) == in_a].reset_index(drop=True)
+            for n, df in holdout.items()
+        }
+        parts.append(person_frame(sub, population))
+    a, b = parts
+    if len(a) < 2 or len(b) < 2:
+        return None
+    tr = _sub(train, len(b), rng)
     d = distance_metrics(tr, b, a, columns)
-    return {"share_closer_to_train": d["share_closer_to_train"], "n": n}
+    return {"share_closer_to_train": d["share_closer_to_train"], "n": len(a)}
 
 
 def privacy_report(
@@ -126,7 +141,7 @@ def privacy_report(
         ``near_copies`` (families and adults closer to a training record than real unseen
         ones, :func:`near_copies`) and ``risk`` (per population: distances and attacks as
         :meth:`SyntheticPrivacyResult.to_dict`, plus ``distances_holdout``: the DCR share
-        of half the held-out persons against the other half, the held-out figure of the
+        of the persons of half the held-out families against the other half, the held-out figure of the
         gate's DCR check; ``None`` when the risk capability is unavailable, with the reason
         in ``risk_error``).
     """
@@ -160,7 +175,7 @@ def privacy_report(
         )
         risk[pop] = res.to_dict()
         risk[pop]["distances_holdout"] = _split_half_dcr(
-            person_frame(train, pop), ho, res.distances["columns"], seed * 10 + i
+            person_frame(train, pop), holdout, pop, res.distances["columns"], seed * 10 + i
         )
     out["risk"] = risk
     return out
