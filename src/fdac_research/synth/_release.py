@@ -383,6 +383,12 @@ def synthesise(
             "model": {
                 "name": getattr(synth, "name", type(synth).__name__),
                 "params": synth.get_params(),
+                # the leaf size each tree was given (CART's cross-validated choice)
+                **(
+                    {"leaf_sizes": synth.leaf_sizes()}  # type: ignore[attr-defined]
+                    if callable(getattr(synth, "leaf_sizes", None))
+                    else {}
+                ),
             },
             "seed": seed,
             "scale": scale,
