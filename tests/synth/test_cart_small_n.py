@@ -101,21 +101,27 @@ class _CountingCopies:
         return np.array(sorted(ids), dtype=object)
 
 
+@pytest.fixture(scope="module")
+def unstratified(research_small: ResearchData) -> CARTSynthesizer:
+    """One fitted model; each case below sets its own bounds (read when sampling)."""
+    return CARTSynthesizer(seed=1, strata=None).fit(research_small)
+
+
 @pytest.mark.parametrize(
     ("retries", "share", "rounds"),
     [(10, 1.0, 1), (3, 5.0, 3), (10, 0.5, 0), (0, 1.0, 0)],
 )
 def test_the_copy_redraws_are_bounded(
-    research_small: ResearchData,
+    unstratified: CARTSynthesizer,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     retries: int,
     share: float,
     rounds: int,
 ) -> None:
-    model = CARTSynthesizer(
-        seed=1, strata=None, max_copy_retries=retries, max_copy_redraw_share=share
-    ).fit(research_small)
+    model = unstratified
+    monkeypatch.setattr(model, "max_copy_retries", retries)
+    monkeypatch.setattr(model, "max_copy_redraw_share", share)
     counter = _CountingCopies()
     monkeypatch.setattr(model, "_copies", counter)
     n = 40
