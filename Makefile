@@ -63,6 +63,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run $(BENCH)
+	$(BIN)/python tools/readme_figures.py
 
 clean:
 	rm -rf data/synthetic/* data/work reports/*

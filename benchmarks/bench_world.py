@@ -3,6 +3,7 @@ extracts) on this machine: wall time and peak memory. Goal: under 2 minutes and 
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -31,6 +32,7 @@ def _run(n_families: int) -> dict[str, Any]:
 def run() -> dict[str, Any]:
     rows = []
     for label, n in SIZES.items():
+        load_before = os.getloadavg()[0]
         m = measure(_run, n)
         s = m["result"]
         rows.append(
@@ -44,6 +46,7 @@ def run() -> dict[str, Any]:
                 "wall_s": m["wall_s"],
                 "peak_MB": m["peak_mb"],
                 "goal": "< 120 s, < 4096 MB" if n > 10000 else "",
+                "load_before_after": f"{load_before:.1f}/{os.getloadavg()[0]:.1f}",
             }
         )
     return {
@@ -52,5 +55,7 @@ def run() -> dict[str, Any]:
         "notes": [
             "people = court people + people in agency extracts who are in no case.",
             "Peak memory is the benchmark process's peak resident set size (includes the interpreter).",
+            "load_before_after: 1-minute load average before and after each run (2 cores: above "
+            "2 means the machine was shared and wall times are longer than on a quiet one).",
         ],
     }

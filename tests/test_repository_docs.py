@@ -52,3 +52,39 @@ def test_relative_links_in_the_documents_resolve() -> None:
         if not (doc.parent / target).exists()
     ]
     assert broken == []
+
+
+def _readme_figures():  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "readme_figures", ROOT / "tools" / "readme_figures.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_figures_are_those_of_the_committed_benchmark_json() -> None:
+    """Every ``<!-- figures:NAME -->`` block of the README is what tools/readme_figures.py
+    renders from reports/benchmarks/NAME.json: no measured figure is typed by hand."""
+    mod = _readme_figures()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = re.findall(r"<!-- figures:([a-z_]+) -->", text)
+    assert {"world", "linkage", "synth"} <= set(names)
+    assert mod.render(text) == text, "README figures are stale: run python tools/readme_figures.py"
+
+
+def test_readme_figures_name_the_missing_benchmark(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    mod = _readme_figures()
+    monkeypatch.setattr(mod, "BENCH", tmp_path)
+    monkeypatch.setattr(mod, "ROOT", tmp_path.parent)
+    import pytest
+
+    with pytest.raises(
+        mod.FiguresError, match=r"world\.json not found: run `make bench BENCH=world`"
+    ):
+        mod.render("<!-- figures:world -->\nold\n<!-- /figures:world -->\n")
+    with pytest.raises(mod.FiguresError, match="block 'nope' has no renderer"):
+        mod.render("<!-- figures:nope -->\n<!-- /figures:nope -->\n")
