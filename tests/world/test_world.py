@@ -34,7 +34,7 @@ def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
     generate_world(tmp_path / "c", n_families=120, seed=4, hidden_confounder=0.5)
     a, b, c = (_digest(tmp_path / x) for x in "abc")
     assert a == b
-    assert len(a) == 15  # 5 court files + 7 agencies + 3 truth files
+    assert len(a) == 16  # 5 court files + 7 agencies + 4 truth files
     assert a["court_people.csv"] != c["court_people.csv"]
 
 
@@ -87,7 +87,14 @@ def test_agency_records_carry_realistic_errors(tmp_path: Path) -> None:
     w = tmp_path / "w"
     court = _read(w, "court_people.csv")
     truth = _read(w, "truth/people.csv").set_index("person_ref")["true_person_id"]
-    court = court.assign(tid=court["person_ref"].map(truth)).set_index("tid")
+    app = _read(w, "court_cases.csv").set_index("case_ref")["application_date"]
+    # an agency holds a person in several cases once, as the latest case names them
+    court = (
+        court.assign(tid=court["person_ref"].map(truth), app=court["case_ref"].map(app))
+        .sort_values(["app", "person_ref"])
+        .drop_duplicates("tid", keep="last")
+        .set_index("tid")
+    )
     links = _read(w, "truth/agency_links.csv")
     rec = pd.concat(
         [_read(w, f"agencies/{a}.csv").assign(agency=a) for a in links["agency"].unique()]
