@@ -299,11 +299,17 @@ def _recurrence_truth(cases: pd.DataFrame, cfg: WorldConfig) -> pd.DataFrame:
             "years_to_later_case": np.where(
                 placed, cases["years_to_later_case"].to_numpy(), np.nan
             ).round(4),
-            "years_untreated": cases["years_untreated"].to_numpy().round(4),
-            "years_treated": cases["years_treated"].to_numpy().round(4),
+            "years_untreated": _finite(cases["years_untreated"]),
+            "years_treated": _finite(cases["years_treated"]),
             "follow_up_years": np.round(follow, 4),
         }
     )
+
+
+def _finite(values: pd.Series) -> np.ndarray:
+    """Rounded years; empty for never (an infinite time: no hazard at all)."""
+    v = values.to_numpy(dtype=float)
+    return np.where(np.isfinite(v), v, np.nan).round(4)
 
 
 def truth_crosswalk(sources: Path | str, out: Path | str) -> Path:

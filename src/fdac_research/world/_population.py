@@ -404,15 +404,16 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
     )
     p0, p1 = three_year_risks(rec)
     sel = is_child & eligible[ci]
-    effects["returned_to_court_3y_children"] = _effect_summary(
-        p0[ci][sel], p1[ci][sel], fdac[ci][sel]
-    )
-    effects["returned_to_court_3y_children"].update(rec.effects)
-    effects["returned_to_court_3y_children"]["later_cases"] = int((later >= 0).sum())
-    effects["returned_to_court_3y_children"]["follow_up"] = (
-        "from the final hearing to the end of the application window; a child's return within three years is "
-        "unknown while fewer than three years have passed and no later case has begun"
-    )
+    if cfg.repeat_rate > 0 and sel.any():  # (no effect to state in a world without returns)
+        ret = _effect_summary(p0[ci][sel], p1[ci][sel], fdac[ci][sel])
+        ret.update(rec.effects)
+        ret["later_cases"] = int((later >= 0).sum())
+        ret["follow_up"] = (
+            "from the final hearing to the end of the application window (the last "
+            "application date a later case can have); a child's return within three years is "
+            "unknown while fewer than three years have passed and no later case has begun"
+        )
+        effects["returned_to_court_3y_children"] = ret
     return Population(cases=cases, people=people, effects=effects)
 
 
