@@ -180,7 +180,7 @@ def test_external_objections_internal_only(run: dict) -> None:  # type: ignore[t
 
 
 def test_extract_sizes_and_rounded_reports(run: dict) -> None:  # type: ignore[type-arg]
-    root, opt = run["root"], run["opt"]
+    root = run["root"]
     n_cases = len(read_text_table(root / "research" / "cases.csv"))
     all_research = run["affected"]["all_research"]
     n_ext = len(run["affected"]["external_sharing"] - all_research)
