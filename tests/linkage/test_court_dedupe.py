@@ -133,3 +133,7 @@ def test_world_without_repeat_people_keeps_one_person_per_court_row(tmp_path: Pa
     )
     pd.testing.assert_frame_equal(off.crosswalk, res.crosswalk)
     assert "court" not in (off.evaluation or {})
+    # EM had nothing to learn from: the model file says so, and holds no court model
+    model = json.loads((tmp_path / "l" / "model.json").read_text())
+    assert "court_dedupe" not in model and model["court_dedupe_note"].startswith("not trained")
+    assert load_court_model(tmp_path / "l" / "model.json") is None
