@@ -174,6 +174,26 @@ def _rate(values: list[bool]) -> float | str:
     return round(float(np.mean(values)), 3) if values else ""
 
 
+def _log_width(low: float, high: float) -> float:
+    """Width of an odds-ratio interval on the log scale; ``inf`` where it is unbounded (a
+    lower end of 0 or an upper end of infinity: at small sizes a jackknife replicate can
+    meet a propensity of 0 or 1) and ``nan`` where an end is missing."""
+    if low is None or high is None or math.isnan(low) or math.isnan(high):
+        return math.nan
+    if low <= 0 or math.isinf(high):
+        return math.inf
+    return math.log(high) - math.log(low)
+
+
+def _median(width: np.ndarray) -> float | str:
+    """Median of the known widths, "unbounded" when more than half are infinite."""
+    known = width[~np.isnan(width)]
+    if not len(known):
+        return ""
+    m = float(np.median(known))
+    return round(m, 3) if math.isfinite(m) else "unbounded"
+
+
 def _summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     est: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
     failed: dict[tuple[Any, ...], int] = defaultdict(int)
@@ -192,7 +212,8 @@ def _summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dic
     detail = []
     for k, rows in sorted(est.items(), key=lambda kv: str(kv[0])):
         err = np.array([r["log_or"] - r["log_or_truth"] for r in rows])
-        width = np.array([math.log(r["or_high"]) - math.log(r["or_low"]) for r in rows])
+        width = np.array([_log_width(r["or_low"], r["or_high"]) for r in rows])
+        finite = width[np.isfinite(width)]
         detail.append(
             {
                 "linkage": k[0],
@@ -207,7 +228,9 @@ def _summarise(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dic
                 "sd_log_or": round(float(err.std(ddof=1)), 3) if len(err) > 1 else "",
                 "coverage_or": _rate([r["or_covered"] for r in rows]),
                 "coverage_rd": _rate([r["rd_covered"] for r in rows]),
-                "mean_width_log_or": round(float(width.mean()), 3),
+                "mean_width_log_or": round(float(finite.mean()), 3) if len(finite) else "",
+                "median_width_log_or": _median(width),
+                "unbounded_intervals": int(len(width) - len(finite)),
             }
         )
     flag_rows = []
@@ -250,6 +273,7 @@ def _main_table(detail: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if d["method"] == "aipw (ATE)":
             row[f"aipw {d['variance']} cov"] = d["coverage_or"]
             row[f"aipw {d['variance']} width"] = d["mean_width_log_or"]
+            row[f"aipw {d['variance']} unbounded"] = d["unbounded_intervals"]
             if d["variance"] == "jackknife":
                 row["aipw bias"] = d["bias_log_or"]
                 row["aipw not estimable"] = d["not_estimable"]
@@ -257,7 +281,8 @@ def _main_table(detail: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 #: Finished worlds are appended here as they complete, so an interrupted run can resume
-#: (``FDAC_COVERAGE_RESUME=1``); removed when the run completes.
+#: (``FDAC_COVERAGE_RESUME=1``); kept after the run (``make bench`` re-summarises it with
+#: ``FDAC_COVERAGE_RESUME=1`` in seconds) and removed when a fresh run starts.
 PARTIAL = Path(__file__).resolve().parents[1] / "reports" / "benchmarks" / "coverage.partial.jsonl"
 
 
@@ -294,13 +319,16 @@ def run() -> dict[str, Any]:
                     f"coverage: {i}/{len(tasks)} worlds, {time.perf_counter() - t0:.0f} s",
                     flush=True,
                 )
-    PARTIAL.unlink(missing_ok=True)
+    # the partial file stays until a fresh (not resumed) run starts: a failure after this
+    # point must not cost the worlds already computed
     order = {t: i for i, t in enumerate(tasks)}
     results.sort(key=lambda r: order[r["task"]])
     detail, tables = _summarise(results)
     notes = [
         "Coverage of the 95% interval for the odds ratio (`cov`); `width` is the mean width of "
-        "the log-odds-ratio interval; `bias` the mean error of the log odds ratio.",
+        "the log-odds-ratio interval over the bounded ones, `unbounded` how many intervals "
+        "reached an odds ratio of 0 or infinity (a propensity of 0 or 1 in a jackknife "
+        "replicate at small sizes); `bias` the mean error of the log odds ratio.",
         "jackknife: delete-one-cluster (family) jackknife with t(G-1) intervals, the package's "
         "default; sandwich: CR1 with normal quantiles (the peer). Matching always uses the "
         "sandwich (the jackknife is not valid for matching); the naive contrast is not adjusted.",

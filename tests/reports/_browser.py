@@ -100,3 +100,61 @@ def check_site(index: Path) -> dict[str, int]:
         "links": n_links,
         "images": n_images,
     }
+
+
+_LAYOUT_SCRIPT = """<script>
+window.addEventListener('load', function () {
+  var overflow = [], alt = [];
+  document.querySelectorAll('table').forEach(function (t, i) {
+    var box = t.getBoundingClientRect();
+    var parent = (t.closest('.jp-OutputArea-output') || t.parentElement).getBoundingClientRect();
+    if (box.right > parent.right + 1 || box.right > window.innerWidth) {
+      var cap = t.querySelector('caption');
+      overflow.push(i + ': ' + Math.round(box.width) + 'px ' + (cap ? cap.textContent : '').slice(0, 60));
+    }
+  });
+  document.querySelectorAll('img').forEach(function (m) {
+    var a = (m.getAttribute('alt') || '').trim();
+    if (!a || a.indexOf('No description') >= 0) alt.push(m.getAttribute('src').slice(0, 40));
+  });
+  document.body.setAttribute('data-fdac-check', JSON.stringify(
+    {overflow: overflow, alt: alt, tables: document.querySelectorAll('table').length}));
+});
+</script>"""
+
+
+def layout_problems(page: Path, width: int = 1400) -> dict[str, list[str]]:
+    """Open a copy of ``page`` at ``width`` px with a script that measures every table and
+    image: tables wider than their column (or the window) and images without real alt text
+    (nbconvert's placeholder "No description has been provided" counts as none)."""
+    import json
+    import re
+
+    exe = chromium()
+    assert exe is not None
+    text = page.read_text(encoding="utf-8")
+    assert "</body>" in text, f"{page.name} has no </body>"
+    with tempfile.TemporaryDirectory() as tmp:
+        probe = Path(tmp) / page.name
+        probe.write_text(text.replace("</body>", _LAYOUT_SCRIPT + "</body>", 1), encoding="utf-8")
+        proc = subprocess.run(
+            [
+                exe,
+                *FLAGS,
+                f"--user-data-dir={Path(tmp) / 'profile'}",
+                f"--window-size={width},2000",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    m = re.search(r'data-fdac-check="([^"]*)"', proc.stdout)
+    assert m, f"{page.name}: the layout probe did not run"
+    import html
+
+    found = json.loads(html.unescape(m.group(1)))
+    return {"overflow": found["overflow"], "alt": found["alt"]}

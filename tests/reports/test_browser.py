@@ -12,7 +12,7 @@ import pytest
 
 from fdac_research.reports import execute_notebook, render_html
 from fdac_research.reports._index import write_index
-from tests.reports._browser import check_site, chromium
+from tests.reports._browser import check_site, chromium, layout_problems
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,3 +58,23 @@ def test_broken_link_is_caught(tmp_path: Path) -> None:
     (index.parent / "tables" / "t.csv").unlink()
     with pytest.raises(AssertionError, match="does not resolve"):
         check_site(index)
+
+
+def test_layout_probe_finds_wide_tables_and_missing_alt_text(tmp_path: Path) -> None:
+    """The probe the pipeline test runs on every page: a table wider than the page and an
+    image with nbconvert's placeholder alt text are both reported; a narrow table and an
+    image with real alt text are not."""
+    page = tmp_path / "page.html"
+    wide = "".join(f"<td>{'x' * 40}</td>" for _ in range(60))
+    page.write_text(
+        "<!DOCTYPE html><html><body><div style='max-width:1339px'>"
+        "<table><caption>narrow</caption><tr><td>1</td></tr></table>"
+        f"<table><caption>wide</caption><tr>{wide}</tr></table></div>"
+        '<img src="a.png" alt="No description has been provided for this image">'
+        '<img src="b.png" alt="Bar chart of cases by court">'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    found = layout_problems(page)
+    assert len(found["overflow"]) == 1 and "wide" in found["overflow"][0]
+    assert found["alt"] == ["a.png"]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from fdac_research.reports import PipelineConfig, run_pipeline
-from tests.reports._browser import check_site, chromium
+from tests.reports._browser import check_site, chromium, layout_problems
 
 # One worker runs the whole module, so the two pipeline runs are made once (see
 # test_pipeline_twice for why the checks are also one test).
@@ -142,6 +142,23 @@ def _index_opens_in_chromium(two_runs: tuple[Path, Path, Path]) -> None:
     assert counts["pages"] == 6 and counts["images"] >= 5
 
 
+def _readers_can_read_it(two_runs: tuple[Path, Path, Path]) -> None:
+    """At 1,400 px no table overflows its column and every image has real alt text; the
+    landing page states the headline findings with the published numbers."""
+    a, _, _ = two_runs
+    for page in sorted(a.glob("*.html")):
+        found = layout_problems(page)
+        assert found == {"overflow": [], "alt": []}, page.name
+    index = (a / "index.html").read_text(encoding="utf-8")
+    assert "Headline findings" in index and "Children going home." in index
+    effects = pd.read_csv(a / "tables" / "effects_reunified_children.csv", index_col=0)
+    dr = effects.loc["aipw (ATE)"]
+    if str(dr["odds_ratio"]) != "[c]":
+        ci = f"{float(dr['odds_ratio']):.2f} (95% CI {float(dr['or_ci_low']):.2f}–"
+        assert ci in index
+    assert "Published table (output-checked)." not in index  # every table described
+
+
 def test_pipeline_twice(two_runs: tuple[Path, Path, Path]) -> None:
     """Every check of the two runs in one test: pytest-xdist 3.8 cannot keep an xdist_group
     on one worker under pytest 9 (it renames ``item._nodeid``, which pytest 9 no longer
@@ -153,3 +170,4 @@ def test_pipeline_twice(two_runs: tuple[Path, Path, Path]) -> None:
     _review_lists_every_published_table(two_runs)
     if chromium() is not None:  # headless Chromium: every page, link and image resolves
         _index_opens_in_chromium(two_runs)
+        _readers_can_read_it(two_runs)

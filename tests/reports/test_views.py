@@ -225,6 +225,14 @@ def test_synth_view_reads_the_release_report(tmp_path: Path) -> None:
     assert "nan" not in view.fidelity.to_string() and "3.14" not in view.fidelity.to_string()
     assert view.fidelity_note.startswith("`[c]`")
     assert view.privacy.loc["exact copies of real rows, cases", "synthetic"] == "0.00%"
+    # no check carries the real held-out measure: the gate table has no column for it
+    assert "Real held-out data" not in view.gate
+    # with the measure on the real held-out split, the gate table shows it in its own column
+    report["gate"]["checks"][0]["holdout"] = 0.75  # type: ignore[index]
+    (tmp_path / "synthetic_report.json").write_text(json.dumps(report))
+    gate = synthetic_release_view(tmp_path).gate
+    assert "| Check | Synthetic copy | Real held-out data | Threshold | Result |" in gate
+    assert "| SDMetrics score | 0.5 | 0.75 | 0.8 | **FAILED** |" in gate
 
 
 def test_planted_effect_recovered_and_hidden_confounding_flagged(tmp_path: Path) -> None:

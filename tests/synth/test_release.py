@@ -112,10 +112,13 @@ def test_memorising_synthesizer_is_refused_and_nothing_is_written(
 
 
 def test_cli_refusal_exits_non_zero_and_writes_nothing(
-    research_folder: Path, tmp_path: Path
+    research_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gate = tmp_path / "gate.json"
-    ReleaseGateConfig(min_quality_score=1.0).to_json(gate)
+    # the command line offers only the real models by name: the memoriser stands in for the
+    # default one, so that the release is refused whatever the thresholds' calibration
+    from fdac_research.synth import _release
+
+    monkeypatch.setitem(_release.MODELS, "cart", Memoriser)
     out = tmp_path / "release"
     rc = main(
         [
@@ -123,8 +126,8 @@ def test_cli_refusal_exits_non_zero_and_writes_nothing(
             str(research_folder),
             "--out",
             str(out),
-            "--gate",
-            str(gate),
+            "--model",
+            "cart",
             "--report-dir",
             str(tmp_path / "rep"),
         ]
@@ -132,6 +135,8 @@ def test_cli_refusal_exits_non_zero_and_writes_nothing(
     assert rc == 1
     assert not out.exists()
     assert (tmp_path / "rep" / REPORT_HTML).is_file()
+    report = json.loads((tmp_path / "rep" / REPORT_JSON).read_text())
+    assert report["model"]["name"] == "memoriser" and report["gate"]["passed"] is False
 
 
 def test_gate_config_rejects_bad_values() -> None:

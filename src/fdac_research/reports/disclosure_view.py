@@ -52,6 +52,8 @@ class DisclosureReview:
     figures: list[Image] = field(default_factory=list)
     #: the tables folder ``tables``, ``record`` and ``linked`` were read from (``None``: given)
     tables_dir: Path | None = None
+    #: alt text of each figure, in the same order
+    figure_alts: list[str] = field(default_factory=list)
 
 
 def _measures(name: str, m: dict[str, Any]) -> dict[str, Any]:
@@ -172,11 +174,11 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
     for name, t in report["tables"].items():
         micro.append(_measures(name, t["measures"]))
         fixes += _fix_rows(name, (t.get("figures") or {}).get("fixes", []))
-    figures = [
-        Image(data=io.BytesIO(b).getvalue(), format="png")
-        for f, b in sorted(pngs.items())
-        if f.endswith(_SAFE_FIGURES) and "riskiest" not in f
+    safe = [
+        (f, b) for f, b in sorted(pngs.items()) if f.endswith(_SAFE_FIGURES) and "riskiest" not in f
     ]
+    figures = [Image(data=io.BytesIO(b).getvalue(), format="png") for _, b in safe]
+    alts = [_figure_alt(f) for f, _ in safe]
     return DisclosureReview(
         dictionary=dictionary.reset_index(drop=True),
         microdata=pd.DataFrame(micro).set_index("table"),
@@ -186,6 +188,24 @@ def disclosure_review(research_dir: str | Path, tables_dir: str | Path) -> Discl
         linked=_linked_audit(Path(tables_dir)),
         figures=figures,
         tables_dir=Path(tables_dir),
+        figure_alts=alts,
+    )
+
+
+def _figure_alt(filename: str) -> str:
+    """What a risk-report figure shows, from its file name (``<table>_<kind>.png``)."""
+    table = Path(filename).stem
+    if table.endswith("_risk_distribution"):
+        return (
+            f"Two bar charts of the {table.removesuffix('_risk_distribution')} table: "
+            "records by how many records share their key (key frequency), and records by "
+            "individual re-identification risk (0 to 1); the aggregate measures are in the "
+            "table above."
+        )
+    return (
+        f"Horizontal bar charts of the {table.removesuffix('_fixes')} table's risk "
+        "measures before (grey) and after (blue) each recoding step; the values are in "
+        "the recoding table below."
     )
 
 
@@ -237,6 +257,17 @@ class PublishedReview:
     record: pd.DataFrame
     linked: pd.DataFrame
     figures: list[Image] = field(default_factory=list)
+    figure_alts: list[str] = field(default_factory=list)
+
+    def figure_views(self) -> list[Any]:
+        """The figures as inline PNGs with alt text."""
+        from fdac_research.reports.present import image
+
+        alts = [*self.figure_alts, *[""] * (len(self.figures) - len(self.figure_alts))]
+        return [
+            image(bytes(f.data), alt or "Chart of the disclosure-risk report.")
+            for f, alt in zip(self.figures, alts, strict=True)
+        ]
 
 
 def _aggregate(table: pd.DataFrame, records: pd.Series | None, threshold: int) -> pd.DataFrame:
@@ -306,4 +337,5 @@ def publish_review(review: DisclosureReview, tables_dir: str | Path) -> Publishe
         record=record,
         linked=linked,
         figures=review.figures,
+        figure_alts=review.figure_alts,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,10 @@ __all__ = [
     "linkage_error_sensitivity",
     "publish_linkage",
     "AGENCY_OF_COLUMN",
+    "CHART_KINDS",
+    "chart_views",
+    "quality_view",
+    "sensitivity_view",
 ]
 
 #: The research column each agency's linkage feeds, and its value when a link is missed
@@ -46,6 +51,14 @@ AGENCY_OF_COLUMN: dict[str, tuple[str, object]] = {
     "domestic_abuse": ("domestic_abuse", False),
     "mental_health": ("health", None),
     "prior_proceedings": ("local_authority", None),
+}
+#: Per-agency charts of the link stage, with what each shows (for the small multiples).
+CHART_KINDS: dict[str, str] = {
+    "match_weights": "histogram of the match weights of the scored candidate pairs (log "
+    "scale of pairs), with the match threshold dashed",
+    "m_u": "m and u probabilities of each comparison level and the partial match weight they give",
+    "waterfall": "how the match weight of the pair closest to the threshold builds up from "
+    "the prior through each comparison",
 }
 _CHARTS = (
     "precision_recall.png",
@@ -63,6 +76,10 @@ class LinkageOverview:
     figures: list[Image] = field(default_factory=list)
     #: Unrounded records and linked records per agency (for the output check only).
     counts: pd.DataFrame | None = None
+    #: Every agency's charts by kind (``match_weights``, ``m_u``, ``waterfall``): agency ->
+    #: PNG path, for small multiples; and the precision-recall chart when there is one.
+    agency_charts: dict[str, dict[str, Path]] = field(default_factory=dict)
+    precision_recall: Path | None = None
 
 
 def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> LinkageOverview:
@@ -106,7 +123,23 @@ def linkage_overview(research_dir: str | Path, linkage_dir: str | Path) -> Linka
     figures = [
         Image(filename=str(charts / c)) for c in _CHARTS if charts and (charts / c).is_file()
     ]
-    return LinkageOverview(out, figures, counts)
+    kinds: dict[str, dict[str, Path]] = {}
+    for kind in CHART_KINDS:
+        found = {
+            str(a): charts / f"{a}_{kind}.png"
+            for a in out.index
+            if charts and (charts / f"{a}_{kind}.png").is_file()
+        }
+        if found:
+            kinds[kind] = found
+    pr = charts / "precision_recall.png" if charts else None
+    return LinkageOverview(
+        out,
+        figures,
+        counts,
+        agency_charts=kinds,
+        precision_recall=pr if pr is not None and pr.is_file() else None,
+    )
 
 
 @dataclass
@@ -325,3 +358,80 @@ def publish_linkage(
         else:
             summary = sensitivity.summary
     return PublishedLinkage(quality, table, summary, SUPPRESSION_NOTE if hidden else "")
+
+
+# ---- what the reader sees -----------------------------------------------------------------
+
+
+def quality_view(published: pd.DataFrame) -> Any:
+    """The published linkage-quality table for people."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Agency", "@index"),
+            Col("Records", "n_records", "int"),
+            Col("Linked records", "n_linked", "int"),
+            Col("Linked", "linked_%", "percent100", 0),
+            Col("Match threshold (probability)", "match_threshold", "number"),
+            Col("Precision (links that are right)", "precision", "percent"),
+            Col("Recall (true links found)", "recall", "percent"),
+        ],
+        caption="Coverage and estimated accuracy of the linkage, per agency",
+        note="Counts rounded to 5; [c]: fewer than 10 records, linked or unlinked. Precision "
+        "and recall are estimated against the world's truth or a reviewed clerical sample; "
+        "'–' when neither exists.",
+    )
+
+
+def sensitivity_view(published: pd.DataFrame) -> Any:
+    """The published linkage-error sensitivity table for people."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Scenario", "@index"),
+            Col("Doubly robust odds ratio (median)", "odds_ratio (median)", "number"),
+            Col("Lowest", "lowest", "number"),
+            Col("Highest", "highest", "number"),
+            Col("FDAC (children)", "n_treated", "int"),
+            Col("Comparison (children)", "n_untreated", "int"),
+        ],
+        caption="Children going home: the estimate under further linkage errors",
+        note="Counts rounded to 5. Each scenario adds linkage errors at a multiple of the "
+        "measured rates to the linked covariates and re-estimates, several times.",
+    )
+
+
+def chart_views(overview: LinkageOverview) -> list[Any]:
+    """The linkage charts with alt text: the precision-recall chart, then one small-multiple
+    grid per chart kind with every agency that has it."""
+    from fdac_research.reports.present import image, image_grid
+
+    out: list[Any] = []
+    if overview.precision_recall is not None:
+        out.append(
+            image(
+                overview.precision_recall.read_bytes(),
+                "Line charts of pairwise precision (left) and recall (right) against the "
+                "match-probability threshold, one line per agency; the dashed line is the "
+                "threshold used.",
+            )
+        )
+    for kind, charts in overview.agency_charts.items():
+        what = CHART_KINDS[kind]
+        out.append(
+            image_grid(
+                [
+                    (
+                        path.read_bytes(),
+                        f"{agency.replace('_', ' ')}: {what}.",
+                        agency.replace("_", " "),
+                    )
+                    for agency, path in sorted(charts.items())
+                ]
+            )
+        )
+    return out

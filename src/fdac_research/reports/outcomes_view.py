@@ -23,6 +23,7 @@ from fdac_research import analysis
 from fdac_research.analysis import AnalysisError, AnalysisFrame, EffectResult
 from fdac_research.dataset import ResearchData
 from fdac_research.reports.links import outcome_link
+from fdac_research.reports.present import method_name
 from fdac_research.reports.publish import (
     DEFAULT_RULES,
     SUPPRESSION_NOTE,
@@ -40,6 +41,7 @@ __all__ = [
     "TruthComparison",
     "evaluate_outcomes",
     "publish_evaluation",
+    "readable_forest",
     "truth_comparison",
 ]
 
@@ -86,6 +88,14 @@ _BALANCE_CHECK: dict[str, Any] = {
     ),
 }
 _COUNTS = (*_N_COLUMNS, "events_treated", "events_untreated")
+#: The balance table's SMD columns, in words (love plot legend).
+_SMD_WORDS = {
+    "unadjusted": "Before adjustment",
+    "ipw_ate": "Inverse probability weighting (ATE)",
+    "matching": "Propensity-score matching",
+}
+#: Ticks of a log axis of ratios, as plain numbers.
+_RATIO_TICKS = (0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7.5, 10, 15, 20, 50, 100)
 _HIDDEN_BIAS = "explained away by a confounder of RR < {:g}"
 
 
@@ -277,6 +287,8 @@ def evaluate_outcomes(
             {
                 "outcome": title,
                 "doubly robust risk ratio": round(dr.risk_ratio.value, 3),
+                "risk ratio 95% CI low": round(dr.risk_ratio.ci_low, 3),
+                "risk ratio 95% CI high": round(dr.risk_ratio.ci_high, 3),
                 "E-value (estimate)": round(e.point, 3),
                 "E-value (confidence limit)": round(e.ci, 3),
                 _HIDDEN_BIAS.format(hidden_bias_threshold): analysis.is_sensitive_to_hidden_bias(
@@ -414,6 +426,34 @@ def truth_comparison(ev: OutcomeEvaluation, sources_dir: str | Path) -> TruthCom
     )
 
 
+def readable_forest(fig: Figure) -> Figure:
+    """A forest plot for readers (in place): estimator names in words on the rows and
+    plain numbers (0.5, 1, 2) on a log axis of ratios instead of powers of ten."""
+    import textwrap
+
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    for ax in fig.axes:
+        title = ax.get_title()
+        if title:
+            ax.set_title(textwrap.fill(title, 60), fontsize=10)
+        labels = [t.get_text() for t in ax.get_yticklabels()]
+        if labels:
+            ax.set_yticks(ax.get_yticks(), [method_name(t) for t in labels], fontsize=8)
+        if ax.get_xscale() == "log":
+            lo, hi = ax.get_xlim()
+            ticks = [t for t in _RATIO_TICKS if lo <= t <= hi]
+            if len(ticks) > 7:  # every other tick, keeping 1
+                keep = ticks.index(1) % 2 if 1 in ticks else 0
+                ticks = [t for i, t in enumerate(ticks) if i % 2 == keep]
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlim(lo, hi)
+    fig.tight_layout()
+    return fig
+
+
 @dataclass
 class PublishedEvaluation:
     """What the outcomes report shows: every table as written to the tables folder after its
@@ -485,7 +525,9 @@ def publish_evaluation(
         pub.effects[key] = checked(table, f"effects_{key}", **_ARM_CHECK)
         kept = _kept(ev.results[key], pub.effects[key])
         pub.forest_plots[key] = (
-            analysis.forest_plot(kept, measure="odds_ratio", title=ev.titles[key]) if kept else None
+            readable_forest(analysis.forest_plot(kept, measure="odds_ratio", title=ev.titles[key]))
+            if kept
+            else None
         )
     for column, counts in ev.count_tables.items():
         pub.counts[column] = publish_table(
@@ -495,10 +537,15 @@ def publish_evaluation(
         pub.balance = checked(ev.balance, "balance_reunified_children", **_BALANCE_CHECK)
         ok = pub.balance[~suppressed_rows(pub.balance)]
         if len(ok):
-            smd = ok[["unadjusted", "ipw_ate", "matching"]].astype(float).reset_index()
+            smd = ok[list(_SMD_WORDS)].astype(float).reset_index()
+            smd["covariate"] = smd["covariate"].astype(str).str.replace("_", " ")
             pub.love_plot = analysis.love_plot(
                 smd, title="Covariate balance: children (reunification)"
             )
+            for ax in pub.love_plot.axes:  # the legend in words
+                legend = ax.get_legend()
+                for text in legend.get_texts() if legend is not None else []:
+                    text.set_text(_SMD_WORDS.get(text.get_text(), text.get_text()))
     if ev.sensitivity is not None and not ev.sensitivity.empty:
         pub.sensitivity = checked(ev.sensitivity, "sensitivity_e_values", **_ARM_CHECK)
     pub.sensitivity_text = _sensitivity_text(
@@ -535,11 +582,13 @@ def publish_evaluation(
         if "reunified_children" in pub.effects:
             kept = _kept(ev.results["reunified_children"], pub.effects["reunified_children"])
             if kept:
-                pub.truth_plot = analysis.forest_plot(
-                    kept,
-                    measure="odds_ratio",
-                    truth=truth.effects,
-                    title="Children reunified: estimates against the truth",
+                pub.truth_plot = readable_forest(
+                    analysis.forest_plot(
+                        kept,
+                        measure="odds_ratio",
+                        truth=truth.effects,
+                        title="Children reunified: estimates against the truth",
+                    )
                 )
     tables = [
         *pub.effects.values(),
@@ -552,3 +601,153 @@ def publish_evaluation(
     hidden = any(suppressed_rows(t).any() for t in tables if t is not None)
     pub.notes = SUPPRESSION_NOTE if hidden else ""
     return pub
+
+
+# ---- what the reader sees: the published rows as tables for people ------------------------
+
+_PP = "percentage points"
+
+
+def _intervals_note(published: pd.DataFrame) -> str:
+    methods = sorted(
+        {str(v) for v in published.get("variance", pd.Series(dtype=object)) if v != "[c]"}
+    )
+    return (
+        "Counts are rounded to 5; [c]: not published (too few people, events or non-events). "
+        + (f"95% confidence intervals: {'; '.join(methods)}. " if methods else "")
+        + "Full detail (events per arm, risk-difference intervals) is in the published CSV."
+    )
+
+
+def effects_view(published: pd.DataFrame, caption: str = "") -> Any:
+    """An effects table for people: the estimator in words, people and families, the share
+    with the outcome in each arm, the difference in percentage points and the odds ratio,
+    each with its 95% interval."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Estimate", "@index", "method"),
+            Col("FDAC (people)", "n_treated", "int"),
+            Col("Comparison (people)", "n_untreated", "int"),
+            Col("Families", "n_clusters", "int"),
+            Col("FDAC with the outcome", "p_treated", "percent"),
+            Col("Comparison with the outcome", "p_untreated", "percent"),
+            Col(
+                f"Difference, {_PP} (95% CI)",
+                ("risk_difference", "rd_ci_low", "rd_ci_high"),
+                "estimate",
+                1,
+                scale=100.0,
+            ),
+            Col("Odds ratio (95% CI)", ("odds_ratio", "or_ci_low", "or_ci_high"), "estimate"),
+        ],
+        caption=caption,
+        note=_intervals_note(published),
+    )
+
+
+def forest_alt(published: pd.DataFrame, title: str) -> str:
+    """Alt text of a forest plot: what it shows, with the published odds ratios."""
+    from fdac_research.reports.present import fmt_estimate
+
+    shown = published[~suppressed_rows(published)]
+    parts = [
+        f"{method_name(i)} {fmt_estimate(r['odds_ratio'], r['or_ci_low'], r['or_ci_high'])}"
+        for i, r in shown.iterrows()
+    ]
+    return (
+        f"Forest plot of {title.lower()}: odds ratio, FDAC against comparison, with 95% "
+        f"confidence intervals on a log scale, a dashed line at 1 (no difference). "
+        + "; ".join(parts)
+        + "."
+    )
+
+
+def balance_view(published: pd.DataFrame) -> Any:
+    """The balance table for people: each characteristic's standardised mean difference
+    before and after adjustment, and how many in each arm have it."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Characteristic", "@index"),
+            Col("SMD before adjustment", "unadjusted", "number", 3),
+            Col("SMD after weighting (IPW, ATE)", "ipw_ate", "number", 3),
+            Col("SMD after matching", "matching", "number", 3),
+            Col("FDAC (people)", "n_treated", "int"),
+            Col("FDAC with it", "with_treated", "int"),
+            Col("Comparison (people)", "n_untreated", "int"),
+            Col("Comparison with it", "with_untreated", "int"),
+        ],
+        caption="Covariate balance: children (reunification)",
+        note="SMD: standardised mean difference (under 0.1 in absolute value is usually "
+        "taken as balanced). '–': not a yes/no characteristic. Counts rounded to 5; the "
+        "matched sample's counts are in the published CSV.",
+    )
+
+
+def counts_view(published: pd.DataFrame, caption: str) -> Any:
+    """A count table of children (final orders, placements) for people."""
+    from fdac_research.reports.present import count_table
+
+    return count_table(published, caption, "children")
+
+
+def sensitivity_view(published: pd.DataFrame) -> Any:
+    """The E-values for people, with the risk ratio and its interval they rest on."""
+    from fdac_research.reports.present import Col, people_table
+
+    flag = next((c for c in published.columns if str(c).startswith("explained away")), None)
+    cols = [
+        Col("Outcome", "@index"),
+        Col(
+            "Doubly robust risk ratio (95% CI)",
+            ("doubly robust risk ratio", "risk ratio 95% CI low", "risk ratio 95% CI high"),
+            "estimate",
+        ),
+        Col("E-value of the estimate", "E-value (estimate)", "number"),
+        Col("E-value of the confidence limit", "E-value (confidence limit)", "number"),
+    ]
+    if flag is not None:
+        threshold = str(flag).rsplit("<", 1)[-1].strip()
+        cols.append(
+            Col(f"Explained away by a confounder weaker than RR {threshold}?", flag, "bool")
+        )
+    cols += [
+        Col("FDAC (people)", "n_treated", "int"),
+        Col("Comparison (people)", "n_untreated", "int"),
+    ]
+    return people_table(
+        published,
+        cols,
+        caption="How strong an unmeasured confounder would have to be",
+        note="E-values are defined on the risk-ratio scale (the ratio of the two arms' "
+        "shares with the outcome), so this table gives the doubly robust risk ratio rather "
+        "than the odds ratio of the tables above. An E-value of 1 means the interval already "
+        "includes no effect.",
+    )
+
+
+def truth_view(published: pd.DataFrame) -> Any:
+    """Estimates against the planted truth (odds ratios; the risk differences are in the
+    published CSV)."""
+    from fdac_research.reports.present import Col, people_table
+
+    rows = [i for i in published.index if str(published.at[i, "measure"]) == "odds_ratio"]
+    return people_table(
+        published,
+        [
+            Col("Outcome", "key"),
+            Col("Estimate", ("method", "estimand"), "method"),
+            Col("Odds ratio (95% CI)", ("estimate", "ci_low", "ci_high"), "estimate"),
+            Col("Planted truth", "truth", "number"),
+            Col("Bias", "bias", "number"),
+            Col("Interval covers the truth", "covered", "bool"),
+        ],
+        rows=rows,
+        caption="Odds ratios against the effects planted in the synthetic world",
+        note="Risk differences and the counts behind each row are in the published CSV.",
+    )

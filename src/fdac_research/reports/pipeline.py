@@ -51,27 +51,27 @@ NOTEBOOKS: tuple[tuple[str, str, str], ...] = (
     (
         "01_cohort_profile.ipynb",
         "Cohort profile",
-        "What kinds of cases go through FDAC and ordinary proceedings.",
+        "Who goes through FDAC and ordinary care proceedings?",
     ),
     (
         "02_linkage_quality.ipynb",
         "Linkage quality",
-        "Coverage and precision/recall of the agency linkage, and what linkage errors could do.",
+        "How well were agency records linked, and could linkage errors change the findings?",
     ),
     (
         "03_outcomes_evaluation.ipynb",
         "Outcomes evaluation",
-        "FDAC vs comparison: cessation, reunification, orders, return to court.",
+        "Did more children go home, and more parents stop misusing substances, in FDAC?",
     ),
     (
         "04_disclosure_review.ipynb",
         "Disclosure review",
-        "Re-identification risk of the research dataset and of every published table.",
+        "Could the research data or the published tables identify a family?",
     ),
     (
         "05_synthetic_release.ipynb",
         "Synthetic release",
-        "Utility and privacy of the synthetic copy of the research dataset.",
+        "Was a synthetic copy released, how useful is it, and how private?",
     ),
 )
 
@@ -393,7 +393,18 @@ def run_pipeline(cfg: PipelineConfig) -> Path:
         published = sorted(p.relative_to(tmp).as_posix() for p in tables.rglob("*.csv"))
         _check_review_lists_every_table(tables)
         reports = [(nb.replace(".ipynb", ".html"), t, d) for nb, t, d in NOTEBOOKS]
-        write_index(tmp, reports, published, _notes(cfg, sources))
+        from fdac_research.dataset import code_version
+        from fdac_research.reports.findings import headline_findings
+
+        refused = any(s.get("outcome") == "refused" for s in stages)
+        write_index(
+            tmp,
+            reports,
+            published,
+            _notes(cfg, sources),
+            findings=headline_findings(tables, released=not refused),
+            provenance=_provenance(cfg, code_version()),
+        )
         old_bench = out / "benchmarks"
         if old_bench.is_dir():
             shutil.copytree(old_bench, tmp / "benchmarks")
@@ -472,6 +483,22 @@ def _check_review_lists_every_table(tables: Path) -> None:
             f"table but its own; not listed: {missing or 'none'}; listed but not published: "
             f"{extra or 'none'}"
         )
+
+
+def _provenance(cfg: PipelineConfig, version: str) -> list[str]:
+    """Where the published figures come from, as the manifest records it (no local paths,
+    no dates: the same run gives the same page)."""
+    p = cfg.public()
+    kind = "Synthetic data" if cfg.data is None else f"Data folder {p['data']}"
+    linkage = (
+        "linkage taken from the synthetic world's truth"
+        if p["linkage"] == "truth"
+        else "probabilistic linkage (Fellegi-Sunter)"
+    )
+    return [
+        f"{kind}; {linkage}; seed {p['seed']}.",
+        f"Made by fdac-research {version} (manifest.json lists every package version).",
+    ]
 
 
 def _notes(cfg: PipelineConfig, sources: Path | None) -> list[str]:

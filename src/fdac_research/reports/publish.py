@@ -98,8 +98,10 @@ def _inert(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write(df: pd.DataFrame, path: Path) -> None:
+    # a plain row number (0, 1, 2, ...) labels nothing: it is left out of the CSV
+    numbered = isinstance(df.index, pd.RangeIndex) and df.index.name is None
     with atomic_file(path) as tmp:
-        _inert(df).to_csv(tmp, lineterminator="\n", encoding="utf-8")
+        _inert(df).to_csv(tmp, lineterminator="\n", encoding="utf-8", index=not numbered)
     os.chmod(path, 0o644)  # published: readable by whoever serves the reports
 
 

@@ -66,6 +66,8 @@ def _utility(u: dict[str, Any]) -> pd.DataFrame:
     rows = [
         ("SDMetrics quality score (1 = identical distributions)", round(u["quality"]["score"], 3))
     ]
+    for prop, score in sorted((u["quality"].get("properties") or {}).items()):
+        rows.append((f"SDMetrics property: {prop} (1 = identical)", round(float(score), 3)))
     for table, p in sorted(u.get("pmse", {}).items()):
         rows.append(
             (f"S_pMSE, two-way, {table} (about 1 ideal, under 3 good)", round(p["s_pmse"], 2))
@@ -196,18 +198,36 @@ def _privacy(p: dict[str, Any], gate: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).set_index("measure")
 
 
+def _shown_value(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def _gate_text(gate: dict[str, Any]) -> str:
+    """The gate as a Markdown table: each check, its value, threshold and result, and the
+    same measure on the real held-out data when the gate recorded it (``holdout``)."""
+    checks = gate.get("checks", [])
+    holdout = any(c.get("holdout") is not None for c in checks)
+    head = [
+        "Check",
+        "Synthetic copy",
+        *(["Real held-out data"] if holdout else []),
+        "Threshold",
+        "Result",
+    ]
     lines = [
         f"**Release gate: {'PASSED' if gate.get('passed') else 'REFUSED'}.** Each check and its threshold:",
         "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
     ]
-    for c in gate.get("checks", []):
-        mark = "passed" if c.get("passed") else "FAILED"
-        value = c.get("value")
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        lines.append(
-            f"* {mark}: {c.get('detail', c.get('name'))}: {shown} (threshold {c.get('threshold')})"
-        )
+    for c in checks:
+        detail = str(c.get("detail", c.get("name"))).replace("|", "/")
+        cells = [detail, _shown_value(c.get("value"))]
+        if holdout:
+            h = c.get("holdout")
+            cells.append("–" if h is None else _shown_value(h))
+        cells += [str(c.get("threshold")), "passed" if c.get("passed") else "**FAILED**"]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -400,4 +420,59 @@ def publish_release(
             view.privacy, "synthetic_privacy", tables_dir, reason=_PRIVACY_REASON
         ),
         fidelity_note=SUPPRESSION_NOTE if hidden or view.fidelity_note else "",
+    )
+
+
+# ---- what the reader sees -----------------------------------------------------------------
+
+
+def utility_view(published: pd.DataFrame) -> Any:
+    """The published utility measures for people."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [Col("Measure", "@index"), Col("Value", "value", "text")],
+        caption="How useful the synthetic copy is",
+        note="SDMetrics' properties: Column Shapes (each column's distribution), Column "
+        "Pair Trends (pairs of columns), Cardinality (children per case), Intertable Trends "
+        "(columns across linked tables).",
+    )
+
+
+def fidelity_view(published: pd.DataFrame) -> Any:
+    """Real against synthetic odds ratios for people (the counts are in the CSV)."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Outcome", "outcome"),
+            Col("Estimate", "method", "method"),
+            Col("Real data: odds ratio (95% CI)", "real odds ratio"),
+            Col("Synthetic copy: odds ratio (95% CI)", "synthetic odds ratio"),
+            Col("Intervals overlap", "intervals overlap", "bool"),
+            Col("Synthetic estimate inside the real interval", "synthetic inside real CI", "bool"),
+            Col("Real people", "real n", "int"),
+        ],
+        caption="Real against synthetic: the FDAC findings",
+        note="Counts rounded to 5; [c]: not published (too few people, events or "
+        "non-events). People and events per arm are in the published CSV.",
+    )
+
+
+def privacy_view(published: pd.DataFrame) -> Any:
+    """The published privacy measures for people."""
+    from fdac_research.reports.present import Col, people_table
+
+    return people_table(
+        published,
+        [
+            Col("Measure", "@index"),
+            Col("Synthetic copy", "synthetic"),
+            Col("Real held-out data (baseline)", "held-out real (baseline)"),
+        ],
+        caption="How private the synthetic copy is",
+        note="An attack risk is the attack's success rate above its rate on held-out real "
+        "records (the baseline is subtracted); 0 or below means no measurable risk.",
     )

@@ -22,8 +22,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fdac_research.synth._base import BaseSynthesizer
     from fdac_research.synth._cart import CARTSynthesizer
-    from fdac_research.synth._fidelity import effect_fidelity, interval_overlap
-    from fdac_research.synth._gate import GateCheck, ReleaseGateConfig, evaluate_gate
+    from fdac_research.synth._fidelity import compare_log_odds, effect_fidelity, interval_overlap
+    from fdac_research.synth._gate import (
+        GateCheck,
+        ReleaseGateConfig,
+        dcr_threshold,
+        evaluate_gate,
+    )
     from fdac_research.synth._metadata import (
         COMPATIBLE_ORDERS,
         RULES,
@@ -57,6 +62,8 @@ _LAZY = {
     "CARTSynthesizer": "_cart",
     "effect_fidelity": "_fidelity",
     "interval_overlap": "_fidelity",
+    "compare_log_odds": "_fidelity",
+    "dcr_threshold": "_gate",
     "GateCheck": "_gate",
     "ReleaseGateConfig": "_gate",
     "evaluate_gate": "_gate",
@@ -101,7 +108,9 @@ __all__ = [
     "children_per_case",
     "effect_fidelity",
     "interval_overlap",
+    "compare_log_odds",
     "ReleaseGateConfig",
+    "dcr_threshold",
     "GateCheck",
     "evaluate_gate",
     "split_holdout",

@@ -13,8 +13,10 @@ Order of synthesis
    the mother and the previous sibling's age and placement (siblings' outcomes go together).
 
 Exact copies (an adult row or a whole family identical to a real one on every attribute)
-are redrawn (whole families, up to ``max_copy_retries`` rounds); see
-:mod:`fdac_research.synth._copies`.
+are redrawn (whole families, up to ``max_copy_retries`` rounds, each round drawing and
+checking only the families still copying, and at most ``max_copy_redraw_share`` of the
+release in all); see :mod:`fdac_research.synth._copies`. Whatever is left is logged and
+judged by the release gate.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pandas as pd
 
 from fdac_research.synth._base import BaseSynthesizer, check_seed
 from fdac_research.synth._cart_tree import ColumnTree, Encoder
-from fdac_research.synth._copies import exact_copy_mask, family_text, row_text
+from fdac_research.synth._copies import contains_sorted, family_text, row_text, sorted_unique
 from fdac_research.synth._enforce import DEFAULT_MIN_TAIL_COUNT, enforce_rules
 from fdac_research.synth._metadata import column_specs
 
@@ -99,16 +101,29 @@ class _Sequence:
         self.columns = columns
         self.conditions = conditions
 
-    def fit(self, df: pd.DataFrame, seed: int, min_samples_leaf: int) -> _Sequence:
+    def fit(
+        self, df: pd.DataFrame, seed: int, min_samples_leaf: int, select_leaf: bool = False
+    ) -> _Sequence:
         self.encoder_ = Encoder().fit(df[list(self.conditions + self.columns)])
         self.trees_: list[ColumnTree] = []
+        groups = df["case_id"].astype(str).to_numpy() if select_leaf else None
         for j, col in enumerate(self.columns):
             kind = _KINDS[self.table].get(col, "float")
             smooth = kind == "float" or (kind == "integer" and df[col].nunique() > 25)
             X = self._design(df, j)  # noqa: N806
-            tree = ColumnTree(kind, smooth=smooth, min_samples_leaf=min_samples_leaf)
-            self.trees_.append(tree.fit(X, df[col], seed + j))
+            tree = ColumnTree(
+                kind, smooth=smooth, min_samples_leaf=min_samples_leaf, select_leaf=select_leaf
+            )
+            self.trees_.append(tree.fit(X, df[col], seed + j, groups))
         return self
+
+    def leaves(self) -> dict[str, int | str]:
+        """The leaf size of each column's tree, ``"logistic"`` where the cross-validation
+        chose a logistic regression."""
+        return {
+            c: "logistic" if t.logit_ is not None else t.leaf_
+            for c, t in zip(self.columns, self.trees_, strict=True)
+        }
 
     def _design(self, df: pd.DataFrame, j: int) -> np.ndarray:
         cols = list(self.conditions + self.columns[:j])
@@ -167,8 +182,21 @@ class CARTSynthesizer(BaseSynthesizer):
     min_samples_leaf : int, default 5
         Smallest leaf of every tree (synthpop ``minbucket``); larger leaves give smoother,
         more private and less faithful data.
+    leaf_selection : {"cv", "fixed"}, default "cv"
+        ``"cv"``: each column's leaf size is chosen from ``min_samples_leaf`` x 1, 2, 4, 8,
+        16 by cross-validation on the training families (one-standard-error rule; see
+        :mod:`fdac_research.synth._cart_tree`), so that at the size of a real evaluation the
+        trees keep only structure that holds for families they did not see. ``"fixed"``:
+        every tree uses ``min_samples_leaf`` (synthpop's behaviour).
     max_copy_retries : int, default 10
-        Rounds of redrawing families that copy a real adult row or a real family.
+        Rounds of redrawing families that copy a real adult row or a real family. Each round
+        draws and checks only the families still copying, so a round costs in proportion
+        to them, not to the release.
+    max_copy_redraw_share : float, default 1.0
+        Cap on the work of the redraws: at most this share of the release's families (per
+        stratum) is redrawn over all rounds together; when the next round would pass it the
+        loop stops and the remaining copies are logged (the release gate refuses a release
+        with any family copy). With the default, redrawing costs at most one more release.
     strata : str or None, default "cohort"
         Fit one synthesizer per level of this case column (synthpop's ``strata``) so that
         the FDAC-vs-comparison contrasts the evaluation estimates are not attenuated by
@@ -206,9 +234,13 @@ class CARTSynthesizer(BaseSynthesizer):
         strata: str | None = "cohort",
         seed: int = 0,
         min_tail_count: int = DEFAULT_MIN_TAIL_COUNT,
+        max_copy_redraw_share: float = 1.0,
+        leaf_selection: str = "cv",
     ) -> None:
         self.min_samples_leaf = min_samples_leaf
+        self.leaf_selection = leaf_selection
         self.max_copy_retries = max_copy_retries
+        self.max_copy_redraw_share = max_copy_redraw_share
         self.strata = strata
         self.seed = seed
         self.min_tail_count = min_tail_count
@@ -223,6 +255,11 @@ class CARTSynthesizer(BaseSynthesizer):
             problems.append(
                 f"max_copy_retries must be an integer >= 0, got {self.max_copy_retries!r}"
             )
+        if self.leaf_selection not in ("cv", "fixed"):
+            problems.append(f"leaf_selection must be 'cv' or 'fixed', got {self.leaf_selection!r}")
+        share = self.max_copy_redraw_share
+        if isinstance(share, bool) or not isinstance(share, (int, float)) or not share >= 0:
+            problems.append(f"max_copy_redraw_share must be a number >= 0, got {share!r}")
         if problems:
             raise ValueError("; ".join(problems))
         if self.strata is not None and self.strata not in ("cohort", "court", "local_authority"):
@@ -236,30 +273,31 @@ class CARTSynthesizer(BaseSynthesizer):
             return
         self.strata_models_: dict[str, CARTSynthesizer] = {}
         leaf = self.min_samples_leaf
+        cv = self.leaf_selection == "cv"
         cases = tables["cases"].copy()
         adults, kids = tables["adults"], tables["children"]
         cases["adult_roles"] = _roles(adults, cases["case_id"]).to_numpy()
-        self.cases_ = _Sequence("cases", CASE_SEQUENCE, ()).fit(cases, seed, leaf)
+        self.cases_ = _Sequence("cases", CASE_SEQUENCE, ()).fit(cases, seed, leaf, cv)
         case_feats = cases.set_index("case_id")[list(CASE_FEATURES)]
         a = adults.join(case_feats, on="case_id")
         mothers = a[a["role"] == "mother"]
         cond = CASE_FEATURES
-        self.mothers_ = _Sequence("adults", ADULT_SEQUENCE, cond).fit(mothers, seed + 100, leaf)
+        self.mothers_ = _Sequence("adults", ADULT_SEQUENCE, cond).fit(mothers, seed + 100, leaf, cv)
         mfeat = _mother_features(adults)
         others = _with_mother(a[a["role"] != "mother"].reset_index(drop=True), mfeat)
         self.others_ = None
         if len(others):
             self.others_ = _Sequence(
                 "adults", ADULT_SEQUENCE, cond + ("role",) + MOTHER_FEATURES
-            ).fit(others, seed + 200, leaf)
+            ).fit(others, seed + 200, leaf, cv)
         k = _with_mother(_children_order(kids).join(case_feats, on="case_id"), mfeat)
         self.children_ = _Sequence(
             "children", CHILD_SEQUENCE, cond + MOTHER_FEATURES + SIBLING_FEATURES
-        ).fit(k, seed + 300, leaf)
+        ).fit(k, seed + 300, leaf, cv)
         self.max_children_ = int(kids.groupby("case_id").size().max())
         self.real_rows_ = {
-            "adults": row_text(adults, "adults").astype(str),
-            "families": family_text(tables).to_numpy().astype(str),
+            "adults": sorted_unique(row_text(adults, "adults")),
+            "families": sorted_unique(family_text(tables).to_numpy()),
         }
 
     # -- sampling ------------------------------------------------------------------
@@ -333,11 +371,28 @@ class CARTSynthesizer(BaseSynthesizer):
         # adult rows draw nothing at random, so these are the released adult rows)
         fam = enforce_rules(fam, self.conditionals_, np.random.default_rng(0), self.tail_bounds_)
         a = fam["adults"]
-        mask = exact_copy_mask(row_text(a, "adults"), self.real_rows_["adults"])
+        mask = contains_sorted(self.real_rows_["adults"], row_text(a, "adults"))
         bad = set(a.loc[mask, "case_id"])
         ft = family_text(fam)
-        bad |= set(ft.index[exact_copy_mask(ft.to_numpy(), self.real_rows_["families"])])
+        bad |= set(ft.index[contains_sorted(self.real_rows_["families"], ft.to_numpy())])
         return np.array(sorted(bad), dtype=object)
+
+    def leaf_sizes(self) -> dict[str, dict[str, int | str]]:
+        """The leaf size of every fitted tree: ``{"<stratum>/<part>": {column: leaf}}`` with
+        parts cases, mothers, others and children (no stratum prefix when unstratified)."""
+        self._check_fitted()
+        return self._leaf_sizes()
+
+    def _leaf_sizes(self) -> dict[str, dict[str, int | str]]:
+        if self.strata_models_:
+            return {
+                f"{level}/{k}": v
+                for level, m in self.strata_models_.items()
+                for k, v in m._leaf_sizes().items()
+            }
+        parts = {"cases": self.cases_, "mothers": self.mothers_, "others": self.others_}
+        parts["children"] = self.children_
+        return {k: seq.leaves() for k, seq in parts.items() if seq is not None}
 
     def _fit_strata(self, tables: dict[str, pd.DataFrame], seed: int) -> None:
         """One synthesizer per level of ``strata`` (synthpop's ``strata``): differences
@@ -349,8 +404,8 @@ class CARTSynthesizer(BaseSynthesizer):
         # copies are judged against every training row: an adult row carries no cohort, so
         # one stratum can copy a real adult of another
         real_rows = {
-            "adults": row_text(tables["adults"], "adults").astype(str),
-            "families": family_text(tables).to_numpy().astype(str),
+            "adults": sorted_unique(row_text(tables["adults"], "adults")),
+            "families": sorted_unique(family_text(tables).to_numpy()),
         }
         for i, level in enumerate(levels):
             ids = set(cases.loc[cases[self.strata].astype(str) == level, "case_id"])
@@ -363,6 +418,8 @@ class CARTSynthesizer(BaseSynthesizer):
                 strata=None,
                 seed=seed + 1000 * i,
                 min_tail_count=self.min_tail_count,
+                max_copy_redraw_share=self.max_copy_redraw_share,
+                leaf_selection=self.leaf_selection,
             )
             # the whole training data's codes and conditionals: copies are judged on rows as
             # they will be released (see _copies)
@@ -398,31 +455,62 @@ class CARTSynthesizer(BaseSynthesizer):
     def _sample_one(self, n_cases: int, seed: int) -> dict[str, pd.DataFrame]:
         rng = np.random.default_rng([seed, 0xCA27])
         fam = self._families(n_cases, rng, 0)
-        start = n_cases
-        for round_ in range(self.max_copy_retries):
-            bad = self._copies(fam)
-            if not len(bad):
+        if not self.max_copy_retries:
+            return fam
+        pending = self._copies(fam)  # case ids (tmp<i>) whose family copies a real one
+        if not len(pending):
+            return fam
+        budget = int(np.floor(self.max_copy_redraw_share * n_cases))
+        replaced = set(pending.tolist())
+        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in fam}
+        start, redrawn, round_ = n_cases, 0, 0
+        while len(pending) and round_ < self.max_copy_retries:
+            if redrawn + len(pending) > budget:
+                log.warning(
+                    "cart: stopping the redraws: %d families still copy a real record and "
+                    "redrawing them would pass the cap of %d redrawn families "
+                    "(max_copy_redraw_share %g of %d)",
+                    len(pending),
+                    budget,
+                    self.max_copy_redraw_share,
+                    n_cases,
+                )
                 break
+            round_ += 1
             log.info(
-                "cart: redrawing %d families that copy a real record (round %d)",
-                len(bad),
-                round_ + 1,
+                "cart: redrawing %d families that copy a real record (round %d of at most "
+                "%d; %d of at most %d families redrawn so far)",
+                len(pending),
+                round_,
+                self.max_copy_retries,
+                redrawn,
+                budget,
             )
-            new = self._families(len(bad), rng, start)
-            start += len(bad)
+            new = self._families(len(pending), rng, start)
+            start += len(pending)
+            redrawn += len(pending)
             # the redrawn families take the places of the copies, in order
-            mapping = dict(zip(new["cases"]["case_id"], bad, strict=True))
-            for name in fam:
-                keep = fam[name][~fam[name]["case_id"].isin(set(bad))]
-                repl = new[name].assign(case_id=new[name]["case_id"].map(mapping))
-                fam[name] = pd.concat([keep, repl], ignore_index=True)
-            for name in fam:
-                fam[name] = _in_case_order(fam[name], n_cases)
-        else:
-            left = len(self._copies(fam)) if self.max_copy_retries else 0
-            if left:
-                log.warning("cart: %d families still copy a real record after retries", left)
-        return fam
+            mapping = dict(zip(new["cases"]["case_id"], pending, strict=True))
+            new = {n: df.assign(case_id=df["case_id"].map(mapping)) for n, df in new.items()}
+            still = self._copies(new)
+            for name, df in new.items():
+                parts[name].append(df[~df["case_id"].isin(set(still.tolist()))])
+            pending = still
+        if len(pending):
+            # the last draw of each family still copying stays (the gate judges it)
+            if round_:
+                for name, df in new.items():
+                    parts[name].append(df[df["case_id"].isin(set(pending.tolist()))])
+            else:
+                replaced -= set(pending.tolist())
+            log.warning(
+                "cart: %d families still copy a real record after the redraws", len(pending)
+            )
+        out = {}
+        for name, df in fam.items():
+            keep = df[~df["case_id"].isin(replaced)]
+            out[name] = _in_case_order(pd.concat([keep, *parts[name]], ignore_index=True), n_cases)
+        return out
 
 
 def _in_case_order(df: pd.DataFrame, n_cases: int) -> pd.DataFrame:

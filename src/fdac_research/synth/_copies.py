@@ -14,6 +14,8 @@ __all__ = [
     "row_text",
     "family_text",
     "exact_copy_mask",
+    "sorted_unique",
+    "contains_sorted",
     "exact_copy_rates",
     "family_slots",
     "family_frame",
@@ -57,6 +59,26 @@ def family_text(tables: dict[str, pd.DataFrame]) -> pd.Series:
 def exact_copy_mask(synthetic: np.ndarray, real: np.ndarray) -> np.ndarray:
     """Whether each synthetic string occurs among the real ones."""
     return np.isin(synthetic, np.unique(real.astype(str))) if len(synthetic) else np.zeros(0, bool)
+
+
+def sorted_unique(texts: np.ndarray) -> np.ndarray:
+    """The distinct strings of ``texts``, sorted (the lookup table of
+    :func:`contains_sorted`, made once per fit rather than once per lookup)."""
+    return np.unique(np.asarray(texts).astype(str))
+
+
+def contains_sorted(table: np.ndarray, texts: np.ndarray) -> np.ndarray:
+    """Whether each string of ``texts`` occurs in ``table`` (from :func:`sorted_unique`),
+    by binary search: ``O(m log n)`` for ``m`` lookups, with no sort of the table.
+
+    >>> contains_sorted(sorted_unique(np.array(["b", "a", "b"])), np.array(["a", "c", "b"]))
+    array([ True, False,  True])
+    """
+    x = np.asarray(texts).astype(str)
+    if not len(x) or not len(table):
+        return np.zeros(len(x), dtype=bool)
+    idx = np.minimum(np.searchsorted(table, x), len(table) - 1)
+    return np.asarray(table[idx] == x, dtype=bool)
 
 
 def exact_copy_rates(

@@ -88,6 +88,42 @@ def _sub(df: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     return df.iloc[idx].reset_index(drop=True)
 
 
+def _split_half_dcr(
+    train: pd.DataFrame,
+    holdout: dict[str, pd.DataFrame],
+    population: str,
+    columns: list[str],
+    seed: int,
+) -> dict[str, Any] | None:
+    """The DCR share of real unseen people: the persons of half of the held-out families (as
+    if released) against the persons of the other half and a training sample of the same
+    size. Nothing memorised them, so the share is 0.5 up to the noise of samples of this
+    size; ``None`` when either half has fewer than 2 persons.
+
+    The halves are drawn by family, not by person: siblings and partners share their case's
+    attributes, and a person split from their sibling would find them as a near neighbour
+    (a held-out share far below 0.5 that no release could be judged against).
+    """
+    from fdac_research.risk.synthetic import distance_metrics
+
+    ids = np.sort(holdout["cases"]["case_id"].astype(str).unique())
+    rng = np.random.default_rng([seed, 0xD0C5])
+    half = set(rng.permutation(ids)[: len(ids) // 2].tolist())
+    parts = []
+    for in_a in (True, False):
+        sub = {
+            n: df[df["case_id"].astype(str).isin(half) == in_a].reset_index(drop=True)
+            for n, df in holdout.items()
+        }
+        parts.append(person_frame(sub, population))
+    a, b = parts
+    if len(a) < 2 or len(b) < 2:
+        return None
+    tr = _sub(train, len(b), rng)
+    d = distance_metrics(tr, b, a, columns)
+    return {"share_closer_to_train": d["share_closer_to_train"], "n": len(a)}
+
+
 def privacy_report(
     train: dict[str, pd.DataFrame],
     holdout: dict[str, pd.DataFrame],
@@ -104,8 +140,10 @@ def privacy_report(
         ``exact_copies`` (``synthetic`` and ``holdout`` rates per table and for families),
         ``near_copies`` (families and adults closer to a training record than real unseen
         ones, :func:`near_copies`) and ``risk`` (per population: distances and attacks as
-        :meth:`SyntheticPrivacyResult.to_dict`; ``None`` when the risk capability is
-        unavailable, with the reason in ``risk_error``).
+        :meth:`SyntheticPrivacyResult.to_dict`, plus ``distances_holdout``: the DCR share
+        of the persons of half the held-out families against the other half, the held-out figure of the
+        gate's DCR check; ``None`` when the risk capability is unavailable, with the reason
+        in ``risk_error``).
     """
     out: dict[str, Any] = {
         "exact_copies": {
@@ -136,5 +174,8 @@ def privacy_report(
             seed=seed * 10 + i,
         )
         risk[pop] = res.to_dict()
+        risk[pop]["distances_holdout"] = _split_half_dcr(
+            person_frame(train, pop), holdout, pop, res.distances["columns"], seed * 10 + i
+        )
     out["risk"] = risk
     return out

@@ -171,6 +171,8 @@ def evaluate_release(
         "pmse": {t: pmse(train[t], synthetic[t], t) for t in DATA_TABLES},
         "pmse_holdout_baseline": {t: pmse(train[t], holdout[t], t) for t in DATA_TABLES},
         "quality": quality_score(train, synthetic),
+        # what real unseen families score on the same measure (the gate's reference)
+        "quality_holdout_baseline": quality_score(train, holdout),
         "rules_raw": rule_violations(raw),
         "rules": rule_violations(synthetic),
         "key_validity_raw": foreign_key_validity(raw),
@@ -381,6 +383,12 @@ def synthesise(
             "model": {
                 "name": getattr(synth, "name", type(synth).__name__),
                 "params": synth.get_params(),
+                # the leaf size each tree was given (CART's cross-validated choice)
+                **(
+                    {"leaf_sizes": synth.leaf_sizes()}  # type: ignore[attr-defined]
+                    if callable(getattr(synth, "leaf_sizes", None))
+                    else {}
+                ),
             },
             "seed": seed,
             "scale": scale,
