@@ -88,3 +88,12 @@ def test_readme_figures_name_the_missing_benchmark(tmp_path: Path, monkeypatch) 
         mod.render("<!-- figures:world -->\nold\n<!-- /figures:world -->\n")
     with pytest.raises(mod.FiguresError, match="block 'nope' has no renderer"):
         mod.render("<!-- figures:nope -->\n<!-- /figures:nope -->\n")
+
+
+def test_committed_benchmark_results_hold_no_local_paths() -> None:
+    """reports/benchmarks/ is committed: no temporary folder or home path may leak into it."""
+    leak = re.compile(r"(/tmp/|/home/|/root/|/work/|/Users/|[A-Z]:\\\\)")
+    files = sorted((ROOT / "reports" / "benchmarks").glob("*.*"))
+    assert files
+    bad = [p.name for p in files if leak.search(p.read_text(encoding="utf-8"))]
+    assert not bad, f"local paths in {bad}"

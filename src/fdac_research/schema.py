@@ -401,6 +401,8 @@ SOURCES = Layout(
 
 # --- 2. research dataset --------------------------------------------------------------------
 _PSEUDO = "Keyed pseudonym (HMAC-SHA256); not reversible without the controller's key."
+_INDIVIDUAL = "Keyed pseudonym of the person across cases (the linkage's court person): a mother named in two cases has two person_id and one individual_id."
+_FAMILY = "Keyed pseudonym of the family: cases joined by a person named in both (a mother in two proceedings, the father of either) share it; cluster intervals on it."
 CASES = Table(
     "cases",
     "One row per case (pseudonymised).",
@@ -414,6 +416,9 @@ CASES = Table(
         _c("n_children", "int", "Children named in the case.", "quasi_identifier", minimum=0),
         _c("contested_final_hearing", "bool", "Final hearing contested.", "outcome", nullable=True),
         _c("expert_witness", "bool", "External expert witness used.", "outcome", nullable=True),
+        _c("family_id", "str", _FAMILY, "key", required=False),
+        _c("years_to_later_case", "float", "Years from the final hearing to the family's next care proceedings (the first later case naming any of its people); empty when none began within follow-up, while open, or when that case was removed by an objection.", "outcome", nullable=True, minimum=0, required=False),
+        _c("follow_up_years", "float", "Years from the final hearing to the end of follow-up (the latest application in the court records unless set); empty while open.", "attribute", nullable=True, minimum=0, required=False),
     ),
     primary_key="case_id",
 )
@@ -423,6 +428,7 @@ ADULTS = Table(
     (
         _c("person_id", "str", _PSEUDO, "key"),
         _c("case_id", "str", "Case the adult is named in.", "key"),
+        _c("individual_id", "str", _INDIVIDUAL, "key", required=False),
         _c("role", "category", "Role in the case.", "quasi_identifier", allowed=ADULT_ROLES),
         _c("sex", "category", "Sex.", "quasi_identifier", nullable=True, allowed=SEXES),
         _c("age_at_application", "int", "Age in whole years at the application date.", "quasi_identifier", nullable=True, minimum=10, maximum=100),
@@ -445,13 +451,14 @@ CHILDREN = Table(
     (
         _c("person_id", "str", _PSEUDO, "key"),
         _c("case_id", "str", "Case the child is named in.", "key"),
+        _c("individual_id", "str", _INDIVIDUAL, "key", required=False),
         _c("sex", "category", "Sex.", "quasi_identifier", nullable=True, allowed=SEXES),
         _c("age_at_application", "int", "Age in whole years at the application date.", "quasi_identifier", nullable=True, minimum=0, maximum=18),
         _c("ethnicity", "category", "Ethnic group.", "quasi_identifier", "sensitive", nullable=True, allowed=ETHNICITIES),
         _c("final_order", "category", "Final order; empty while open.", "outcome", nullable=True, allowed=FINAL_ORDERS),
         _c("placement_at_end", "category", "Where the child lives at the end.", "outcome", nullable=True, allowed=PLACEMENTS),
         _c("reunified", "bool", "Living with a parent at the end of proceedings.", "outcome", nullable=True),
-        _c("returned_to_court_3y", "bool", "Returned to court within 3 years.", "outcome", nullable=True),
+        _c("returned_to_court_3y", "bool", "The family back in care proceedings (a later case naming any of the case's people) within 3 years of the final hearing; empty while fewer than 3 years of follow-up have passed without one (manifest: supplied or derived).", "outcome", nullable=True),
     ),
     primary_key="person_id",
     foreign_keys=(ForeignKey("case_id", "cases", "case_id"),),

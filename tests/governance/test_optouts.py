@@ -108,7 +108,28 @@ def run(
     opt["case"] = [
         c if c else case_of[p] for p, c in zip(opt["person_ref"], opt["case_ref"], strict=True)
     ]
-    return {"root": root, "people": people, "opt": opt, "extracts": extracts}
+    # an objection follows the person into every other case naming them (docs/data-contract.md
+    # "Opt-outs"): the oracle finds those cases through the world's truth, not the crosswalk
+    truth = pd.read_csv(src / "truth" / "people.csv", dtype=str)
+    true_of = dict(zip(truth["person_ref"], truth["true_person_id"], strict=True))
+    people["true"] = people["person_ref"].map(true_of)
+    affected = {}
+    for scope in ("all_research", "external_sharing"):
+        o = opt[opt["scope"] == scope]
+        objectors = set(o.loc[o["person_ref"] != "", "person_ref"]) | set(
+            people.loc[
+                people["case_ref"].isin(o.loc[o["case_ref"] != "", "case_ref"]), "person_ref"
+            ]
+        )
+        who = set(people.loc[people["person_ref"].isin(objectors), "true"])
+        affected[scope] = set(people.loc[people["true"].isin(who), "case_ref"])
+    return {
+        "root": root,
+        "people": people,
+        "opt": opt,
+        "extracts": extracts,
+        "affected": affected,
+    }
 
 
 def _family_ids(people: pd.DataFrame, case_ref: str) -> tuple[str, list[str]]:
@@ -139,7 +160,7 @@ def test_all_research_families_absent_everywhere(run: dict) -> None:  # type: ig
 
 def test_external_objections_internal_only(run: dict) -> None:  # type: ignore[type-arg]
     root, people, opt = run["root"], run["people"], run["opt"]
-    all_research = set(opt.loc[opt["scope"] == "all_research", "case"])
+    all_research = run["affected"]["all_research"]
     ext = opt[(opt["scope"] == "external_sharing") & ~opt["case"].isin(all_research)]
     assert len(ext) >= 3
     research = read_text_table(root / "research" / "adults.csv")
@@ -159,10 +180,10 @@ def test_external_objections_internal_only(run: dict) -> None:  # type: ignore[t
 
 
 def test_extract_sizes_and_rounded_reports(run: dict) -> None:  # type: ignore[type-arg]
-    root, opt = run["root"], run["opt"]
+    root = run["root"]
     n_cases = len(read_text_table(root / "research" / "cases.csv"))
-    all_research = set(opt.loc[opt["scope"] == "all_research", "case"])
-    n_ext = len(set(opt.loc[opt["scope"] == "external_sharing", "case"]) - all_research)
+    all_research = run["affected"]["all_research"]
+    n_ext = len(run["affected"]["external_sharing"] - all_research)
     for name in run["extracts"]:
         assert len(read_text_table(root / name / "cases.csv")) == n_cases - n_ext
         m = json.loads((root / name / "manifest.json").read_text())
@@ -171,3 +192,26 @@ def test_extract_sizes_and_rounded_reports(run: dict) -> None:  # type: ignore[t
     shown = m["opt_outs"]["cases_removed_all_research"]
     assert shown == "fewer than 10" or int(shown) % 5 == 0
     assert abs(int(shown) - len(all_research)) <= 2  # rounded to the nearest 5
+
+
+def test_an_objection_in_a_first_case_removes_the_later_case_everywhere(
+    run: dict,  # type: ignore[type-arg]
+) -> None:
+    """A mother who objected to all research in her first case is absent with her later case
+    too (a case she is named in that the register never names), from the research dataset
+    and every extract. Oracle: the world's truth (the same true person in both cases)."""
+    root, people, opt = run["root"], run["people"], run["opt"]
+    named = set(opt.loc[opt["scope"] == "all_research", "case"])
+    later_only = run["affected"]["all_research"] - named
+    assert later_only, "the world must hold an objector named again in a later case"
+    found = tokens(all_bytes(root))
+    for case in sorted(later_only):
+        case_id, person_ids = _family_ids(people, case)
+        ids = {case_id, *person_ids}
+        for spec in [*run["extracts"].values(), INTERNAL]:
+            ids |= {_recipient_id(spec.recipient, "case", case_id)}
+            ids |= {_recipient_id(spec.recipient, "person", p) for p in person_ids}
+        assert not ids & found, f"later case {case} of an objector found in outputs"
+    m = json.loads((root / "research" / "manifest.json").read_text())
+    shown = m["opt_outs"]["cases_removed_all_research"]
+    assert abs(int(shown) - len(run["affected"]["all_research"])) <= 2

@@ -34,7 +34,7 @@ def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
     generate_world(tmp_path / "c", n_families=120, seed=4, hidden_confounder=0.5)
     a, b, c = (_digest(tmp_path / x) for x in "abc")
     assert a == b
-    assert len(a) == 15  # 5 court files + 7 agencies + 3 truth files
+    assert len(a) == 16  # 5 court files + 7 agencies + 4 truth files
     assert a["court_people.csv"] != c["court_people.csv"]
 
 
@@ -87,7 +87,14 @@ def test_agency_records_carry_realistic_errors(tmp_path: Path) -> None:
     w = tmp_path / "w"
     court = _read(w, "court_people.csv")
     truth = _read(w, "truth/people.csv").set_index("person_ref")["true_person_id"]
-    court = court.assign(tid=court["person_ref"].map(truth)).set_index("tid")
+    app = _read(w, "court_cases.csv").set_index("case_ref")["application_date"]
+    # an agency holds a person in several cases once, as the latest case names them
+    court = (
+        court.assign(tid=court["person_ref"].map(truth), app=court["case_ref"].map(app))
+        .sort_values(["app", "person_ref"])
+        .drop_duplicates("tid", keep="last")
+        .set_index("tid")
+    )
     links = _read(w, "truth/agency_links.csv")
     rec = pd.concat(
         [_read(w, f"agencies/{a}.csv").assign(agency=a) for a in links["agency"].unique()]
@@ -248,3 +255,74 @@ def test_small_site_preset_has_about_100_families_per_arm(tmp_path) -> None:
     assert len(cases) == 200 and 86 <= n_fdac <= 114
     with pytest.raises(Exception, match="no preset 'tiny'"):
         preset_config("tiny")
+
+
+@pytest.fixture(scope="module")
+def repeat_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("repeat") / "w"
+    generate_world(out, n_families=1500, seed=8)
+    return out
+
+
+def test_repeat_proceedings_carry_the_mother_into_a_later_case(repeat_world: Path) -> None:
+    w = repeat_world
+    cases = _read(w, "court_cases.csv").set_index("case_ref")
+    people = _read(w, "court_people.csv").merge(
+        _read(w, "truth/people.csv")[["person_ref", "true_person_id"]]
+    )
+    rec = _read(w, "truth/recurrence.csv").set_index("case_ref")
+    pairs = rec[rec["later_case_ref"] != ""]
+    # about one case in ten is the later case of an earlier one (config docstring)
+    assert 0.05 < len(pairs) / len(cases) < 0.2
+    mothers = people[people["role"] == "mother"].set_index("case_ref")
+    a, b = pairs.index, pairs["later_case_ref"].to_numpy()
+    # one true person, one date of birth, in both cases
+    assert (
+        mothers.loc[a, "true_person_id"].to_numpy() == mothers.loc[b, "true_person_id"].to_numpy()
+    ).all()
+    assert (
+        mothers.loc[a, "date_of_birth"].to_numpy() == mothers.loc[b, "date_of_birth"].to_numpy()
+    ).all()
+    # the later case begins after the earlier one's final hearing, at the recorded gap
+    final = pd.to_datetime(cases.loc[a, "final_hearing_date"]).to_numpy()
+    later_app = pd.to_datetime(cases.loc[b, "application_date"]).to_numpy()
+    gap = (later_app - final) / np.timedelta64(1, "D") / 365.25
+    assert (gap > 0).all()
+    assert np.allclose(gap, pairs["years_to_later_case"].astype(float), atol=1e-3)
+    # with a new baby; some mothers changed surname, most moved, some partners came back
+    kids = people[people["role"] == "child"]
+    app = pd.to_datetime(kids["case_ref"].map(cases["application_date"]))
+    age = (app - pd.to_datetime(kids["date_of_birth"])).dt.days / 365.25
+    baby = (age < 1).groupby(kids["case_ref"]).any()
+    assert baby.reindex(b).all()
+    same_name = mothers.loc[a, "family_name"].to_numpy() == mothers.loc[b, "family_name"].to_numpy()
+    moved = mothers.loc[a, "postcode"].to_numpy() != mothers.loc[b, "postcode"].to_numpy()
+    assert 0.02 < 1 - same_name.mean() < 0.4 and 0.3 < moved.mean() < 0.95
+    several = people.groupby("true_person_id")["case_ref"].nunique()
+    roles = people[people["true_person_id"].isin(several[several > 1].index)]["role"]
+    assert {"mother", "father", "child"} <= set(roles)
+    # the recurrence outcome is not written ready-made by default
+    assert (_read(w, "court_outcomes.csv")["returned_to_court_3y"] == "").all()
+    eff = json.loads((w / "truth" / "effects.json").read_text())
+    block = eff["effects"]["returned_to_court_3y_children"]
+    assert block["hazard_ratio"] == eff["config"]["recurrence_hazard_ratio"] == 0.44
+    assert block["ate"]["p_treated"] < block["ate"]["p_untreated"]
+
+
+def test_recurrence_supplied_on_request_and_none_without_repeats(tmp_path: Path) -> None:
+    generate_world(tmp_path / "s", n_families=400, seed=8, supply_recurrence=True)
+    out = _read(tmp_path / "s", "court_outcomes.csv").merge(
+        _read(tmp_path / "s", "court_people.csv")
+    )
+    kids = out[out["role"] == "child"]
+    assert set(kids["returned_to_court_3y"]) == {"true", "false", ""}
+    # a child returned exactly when the mother's later case began within three years
+    rec = _read(tmp_path / "s", "truth/recurrence.csv").set_index("case_ref")
+    yrs = pd.to_numeric(kids["case_ref"].map(rec["years_to_later_case"]), errors="coerce")
+    known = kids["returned_to_court_3y"] != ""
+    assert ((kids.loc[known, "returned_to_court_3y"] == "true") == (yrs[known] <= 3)).all()
+    generate_world(tmp_path / "n", n_families=400, seed=8, repeat_rate=0.0)
+    truth = _read(tmp_path / "n", "truth/people.csv")
+    assert not truth["true_person_id"].duplicated().any()
+    eff = json.loads((tmp_path / "n" / "truth" / "effects.json").read_text())["effects"]
+    assert "returned_to_court_3y_children" not in eff

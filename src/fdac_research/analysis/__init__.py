@@ -15,7 +15,10 @@ Tested functions the notebooks call:
   — sensitivity to unmeasured confounding;
 * :func:`compare_with_benchmark`, :func:`negative_control_check`,
   :func:`check_robustness` — the checks that can see hidden bias, and a verdict in words;
-* :func:`compare_with_truth`, :func:`estimates_table` — tables for the report.
+* :func:`compare_with_truth`, :func:`estimates_table` — tables for the report;
+* :func:`survival_frame`, :func:`kaplan_meier`, :func:`kaplan_meier_by_cohort`,
+  :func:`cox_model` — time to the family's next care proceedings (Greenwood intervals,
+  cluster-robust Cox hazard ratio).
 """
 
 from fdac_research.analysis._balance import (
@@ -76,6 +79,15 @@ from fdac_research.analysis._sensitivity import (
     evalue_rr,
     is_sensitive_to_hidden_bias,
 )
+from fdac_research.analysis._survival import (
+    CoxResult,
+    SurvivalFrame,
+    cox_model,
+    kaplan_meier,
+    kaplan_meier_by_cohort,
+    survival_at,
+    survival_frame,
+)
 from fdac_research.analysis._tables import compare_with_truth, estimates_table, load_effects
 
 __all__ = [
@@ -132,4 +144,11 @@ __all__ = [
     "estimates_table",
     "compare_with_truth",
     "load_effects",
+    "SurvivalFrame",
+    "CoxResult",
+    "survival_frame",
+    "kaplan_meier",
+    "kaplan_meier_by_cohort",
+    "survival_at",
+    "cox_model",
 ]

@@ -4,6 +4,7 @@ sources and the linkage crosswalk."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,12 @@ from fdac_research.governance._optouts import (
     disclosed_count,
     resolve_opt_outs,
 )
+from fdac_research.governance._recurrence import (
+    RECURRENCE_YEARS,
+    Recurrence,
+    derive_recurrence,
+    family_of_cases,
+)
 
 __all__ = ["BuildConfig", "BuildResult", "build_research", "EXCLUSIONS_FILE"]
 
@@ -50,12 +57,22 @@ class BuildConfig(ConfigBase):
         Opt-out counts are reported rounded to this base...
     report_threshold : int
         ...and as "fewer than N" below this threshold.
+    recurrence : {"auto", "supplied", "derived"}
+        Where ``returned_to_court_3y`` comes from: ``supplied`` (``court_outcomes.csv``),
+        ``derived`` from the linked court records (a later case of the family within three
+        years, :mod:`fdac_research.governance._recurrence`), or ``auto``: supplied when any
+        child has a supplied value, else derived. The manifest says which was used.
+    follow_up_end : str, optional
+        ISO date follow-up for a later case ends; default the latest application date in
+        ``court_cases`` (a later case after it could not have been seen).
     """
 
     pseudonym_length: int = 16
     min_match_probability: float = 0.0
     report_rounding: int = 5
     report_threshold: int = 10
+    recurrence: str = "auto"
+    follow_up_end: str | None = None
 
     def _problems(self) -> list[str]:
         p = []
@@ -70,6 +87,15 @@ class BuildConfig(ConfigBase):
             p.append(f"report_rounding must be a positive integer, got {self.report_rounding!r}")
         if not isinstance(self.report_threshold, int) or self.report_threshold < 1:
             p.append(f"report_threshold must be a positive integer, got {self.report_threshold!r}")
+        if self.recurrence not in ("auto", "supplied", "derived"):
+            p.append(f"recurrence must be 'auto', 'supplied' or 'derived', got {self.recurrence!r}")
+        if self.follow_up_end is not None:
+            try:
+                dt.date.fromisoformat(str(self.follow_up_end))
+            except ValueError:
+                p.append(
+                    f"follow_up_end must be an ISO date (YYYY-MM-DD), got {self.follow_up_end!r}"
+                )
         return p
 
 
@@ -101,9 +127,12 @@ def _bounded(values: pd.Series, table: str) -> tuple[pd.Series, int]:
     return values.mask(bad), int(bad.sum())
 
 
-def _cases(kept: pd.DataFrame, people: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+def _cases(
+    kept: pd.DataFrame, people: pd.DataFrame, ids: pd.Series, families: pd.Series, rec: Recurrence
+) -> pd.DataFrame:
     app, final = kept["application_date"], kept["final_hearing_date"]
     n_children = people[people["role"] == "child"].groupby("case_ref").size()
+    r = rec.table.reindex(kept["case_ref"].astype(str))
     return pd.DataFrame(
         {
             "case_id": ids.to_numpy(),
@@ -115,6 +144,9 @@ def _cases(kept: pd.DataFrame, people: pd.DataFrame, ids: pd.Series) -> pd.DataF
             "n_children": kept["case_ref"].map(n_children).fillna(0).astype("Int64").array,
             "contested_final_hearing": kept["contested_final_hearing"].astype("boolean").array,
             "expert_witness": kept["expert_witness"].astype("boolean").array,
+            "family_id": kept["case_ref"].astype(str).map(families).to_numpy(),
+            "years_to_later_case": r["years_to_later_case"].round(2).to_numpy(),
+            "follow_up_years": r["follow_up_years"].round(2).to_numpy(),
         }
     )
 
@@ -127,13 +159,22 @@ def _attendance(hearings: pd.DataFrame) -> pd.Series:
     return pct.astype(float).round(1)
 
 
+def _recurrence_source(s: Sources, config: BuildConfig) -> str:
+    """``supplied`` or ``derived`` (see :class:`BuildConfig`)."""
+    if config.recurrence != "auto":
+        return config.recurrence
+    people = s.court_people.set_index("person_ref")["role"]
+    kids = s.court_outcomes[s.court_outcomes["person_ref"].map(people).eq("child").to_numpy()]
+    return "supplied" if kids["returned_to_court_3y"].notna().any() else "derived"
+
+
 def _research_tables(
     s: Sources,
     crosswalk: pd.DataFrame,
     keep: np.ndarray,
     pseudo: Pseudonymiser,
     config: BuildConfig,
-) -> tuple[ResearchData, dict[str, Any]]:
+) -> tuple[ResearchData, dict[str, Any], dict[str, Any]]:
     kept = s.court_cases[s.court_cases["case_ref"].isin(keep)].reset_index(drop=True)
     people = s.court_people[s.court_people["case_ref"].isin(keep)].reset_index(drop=True)
     outcomes = s.court_outcomes.set_index("person_ref")
@@ -143,6 +184,23 @@ def _research_tables(
     )
     people["person_id"] = pseudo.pseudonyms("person", people["person_ref"].to_numpy())
     people["case_id"] = people["case_ref"].map(case_id).to_numpy()
+    court = crosswalk[crosswalk["source"] == "court"].set_index("record_id")["person_key"]
+    # people across cases: the crosswalk's court person; families are cases joined by one
+    # (among the kept cases only: a removed family's case joins nothing)
+    people["person_key"] = people["person_ref"].map(court).to_numpy()
+    people["individual_id"] = pseudo.pseudonyms("individual", people["person_key"].to_numpy())
+    fam_root = family_of_cases(people[["case_ref", "person_key"]])
+    families = pd.Series(
+        pseudo.pseudonyms("family", fam_root.to_numpy()), index=fam_root.index.astype(str)
+    )
+    everyone = s.court_people.assign(person_key=s.court_people["person_ref"].map(court))
+    rec = derive_recurrence(
+        s.court_cases[["case_ref", "application_date", "final_hearing_date"]],
+        everyone[["case_ref", "person_key"]],
+        keep,
+        config.follow_up_end,
+    )
+    rec_source = _recurrence_source(s, config)
     app = people["case_ref"].map(kept.set_index("case_ref")["application_date"])
     people["age"] = _whole_years(people["date_of_birth"], app)
     out = people.join(outcomes, on="person_ref")
@@ -150,7 +208,6 @@ def _research_tables(
     a, c = out[~child], out[child]
     age_a, blank_a = _bounded(a["age"], "adults")
     age_c, blank_c = _bounded(c["age"], "children")
-    court = crosswalk[crosswalk["source"] == "court"].set_index("record_id")["person_key"]
     attrs = agency_attributes(
         s,
         crosswalk,
@@ -161,6 +218,7 @@ def _research_tables(
         {
             "person_id": a["person_id"],
             "case_id": a["case_id"],
+            "individual_id": a["individual_id"],
             "role": a["role"],
             "sex": a["sex"],
             "age_at_application": age_a,
@@ -172,20 +230,25 @@ def _research_tables(
     )
     placement = c["placement_at_end"]
     is_open = c["case_ref"].map(kept.set_index("case_ref")["final_hearing_date"]).isna()
+    if rec_source == "supplied":
+        returned = c["returned_to_court_3y"].astype("boolean")
+    else:
+        returned = c["case_ref"].astype(str).map(rec.table["returned_3y"]).astype("boolean")
     children = pd.DataFrame(
         {
             "person_id": c["person_id"],
             "case_id": c["case_id"],
+            "individual_id": c["individual_id"],
             "sex": c["sex"],
             "age_at_application": age_c,
             "ethnicity": c["ethnicity"],
             "final_order": c["final_order"],
             "placement_at_end": placement,
             "reunified": (placement == "parent").astype("boolean").mask(placement.isna() | is_open),
-            "returned_to_court_3y": c["returned_to_court_3y"].astype("boolean"),
+            "returned_to_court_3y": returned,
         }
     )
-    cases = _cases(kept, people, case_id)
+    cases = _cases(kept, people, case_id, families, rec)
     # Row order follows the pseudonyms (source order could reveal dates or references).
     data = ResearchData(
         cases=cases.sort_values("case_id", kind="stable").reset_index(drop=True),
@@ -199,7 +262,43 @@ def _research_tables(
         "adults_without_age": int(age_a.isna().sum()),
         "children_without_age": int(age_c.isna().sum()),
     }
-    return data, quality
+    many = people.groupby("person_key")["case_ref"].nunique()
+    recurrence = {
+        "returned_to_court_3y": (
+            "supplied (court_outcomes.csv)"
+            if rec_source == "supplied"
+            else "derived from the linked court records"
+        ),
+        "window_years": RECURRENCE_YEARS,
+        # (no date: the research side holds none; the year is enough to read the counts)
+        "follow_up_end": (
+            "the latest application date in court_cases"
+            if config.follow_up_end is None
+            else "config.follow_up_end"
+        ),
+        "follow_up_end_year": int(rec.follow_up_end[:4]),
+        "definition": (
+            "a later case naming any person of the case (the crosswalk's court person), "
+            "issued after the final hearing; unknown (empty) while fewer than "
+            f"{RECURRENCE_YEARS:g} years of follow-up have passed without one"
+        ),
+        "counts": {
+            **rec.counts,
+            "people_in_several_cases": int((many > 1).sum()),
+            "families_of_several_cases": int(
+                pd.Series(families.reindex(kept["case_ref"].astype(str)).to_numpy())
+                .value_counts()
+                .gt(1)
+                .sum()
+            ),
+        },
+    }
+    return data, quality, recurrence
+
+
+def _disclosed_recurrence(rec: dict[str, Any], shown: Any) -> dict[str, Any]:
+    """The recurrence block of the manifest with its counts disclosed safely."""
+    return {**rec, "counts": {k: shown(v) for k, v in rec["counts"].items()}}
 
 
 def build_research(
@@ -276,7 +375,7 @@ def build_research(
     opt = resolve_opt_outs(s, crosswalk)
     check_every_objection_applied(s, opt)
     keep = np.setdiff1d(s.court_cases["case_ref"].to_numpy(dtype=str), opt.removed)
-    data, quality = _research_tables(s, crosswalk, keep, pseudo, config)
+    data, quality, recurrence = _research_tables(s, crosswalk, keep, pseudo, config)
     data.linkage_quality = lq
     excluded = pd.DataFrame(
         {"case_id": np.sort(pseudo.pseudonyms("case", opt.external_only)).astype(object)}
@@ -308,6 +407,7 @@ def build_research(
             "postcodes_read_as_missing": sum(n.count for n in s.notes if n.column == "postcode"),
         },
         "attributes": attribute_provenance(s),
+        "recurrence": _disclosed_recurrence(recurrence, shown),
         "source_columns_not_used": {k: sorted(v.columns) for k, v in sorted(s.extras.items())},
         "external_exclusions": EXCLUSIONS_FILE,
         "use": (

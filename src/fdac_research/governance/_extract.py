@@ -123,6 +123,10 @@ def _coarsen(
     return r.round(6).astype("Int64") if kind == "int" else r.round(6)
 
 
+#: Pseudonym columns re-keyed per recipient (``<domain>_id``).
+_IDS = ("case_id", "person_id", "individual_id", "family_id")
+
+
 def _rekey(ids: pd.Series, recipient: str, domain: str) -> pd.Series:
     """Recipient-specific ids: SHA-256 of recipient, domain and the research pseudonym."""
     prefix = f"fdac-extract|{recipient}|{domain}|".encode()
@@ -139,7 +143,7 @@ def _table(
         t = spec.transform(name, c)
         if t is not None:
             values = _coarsen(values, t[0], t[1], table.column(c).kind, where, counts)
-        elif spec.rekey_ids and c in ("case_id", "person_id"):
+        elif spec.rekey_ids and c in _IDS:
             values = _rekey(values, spec.recipient, c.split("_")[0])
         cols[out_name] = values
     out = pd.DataFrame(cols, index=df.index)
@@ -161,7 +165,7 @@ def _dictionary(spec: ExtractSpec) -> pd.DataFrame:
             col = table.column(c)
             t = spec.transform(name, c)
             transform = "" if t is None else (t[0] if t[1] is None else f"{t[0]}: {t[1]}")
-            if t is None and spec.rekey_ids and c in ("case_id", "person_id"):
+            if t is None and spec.rekey_ids and c in _IDS:
                 transform = "re-keyed for this recipient"
             rows.append(
                 {

@@ -45,6 +45,7 @@ from fdac_research.linkage._pipeline import (
     CONTROLLER_NOTICE,
     LinkResult,
     link_sources,
+    load_court_model,
     load_model_file,
     write_controller_notice,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "cluster_pairs",
     "person_key",
     "link_sources",
+    "load_court_model",
     "load_model_file",
     "LinkResult",
     "CONTROLLER_NOTICE",

@@ -1,4 +1,5 @@
-"""Link a sources folder: court people (the reference) to each agency, write the crosswalk."""
+"""Link a sources folder: de-duplicate court people across cases (the reference), link each
+agency to the court persons, write the crosswalk."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from fdac_research.dataset import typed_contract_columns
 from fdac_research.exceptions import ConfigError, ContractError, Problem
 from fdac_research.linkage._charts import save_agency_charts, save_precision_recall
 from fdac_research.linkage._config import LinkageModelConfig
+from fdac_research.linkage._court import CourtPersons, dedupe_court, to_persons
 from fdac_research.linkage._evaluate import (
     clerical_sample,
     estimate_from_labels,
@@ -31,8 +33,9 @@ from fdac_research.linkage._evaluate import (
 )
 from fdac_research.linkage._model import LinkageModel
 from fdac_research.linkage._prepare import nickname_key_map, prepare
+from fdac_research.linkage._tables import evaluate_clusters
 from fdac_research.linkage._uk import uk_person_model
-from fdac_research.objections import drop_objectors, objecting_court_people
+from fdac_research.objections import drop_objectors, resolve_objections
 from fdac_research.reading import read_table
 from fdac_research.validation import validated_tables
 
@@ -40,6 +43,7 @@ __all__ = [
     "CONTROLLER_NOTICE",
     "LinkResult",
     "link_sources",
+    "load_court_model",
     "load_model_file",
     "write_controller_notice",
 ]
@@ -95,6 +99,20 @@ def load_model_file(path: Path | str) -> tuple[LinkageModelConfig, dict[str, Lin
     return LinkageModelConfig.from_file(path), {}
 
 
+def load_court_model(path: Path | str) -> LinkageModelConfig | None:
+    """The fitted court de-duplication model of a ``model.json`` written by
+    :func:`link_sources` (``court_dedupe``), or None when the file has none. Pass it as
+    ``fitted["court"]`` to reuse it without training."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")) if path.suffix == ".json" else None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"linkage model file {path}", [str(err)]) from err
+    if isinstance(data, dict) and isinstance(data.get("court_dedupe"), dict):
+        return LinkageModelConfig.from_dict(data["court_dedupe"])
+    return None
+
+
 def _court_frame(court_people: pd.DataFrame) -> pd.DataFrame:
     return court_people.rename(columns={"person_ref": "record_id"})
 
@@ -113,8 +131,16 @@ def link_sources(
     n_review: int = 25,
     charts: bool = True,
     engine_options: dict[str, Any] | None = None,
+    dedupe_court: bool = True,
 ) -> LinkResult:
-    """Link court people to every agency extract and write the linkage folder.
+    """De-duplicate court people across cases, link every agency extract to the court
+    persons and write the linkage folder.
+
+    First the court's people of different cases are scored against each other and clustered
+    into persons (:func:`fdac_research.linkage._court.dedupe_court`; two people of one case
+    are never one person). Then each agency is linked to the court records, and each agency
+    record joins at most one court *person* (its best link over the person's records), so a
+    mother in two cases and her agency records share one ``person_key``.
 
     Parameters
     ----------
@@ -128,7 +154,8 @@ def link_sources(
     model : LinkageModelConfig, optional
         The model (default :func:`uk_person_model`); trained per agency.
     fitted : dict, optional
-        Already fitted models per agency (from a previous ``model.json``); no training.
+        Already fitted models per agency (from a previous ``model.json``); no training. Key
+        ``court`` holds the court de-duplication model (:func:`load_court_model`).
     engine, backend : str
         ``splink`` (``duckdb``/``spark``) or ``recordlinkage``.
     seed : int
@@ -144,17 +171,15 @@ def link_sources(
         Save PNG charts into the folder.
     engine_options : dict, optional
         Passed to the engine.
+    dedupe_court : bool
+        De-duplicate the court across cases first (default). ``False`` keeps one person per
+        court row, as before de-duplication existed.
     """
     folder = Path(sources)
     court, agency_paths, opt_outs = _load_reference(folder)
-    # Families who objected to all research are linked (the build needs their links to find
-    # the same objector elsewhere) but left out of every count, sample, chart and pair file
-    # this stage writes.
-    objecting = objecting_court_people(
-        opt_outs, court.rename(columns={"record_id": "person_ref"})[["case_ref", "person_ref"]]
-    )
     base = model or uk_person_model()
     fitted = dict(fitted or {})
+    court_fitted = fitted.pop(REFERENCE, None)
     available = sorted(agency_paths)
     chosen = available if agencies is None else list(agencies)
     missing = [a for a in chosen if a not in agency_paths]
@@ -171,12 +196,22 @@ def link_sources(
     truth = read_truth(folder)
     keys = nickname_key_map(base.nicknames)
     court_p = prepare(court, base, "court_people.csv", nickname_keys=keys)
+    persons = _court_persons(
+        court, court_p, base, court_fitted, dedupe_court, engine, backend, seed, engine_options
+    )
+    court_keys = persons.keys
+    # Families who objected to all research are linked (the build needs their links to find
+    # the same objector elsewhere) but left out of every count, sample, chart and pair file
+    # this stage writes; an objector's other cases (the same court person) go with them.
+    objecting = _objecting(opt_outs, court, court_keys)
+    heads = court[court["record_id"].astype(str).isin(set(persons.head.to_numpy()))]
     models: dict[str, LinkageModelConfig] = {}
     parts: list[pd.DataFrame] = []
-    court_keys: pd.DataFrame | None = None
     evaluation: dict[str, Any] | None = (
         {"reference": REFERENCE, "agencies": {}} if truth is not None else None
     )
+    if evaluation is not None and truth is not None and persons.model is not None:
+        evaluation["court"] = _evaluate_court(persons, truth, objecting)
     curves: list[pd.DataFrame] = []
     samples: list[pd.DataFrame] = []
     estimates: list[pd.DataFrame] = []
@@ -202,13 +237,15 @@ def link_sources(
             pairs = lm.predict(prepped, prepared=True)
             del prepped
             t0 = time.perf_counter()
-            data = {REFERENCE: court, agency: frame}
+            # agency records join court persons (each person named by its head record)
+            data = {REFERENCE: heads, agency: frame}
             clusters = lm.cluster(
-                data, pairs, threshold=fm.match_threshold, duplicate_free=[REFERENCE]
+                data,
+                to_persons(pairs, persons.head, REFERENCE),
+                threshold=fm.match_threshold,
+                duplicate_free=[REFERENCE],
             )
             log.info("clustered %s (%.1f s)", agency, time.perf_counter() - t0)
-            if court_keys is None:
-                court_keys = clusters[clusters["source"] == REFERENCE]
             part = clusters[clusters["source"] == agency]
             parts.append(part)
             sub = None if truth is None else truth[truth["source"].isin([REFERENCE, agency])]
@@ -232,7 +269,6 @@ def link_sources(
                 "linked %s: %d records, %d candidate pairs kept", agency, len(frame), len(pairs)
             )
             del pairs, clusters, frame
-        assert court_keys is not None
         crosswalk = pd.concat([court_keys, *parts], ignore_index=True)[
             ["source", "record_id", "person_key", "match_probability"]
         ]
@@ -247,18 +283,23 @@ def link_sources(
         write_controller_notice(tmp)
         write_table(_formatted(crosswalk), tmp / "crosswalk.csv")
         write_table(quality, tmp / "linkage_quality.csv")
-        write_json(
-            {
-                "schema_version": 1,
-                "engine": engine,
-                "backend": backend if engine == "splink" else "pandas",
-                "seed": seed,
-                "reference": REFERENCE,
-                "base": base.to_dict(),
-                "fitted": {a: m.to_dict() for a, m in models.items()},
-            },
-            tmp / "model.json",
-        )
+        model_json: dict[str, Any] = {
+            "schema_version": 1,
+            "engine": engine,
+            "backend": backend if engine == "splink" else "pandas",
+            "seed": seed,
+            "reference": REFERENCE,
+            "base": base.to_dict(),
+            "fitted": {a: m.to_dict() for a, m in models.items()},
+        }
+        if persons.note:
+            model_json["court_dedupe_note"] = persons.note
+        if persons.model is not None:
+            model_json["court_dedupe"] = persons.model.to_dict()
+            (tmp / "pairs").mkdir(exist_ok=True)
+            court_pairs = _without_court_objectors(persons.pairs, objecting)
+            court_pairs.to_parquet(tmp / "pairs" / f"{REFERENCE}.parquet", index=False)
+        write_json(model_json, tmp / "model.json")
         if evaluation is not None and curve is not None:
             write_json(evaluation, tmp / "evaluation.json")
             write_table(curve, tmp / "threshold_curve.csv")
@@ -267,6 +308,84 @@ def link_sources(
         else:
             write_table(pd.concat(samples, ignore_index=True), tmp / "clerical_review.csv")
     return LinkResult(out, crosswalk, quality, models, out / "pairs", evaluation, curve)
+
+
+def _court_persons(
+    court: pd.DataFrame,
+    court_p: pd.DataFrame,
+    base: LinkageModelConfig,
+    fitted: LinkageModelConfig | None,
+    run: bool,
+    engine: str,
+    backend: str,
+    seed: int,
+    engine_options: dict[str, Any] | None,
+) -> CourtPersons:
+    """The court's persons across cases (one per court row when ``run`` is False)."""
+    if not run:
+        from fdac_research.linkage._court import court_persons
+
+        persons = court_persons(
+            court, pd.DataFrame(columns=["id_l", "id_r", "match_probability"]), 1.0
+        )
+        persons.note = "not run (dedupe_court=False)"
+        return persons
+    if fitted is not None:
+        _check_same_columns(base, fitted, "the court (de-duplication)")
+    return dedupe_court(
+        court,
+        court_p,
+        base,
+        fitted=fitted,
+        engine=engine,
+        backend=backend,
+        seed=seed,
+        engine_options=engine_options,
+        reference=REFERENCE,
+    )
+
+
+def _objecting(opt_outs: pd.DataFrame, court: pd.DataFrame, court_keys: pd.DataFrame) -> set[str]:
+    """``person_ref`` of every court person in a case removed by an ``all_research``
+    objection, following each objector into their other cases (the court person key)."""
+    people = court.rename(columns={"record_id": "person_ref"})[["case_ref", "person_ref"]]
+    key_of = pd.Series(
+        court_keys["person_key"].to_numpy(), index=court_keys["record_id"].astype(str).to_numpy()
+    )
+    removed = resolve_objections(opt_outs, people, key_of).removed
+    return set(people.loc[people["case_ref"].isin(removed), "person_ref"].astype(str))
+
+
+def _without_court_objectors(pairs: pd.DataFrame, objecting: set[str]) -> pd.DataFrame:
+    gone = pairs["id_l"].astype(str).isin(objecting) | pairs["id_r"].astype(str).isin(objecting)
+    return pairs[~gone].reset_index(drop=True)
+
+
+def _evaluate_court(
+    persons: CourtPersons, truth: pd.DataFrame, objecting: set[str]
+) -> dict[str, Any]:
+    """Within-court precision, recall and F1 of the de-duplication against the truth (pairs
+    of court records of different cases put in one person), objecting families left out."""
+    keys = persons.keys[~persons.keys["record_id"].astype(str).isin(objecting)]
+    t = truth[truth["source"] == REFERENCE].rename(columns={"true_id": "entity"})
+    t = t[t["record_id"].astype(str).isin(set(keys["record_id"].astype(str)))]
+    assert persons.model is not None
+    scores = evaluate_clusters(
+        keys,
+        t,
+        _without_court_objectors(persons.pairs, objecting),
+        threshold=persons.model.match_threshold,
+    )
+    n_true = int(t["entity"].nunique())
+    return {
+        "n_records": int(len(keys)),
+        "n_persons": int(keys["person_key"].nunique()),
+        "n_true_persons": n_true,
+        "match_threshold": float(persons.model.match_threshold),
+        "clustered": scores["clustered"],
+        "pairwise": scores.get("pairwise"),
+        "measure": "pairs of court records (different cases) placed in one person",
+    }
 
 
 def _without_objectors(

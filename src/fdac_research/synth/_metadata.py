@@ -118,8 +118,19 @@ _KIND = {
 
 
 #: Optional research columns the synthesizers do not release (yet): the evaluation's
-#: negative control. A release leaves them out (they are optional in the contract).
-NOT_SYNTHESISED = frozenset({"child_protection_plans"})
+#: negative control, the pseudonymous person and family ids that join cases (a release
+#: must not say which synthetic cases are one family's), and the time to a later case with
+#: its follow-up (the survival analysis runs on real data only for now). A release leaves
+#: them out (they are optional in the contract).
+NOT_SYNTHESISED = frozenset(
+    {
+        "child_protection_plans",
+        "individual_id",
+        "family_id",
+        "years_to_later_case",
+        "follow_up_years",
+    }
+)
 
 
 def synth_columns(table: str) -> list[str]:

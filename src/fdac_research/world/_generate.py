@@ -146,11 +146,21 @@ def generate_world(
     next(steps, None)
     noise = non_case_people(cfg, rng_noise, n_noise, extract)
     tids = _unique_ids(rng_ids, len(people) + n_noise, "T", 9)
-    people["true_person_id"] = tids[: len(people)]
+    # one true person per person_idx: a mother in two cases has one id in both
+    people["true_person_id"] = tids[: len(people)][people["person_idx"].to_numpy()]
     noise["true_person_id"] = tids[len(people) :]
     people["local_authority"] = cases["local_authority"].to_numpy()[people["case_idx"].to_numpy()]
+    # agencies hold one person once (as they are in their latest case), not once per case
+    app_of = cases["application_date"].to_numpy()[people["case_idx"].to_numpy()]
+    latest = (
+        people.assign(_app=app_of)
+        .sort_values(["_app", "case_idx"], kind="stable")
+        .drop_duplicates("person_idx", keep="last")
+        .drop(columns="_app")
+        .sort_index()
+    )
     everyone = pd.concat(
-        [people.assign(in_case=True), noise.assign(in_case=False)], ignore_index=True, sort=False
+        [latest.assign(in_case=True), noise.assign(in_case=False)], ignore_index=True, sort=False
     )
     next(steps, None)
     extracts = agency_extracts(cfg, rng_ag, everyone)
@@ -173,7 +183,11 @@ def generate_world(
             "ceased_misuse": ceased.astype("boolean"),
             "final_order": people["final_order"],
             "placement_at_end": people["placement_at_end"],
-            "returned_to_court_3y": people["returned_to_court_3y"].astype("boolean"),
+            "returned_to_court_3y": (
+                people["returned_to_court_3y"]
+                if cfg.supply_recurrence
+                else pd.Series(None, index=people.index, dtype=object)
+            ).astype("boolean"),
         }
     )
     with atomic_dir(Path(out)) as tmp:
@@ -223,6 +237,7 @@ def generate_world(
             truth / "people.csv",
         )
         write_table(pd.concat(links, ignore_index=True), truth / "agency_links.csv")
+        write_table(_recurrence_truth(cases, cfg), truth / "recurrence.csv")
         summary: WorldSummary = {
             "n_cases": int(len(cases)),
             "n_fdac": int((cases["cohort"] == "fdac").sum()),
@@ -232,6 +247,10 @@ def generate_world(
             "n_agency_records": {a: int(len(f)) for a, f in extracts.items()},
             "n_hearings": int(len(hearings)),
             "n_opt_outs": int(len(opt)),
+            "n_repeat_cases": int((cases["earlier_case_idx"] >= 0).sum()),
+            "n_people_in_several_cases": int(
+                people.groupby("true_person_id")["case_ref"].nunique().gt(1).sum()
+            ),
         }
         write_json(
             {
@@ -245,6 +264,9 @@ def generate_world(
                     "reunified_children: a child living with a parent at the end of proceedings.",
                     "hidden_confounder (truth/people.csv) raises both referral to FDAC and good outcomes "
                     "with strength config.hidden_confounder (log-odds per SD).",
+                    "returned_to_court_3y_children: the case's mother in a later case of the world "
+                    "within three years of the final hearing (truth/recurrence.csv); hazard_ratio "
+                    "is the planted FDAC effect on the hazard, conditional on severity.",
                 ],
             },
             truth / "effects.json",
@@ -254,6 +276,40 @@ def generate_world(
     summary["effects"] = pop.effects
     log.info("wrote world with %d cases to %s", summary["n_cases"], out)
     return summary
+
+
+def _recurrence_truth(cases: pd.DataFrame, cfg: WorldConfig) -> pd.DataFrame:
+    """Per case: its mother's later case (if the world placed one), the realised and the two
+    potential times to it in years from the final hearing, and the follow-up available."""
+    ref = cases["case_ref"].to_numpy()
+    later = cases["later_case_idx"].to_numpy()
+    final = cases["final_hearing_date"].to_numpy(dtype="datetime64[D]")
+    end = min(np.datetime64(f"{cfg.last_year}-12-31"), np.datetime64(cfg.extract_date))
+    # follow-up ends with the application window (no later case can be seen after it)
+    follow = np.where(
+        np.isnat(final), np.nan, np.maximum((end - final).astype(np.int64), 0) / 365.25
+    )
+    placed = later >= 0
+    later_ref = np.full(len(ref), None, dtype=object)
+    later_ref[placed] = ref[later[placed]]
+    return pd.DataFrame(
+        {
+            "case_ref": ref,
+            "later_case_ref": later_ref,
+            "years_to_later_case": np.where(
+                placed, cases["years_to_later_case"].to_numpy(), np.nan
+            ).round(4),
+            "years_untreated": _finite(cases["years_untreated"]),
+            "years_treated": _finite(cases["years_treated"]),
+            "follow_up_years": np.round(follow, 4),
+        }
+    )
+
+
+def _finite(values: pd.Series) -> np.ndarray:
+    """Rounded years; empty for never (an infinite time: no hazard at all)."""
+    v = values.to_numpy(dtype=float)
+    return np.where(np.isfinite(v), v, np.nan).round(4)
 
 
 def truth_crosswalk(sources: Path | str, out: Path | str) -> Path:

@@ -21,6 +21,13 @@ from scipy.special import expit
 from fdac_research import reference, schema
 from fdac_research.world._config import WorldConfig
 from fdac_research.world._identity import sample_given, sample_postcodes, sample_surnames
+from fdac_research.world._repeat import (
+    carry_identities,
+    chain_order,
+    draw_recurrence,
+    place_repeats,
+    three_year_risks,
+)
 
 __all__ = ["Population", "simulate_population"]
 
@@ -37,6 +44,8 @@ _SUBSTANCE_P = {
 #: The negative control's own random stream (see simulate_population) and its model: the
 #: log-rate of child-protection plans rises with severity and falls with the hidden advantage.
 _NEGATIVE_CONTROL_STREAM = 0x4E43
+#: Repeat proceedings draw from their own stream too (world/_repeat.py).
+_REPEAT_STREAM = 0x5250
 _NC_SEVERITY = 0.5
 _NC_HIDDEN = -0.8
 _ETHNICITY_P = {"White": 0.76, "Mixed": 0.07, "Asian": 0.07, "Black": 0.07, "Other": 0.03}
@@ -134,7 +143,6 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
     weeks = np.where(fdac, rng.gamma(9.0, 4.3, n), rng.gamma(7.0, 4.4, n)) + 6
     final = app + np.round(weeks * 7).astype("timedelta64[D]")
     closed = final <= np.datetime64(cfg.extract_date)
-    extract = np.datetime64(cfg.extract_date)
 
     # --- mothers' and fathers' cessation: potential outcomes ---------------------------
     effects: dict[str, Any] = {}
@@ -175,6 +183,30 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
         "hidden": h,
     }
 
+    # --- repeat proceedings: the same mother in a later case (world/_repeat.py) ----------
+    rep_rng = np.random.default_rng([cfg.seed, _REPEAT_STREAM])
+    eligible = closed & has_mother
+    rec = draw_recurrence(cfg, rep_rng, fdac=fdac, severity=severity, hidden=U, eligible=eligible)
+    place_repeats(
+        rec,
+        final=final.astype("datetime64[D]"),
+        app=app.astype("datetime64[D]"),
+        court=court,
+        has_mother=has_mother,
+        mother_age=m_age,
+        window_end=end,
+    )
+    later = rec.later_case
+    earlier = np.full(n, -1, dtype=np.int64)
+    earlier[later[later >= 0]] = np.flatnonzero(later >= 0)
+    # The later case's mother is the earlier case's, so her age follows (in date order, for a
+    # mother seen three times); the children's ages below are bounded by it. Severity was
+    # drawn with the case's own age: a mother's circumstances change between proceedings.
+    for a in chain_order(rec, app.astype("datetime64[D]")):
+        b = later[a]
+        gap = (app[b] - app[a]).astype("timedelta64[D]").astype(np.int64) / 365.25
+        m_age[b] = int(m_age[a] + np.floor(gap))
+
     cases = pd.DataFrame(
         {
             "case_idx": np.arange(n),
@@ -187,6 +219,11 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
             "n_children": n_children,
             "hidden_confounder": U,
             "severity": severity,
+            "later_case_idx": later,
+            "earlier_case_idx": earlier,
+            "years_to_later_case": np.where(np.isfinite(rec.years), rec.years, np.nan),
+            "years_untreated": np.where(eligible, rec.years_untreated, np.nan),
+            "years_treated": np.where(eligible, rec.years_treated, np.nan),
         }
     )
     # Process measures (NatCen 2023): contested 4.2% vs 23.8%, expert witness 7.7% vs 96.1%.
@@ -289,6 +326,9 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
         rng.random(k) < 0.35, 0, np.minimum(rng.integers(0, 17, k), m_age[kid_case] - 16)
     )
     kid_age = np.clip(kid_age, 0, 17)
+    # a later case begins with a new baby
+    repeat_cases = np.flatnonzero(earlier >= 0)
+    kid_age[np.searchsorted(kid_case, repeat_cases)] = 0
     kids = pd.DataFrame(
         {
             "case_idx": kid_case,
@@ -331,6 +371,8 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
 
     people = pd.concat([adults, kids], ignore_index=True)
     people["sex"] = people["sex"].astype(object)
+    for a in chain_order(rec, app.astype("datetime64[D]")):  # one mother, one ethnicity
+        ethnicity[later[a]] = ethnicity[a]
     people["ethnicity"] = ethnicity[people["case_idx"].to_numpy()]
     people.loc[rng.random(len(people)) < 0.08, "ethnicity"] = None
     people["family_name"] = people.pop("own_surname")
@@ -344,10 +386,34 @@ def simulate_population(cfg: WorldConfig, rng: np.random.Generator) -> Populatio
     post[moved_out] = sample_postcodes(rng, la[ci][moved_out])
     people["postcode"] = post
     people["closed"] = closed[ci]
+    people["person_idx"] = np.arange(len(people))
+    carry_identities(rep_rng, people, rec, app.astype("datetime64[D]"), la)
     # outcomes for children: orders and placements follow reunification
     is_child = people["role"].to_numpy() == "child"
     people["reunified"] = _masked(is_child, people["outcome"].to_numpy())
-    _child_orders(rng, people, is_child, fdac[ci], extract, final[ci])
+    _child_orders(rng, people, is_child)
+    # A later case within three years of the final hearing, known once it has happened or
+    # once three years of follow-up have passed (else unknown: censored by the extract).
+    # Follow-up ends at the last date a later case could be seen (the end of the
+    # application window); returns after it are censored.
+    placed = later[ci] >= 0
+    returned = placed & (rec.years[ci] <= 3)
+    followed = (final[ci] + np.timedelta64(int(3 * 365.25), "D")) <= end
+    people["returned_to_court_3y"] = _masked(
+        is_child & closed[ci] & (returned | followed), returned
+    )
+    p0, p1 = three_year_risks(rec)
+    sel = is_child & eligible[ci]
+    if cfg.repeat_rate > 0 and sel.any():  # (no effect to state in a world without returns)
+        ret = _effect_summary(p0[ci][sel], p1[ci][sel], fdac[ci][sel])
+        ret.update(rec.effects)
+        ret["later_cases"] = int((later >= 0).sum())
+        ret["follow_up"] = (
+            "from the final hearing to the end of the application window (the last "
+            "application date a later case can have); a child's return within three years is "
+            "unknown while fewer than three years have passed and no later case has begun"
+        )
+        effects["returned_to_court_3y_children"] = ret
     return Population(cases=cases, people=people, effects=effects)
 
 
@@ -372,9 +438,6 @@ def _child_orders(
     rng: np.random.Generator,
     people: pd.DataFrame,
     is_child: np.ndarray,
-    fdac: np.ndarray,
-    extract: np.datetime64,
-    final: np.ndarray,
 ) -> None:
     m = len(people)
     reun = people["outcome"].to_numpy().astype(bool)
@@ -405,14 +468,7 @@ def _child_orders(
         ],
         "care_order",
     ).astype(object)
-    # Return to court within 3 years: Harwin et al. 2016, family disruption 49% (FDAC) vs
-    # 78% (comparison) for reunified mothers over 3 years; we plant lower rates of new
-    # proceedings (a subset of disruptions) in the same direction.
-    p_return = np.where(reun, np.where(fdac, 0.25, 0.45), 0.08)
-    returned = rng.random(m) < p_return
-    observable = (final + np.timedelta64(3 * 365, "D")) <= extract
     closed = people["closed"].to_numpy()
     people["placement_at_end"] = _masked(is_child & closed, placement)
     people["final_order"] = _masked(is_child & closed, order)
-    people["returned_to_court_3y"] = _masked(is_child & closed & observable, returned)
     assert set(pd.unique(order)) <= set(schema.FINAL_ORDERS)
