@@ -57,7 +57,7 @@ POSTCODE_AREAS: tuple[str, ...] = tuple(
     EX FY GL GU HA HD HG HP HR HU HX IG IP KT L LA LD LE LL LN LS LU M ME MK N NE NG NN NP
     NR NW OL OX PE PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA TF TN
     TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO
-    """.split()
+    """.split()  # noqa: SIM905 - a compact name list, as in fdac_research.reference
 )
 #: Districts numbered 1 to this in each area (illustrative numbering; some 2,000 districts
 #: in all, the order of the number England and Wales have).
@@ -160,17 +160,19 @@ def _typed(frame: pd.DataFrame, table: schema.Table) -> Any:
 
     arrays = []
     for c in table.columns:
-        s = frame[c.name]
+        s = frame[c.name].astype(object)
+        missing = (s.isna() | (s == "")).to_numpy()
         if c.kind == "bool":
             v = s.map({"true": True, "false": False, True: True, False: False})
-            arrays.append(pa.array(v.astype(object).where(v.notna(), None), pa.bool_()))
+            values = v.fillna(False).to_numpy(dtype=bool)
+            arrays.append(pa.array(values, pa.bool_(), mask=missing))
         elif c.kind in ("int", "float"):
-            num = pd.to_numeric(s.where(s.astype(str) != ""), errors="raise")
+            num = pd.to_numeric(s.mask(pd.Series(missing, index=s.index)), errors="raise")
             t = pa.int64() if c.kind == "int" else pa.float64()
-            arrays.append(pa.array(num.to_numpy(dtype=float), t, mask=num.isna().to_numpy()))
+            values = num.fillna(0).to_numpy(dtype=np.int64 if c.kind == "int" else float)
+            arrays.append(pa.array(values, t, mask=missing))
         else:
-            v = s.astype(object)
-            arrays.append(pa.array(v.where(v.notna() & (v != ""), None), pa.string()))
+            arrays.append(pa.array(s.fillna("").to_numpy(dtype=object), pa.string(), mask=missing))
     return pa.Table.from_arrays(arrays, schema=_arrow_schema(table))
 
 
@@ -227,7 +229,6 @@ def _chunk(
     frame["date_of_birth"] = (
         pd.Series(frame["date_of_birth"]).dt.strftime("%Y-%m-%d").astype(object)
     )
-    frame["date_of_birth"] = frame["date_of_birth"].where(frame["date_of_birth"].notna(), None)
     identity = {"record_id", *ident.columns}
     for col in table.columns:
         if col.name not in identity:
