@@ -24,12 +24,18 @@ def _link(args: argparse.Namespace) -> int:
             a: dataclasses.replace(m, match_threshold=args.threshold)
             for a, m in (fitted or {}).items()
         }
-    options = {}
+    options: dict[str, Any] = {}
     if args.engine == "splink" and args.backend == "duckdb":
         if args.threads:
             options["threads"] = args.threads
         if args.memory_limit:
             options["memory_limit"] = args.memory_limit
+        if args.temp_dir:
+            options["temp_directory"] = args.temp_dir
+    if args.engine == "splink" and args.backend == "spark" and args.spark_master:
+        options["spark_master"] = args.spark_master
+    if args.engine == "splink" and args.predict_chunks:
+        options["predict_chunks"] = args.predict_chunks
     result = link_sources(
         args.sources,
         args.out,
@@ -230,6 +236,22 @@ def _register_link(sub: argparse._SubParsersAction) -> None:
         "--memory-limit",
         help="DuckDB memory limit, e.g. 6GB, spilling to disk beyond (default: DuckDB's, 80%% "
         "of RAM)",
+    )
+    p.add_argument(
+        "--temp-dir",
+        help="folder under which DuckDB spills beyond --memory-limit (its own sub-folder, "
+        "removed afterwards; default: the system's temporary folder)",
+    )
+    p.add_argument(
+        "--predict-chunks",
+        type=int,
+        help="score pairs in this many chunks of each agency's records, one progress step "
+        "each (bounds blocking's memory; default: 1)",
+    )
+    p.add_argument(
+        "--spark-master",
+        help="Spark master URL for --backend spark, e.g. spark://host:7077 (default: "
+        "$FDAC_SPARK_MASTER, else local mode on two cores); see docs/scale.md",
     )
     p.add_argument("--no-charts", action="store_true", help="do not write PNG charts")
     p.set_defaults(func=_link)

@@ -8,6 +8,7 @@ back into the config, so a model trained on one backend scores on the other.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import logging
 import os
@@ -24,13 +25,20 @@ from fdac_research.exceptions import DependencyError, FdacResearchError
 from fdac_research.linkage._blocking import Rule, rule_label, rule_sql, symmetric_rules
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
-__all__ = ["SplinkEngine", "splink_settings", "spark_session"]
+__all__ = ["SplinkEngine", "splink_settings", "spark_session", "spark_master"]
 
 log = logging.getLogger(__name__)
+
+#: Environment variables: the Spark master URL (``--spark-master`` overrides it) and, on a
+#: cluster, a checkpoint folder every executor can reach.
+SPARK_MASTER_ENV = "FDAC_SPARK_MASTER"
+SPARK_CHECKPOINT_ENV = "FDAC_SPARK_CHECKPOINT_DIR"
 
 # Splink reports these steps only as log messages; they drive the progress bars.
 _U_LOG, _U_STEP = "splink.internals.estimate_u", r"Estimating u for:"
 _EM_LOG, _EM_STEP = "splink.internals.expectation_maximisation", r"Iteration \d+:"
+_PREDICT_LOG = "splink.internals.linker_components.inference"
+_PREDICT_STEP = r"Processing chunk"
 
 # Input tables get names unique in the process: a Spark session outlives its linkers and
 # keeps every temporary view registered in it (DuckDB gets a fresh connection per linker).
@@ -171,10 +179,39 @@ def splink_settings(
     }
 
 
+def spark_master(master: str | None = None, cores: int = 2) -> str:
+    """The Spark master URL to use: ``master``, else ``$FDAC_SPARK_MASTER``, else local mode
+    with ``cores`` cores (``local[2]``)."""
+    url = master or os.environ.get(SPARK_MASTER_ENV, "").strip() or f"local[{cores}]"
+    if not (url.startswith(("local", "spark://", "yarn", "k8s://", "mesos://", "sc://"))):
+        raise FdacResearchError(
+            f"Spark master {url!r} (from {'--spark-master' if master else SPARK_MASTER_ENV}) is "
+            "not a master URL: expected local[N], spark://HOST:PORT, yarn, k8s://... or sc://..."
+        )
+    return url
+
+
 def spark_session(
-    app_name: str = "fdac-research-linkage", cores: int = 2, memory: str = "4g"
+    app_name: str = "fdac-research-linkage",
+    cores: int = 2,
+    memory: str = "4g",
+    master: str | None = None,
 ) -> Any:
-    """A local-mode Spark session with Splink's similarity functions.
+    """A Spark session with Splink's similarity functions.
+
+    Parameters
+    ----------
+    app_name : str
+        The application's name (shown by the cluster's web UI).
+    cores : int
+        Cores of local mode, and the default shuffle partitions (two per core).
+    memory : str
+        Driver memory (local mode: all of Spark's memory).
+    master : str, optional
+        Master URL (``spark://host:7077``, ``yarn``...); default ``$FDAC_SPARK_MASTER``,
+        else ``local[cores]``. On a cluster, ``$FDAC_SPARK_CHECKPOINT_DIR`` must name a
+        folder every executor can reach (``hdfs://...``, ``s3a://...``); locally it
+        defaults to a temporary folder.
 
     An active session is returned as it is. A new one keeps its warehouse and checkpoints in
     a temporary folder, removed when Python exits (never ``spark-warehouse/`` in the working
@@ -199,25 +236,33 @@ def spark_session(
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    url = spark_master(master, cores)
     root = _spark_dir("fdac-spark-")
-    try:
-        session = (
-            SparkSession.builder.master(f"local[{cores}]")
-            .appName(app_name)
-            .config("spark.jars", similarity_jar_location())
-            .config("spark.driver.memory", memory)
-            .config("spark.sql.shuffle.partitions", str(max(cores * 2, 2)))
-            .config("spark.default.parallelism", str(max(cores * 2, 2)))
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.warehouse.dir", os.path.join(root, "warehouse"))
-            .getOrCreate()
+    partitions = str(max(cores * 2, 2))
+    builder = (
+        SparkSession.builder.master(url)
+        .appName(app_name)
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.memory", memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", os.path.join(root, "warehouse"))
+    )
+    if url.startswith("local"):
+        # Spark's 200 shuffle partitions are for a cluster: on a few local cores each query
+        # would run 200 tiny tasks.
+        builder = builder.config("spark.sql.shuffle.partitions", partitions).config(
+            "spark.default.parallelism", partitions
         )
+    try:
+        session = builder.getOrCreate()
     except Exception as err:  # Java present but unusable (wrong version, no memory...)
-        raise DependencyError(f"could not start a local Spark session: {err}") from err
-    session.sparkContext.setCheckpointDir(os.path.join(root, "checkpoints"))
+        raise DependencyError(f"could not start a Spark session on {url}: {err}") from err
+    checkpoints = os.environ.get(SPARK_CHECKPOINT_ENV, "").strip()
+    session.sparkContext.setCheckpointDir(checkpoints or os.path.join(root, "checkpoints"))
     session.sparkContext.setLogLevel("ERROR")  # Spark's per-query warnings are not the user's
+    log.info("spark: session %s on %s", session.sparkContext.applicationId, url)
     return session
 
 
@@ -235,12 +280,26 @@ class SplinkEngine:
     threads : int, optional
         DuckDB threads (default: DuckDB's own choice).
     memory_limit : str, optional
-        DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it.
+        DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it, into
+        a folder of its own (under ``temp_directory``) removed when the step ends.
     retain_gamma : bool
         Keep each pair's comparison levels (``gamma_<comparison>``) in predictions.
     skip_within : tuple of str
         Datasets holding at most one record per person: pairs inside them are not compared
         (for example the court as the reference set).
+    spark_master : str, optional
+        Master URL of the Spark session started when none is given (default
+        ``$FDAC_SPARK_MASTER``, else local mode); see :func:`spark_session`.
+    spark_lineage : {"parquet", "persist", "checkpoint"}, optional
+        How Splink breaks Spark's lineage between steps (Splink's default: Parquet files in
+        the checkpoint folder; ``persist`` keeps them in executor memory).
+    temp_directory : str, optional
+        Folder under which DuckDB's spill folder is made (default: the system's temporary
+        folder).
+    predict_chunks : int, optional
+        Score candidate pairs in this many chunks of the second dataset's records (Splink's
+        chunked prediction; each chunk is reported as a progress step), bounding the
+        memory blocking needs at once. Default: one.
     """
 
     name = "splink"
@@ -254,6 +313,10 @@ class SplinkEngine:
         memory_limit: str | None = None,
         retain_gamma: bool = False,
         skip_within: tuple[str, ...] = (),
+        spark_master: str | None = None,
+        spark_lineage: str | None = None,
+        temp_directory: str | None = None,
+        predict_chunks: int | None = None,
     ) -> None:
         if backend not in ("duckdb", "spark"):
             raise FdacResearchError(
@@ -266,6 +329,20 @@ class SplinkEngine:
         self.memory_limit = memory_limit
         self.retain_gamma = retain_gamma
         self.skip_within = tuple(skip_within)
+        self.spark_master = spark_master
+        self.spark_lineage = spark_lineage
+        self.temp_directory = temp_directory
+        if predict_chunks is not None and (
+            isinstance(predict_chunks, bool)
+            or not isinstance(predict_chunks, int)
+            or predict_chunks < 1
+        ):
+            raise FdacResearchError(
+                f"predict_chunks must be a positive integer, got {predict_chunks!r}"
+            )
+        self.predict_chunks = predict_chunks
+        self._con: Any = None  # the DuckDB connection of the linker in use
+        self._spill: str | None = None  # and its spill folder
         self._inputs: list[Any] = []  # the input tables of the linker in use
 
     # ------------------------------------------------------------------ plumbing
@@ -274,23 +351,49 @@ class SplinkEngine:
             import duckdb
             from splink import DuckDBAPI
 
+            self._release()
             con = duckdb.connect()
+            self._con = con
             if self.threads:
                 con.execute(f"SET threads TO {int(self.threads)}")
             if self.memory_limit:
                 con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                # Spill beyond the limit into a folder of this run's own, removed afterwards
+                # (DuckDB's default, a .tmp folder beside the database, is the working folder
+                # for an in-memory database).
+                self._spill = tempfile.mkdtemp(prefix="fdac-duckdb-spill-", dir=self.temp_directory)
+                con.execute(f"SET temp_directory = '{self._spill}'")
+                log.info(
+                    "splink: DuckDB memory limit %s, spilling to %s", self.memory_limit, self._spill
+                )
             con.execute("SET preserve_insertion_order = false")
             return DuckDBAPI(connection=con)
         from splink import SparkAPI
 
         if self.spark is None:
-            self.spark = spark_session()
+            self.spark = spark_session(master=self.spark_master)
         sc = self.spark.sparkContext
         if sc.getCheckpointDir() is None:  # Splink breaks lineage with checkpoints
             sc.setCheckpointDir(_spark_dir("fdac-spark-checkpoints-"))
         first = sc.applicationId not in _UDF_CONTEXTS
         _UDF_CONTEXTS.add(sc.applicationId)
-        return SparkAPI(spark_session=self.spark, register_udfs_automatically=first)
+        return SparkAPI(
+            spark_session=self.spark,
+            register_udfs_automatically=first,
+            break_lineage_method=self.spark_lineage,
+        )
+
+    def _release(self) -> None:
+        """Close the DuckDB connection of the last linker and remove its spill folder."""
+        con, self._con = self._con, None
+        if con is not None:
+            try:
+                con.close()
+            except Exception as err:  # already closed
+                log.debug("splink: DuckDB connection not closed: %s", err)
+        spill, self._spill = self._spill, None
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
     def _drop_inputs(self) -> None:
         while self._inputs:
@@ -345,6 +448,19 @@ class SplinkEngine:
     ) -> LinkageModelConfig:
         """Estimate the prior (when the model has none), u by random sampling, m by EM
         (and from labelled matching pairs when given); return the fitted config."""
+        try:
+            return self._fit(model, frames, link_type, labels)
+        finally:
+            self._drop_inputs()
+            self._release()
+
+    def _fit(
+        self,
+        model: LinkageModelConfig,
+        frames: dict[str, pd.DataFrame],
+        link_type: str,
+        labels: pd.DataFrame | None,
+    ) -> LinkageModelConfig:
         dialect = "spark" if self.backend == "spark" else "duckdb"
         skip = (
             tuple(n for n in self.skip_within if n in frames)
@@ -398,7 +514,6 @@ class SplinkEngine:
                 ) from err
             log.info("splink: EM on %s done (%.1f s)", rule_label(rule), time.perf_counter() - t0)
         fitted = linker.misc.save_model_to_json()
-        self._drop_inputs()
         return _read_parameters(model, fitted)
 
     # ------------------------------------------------------------------ prediction
@@ -411,14 +526,29 @@ class SplinkEngine:
     ) -> pd.DataFrame:
         """Score candidate pairs; return the engine-neutral pairs frame."""
         t0 = time.perf_counter()
-        linker = self._linker(model, frames, link_type)
-        thr = model.prediction_floor if floor is None else floor
-        df = linker.inference.predict(threshold_match_probability=thr if thr > 0 else None)
         try:
-            pdf = df.as_pandas_dataframe()
+            linker = self._linker(model, frames, link_type)
+            thr = model.prediction_floor if floor is None else floor
+            chunks = self.predict_chunks or 1
+            bar = (
+                progress_from_log(
+                    _PREDICT_LOG, f"scoring pairs in {chunks} chunks", chunks, _PREDICT_STEP
+                )
+                if chunks > 1
+                else contextlib.nullcontext()
+            )
+            with bar:
+                df = linker.inference.predict(
+                    threshold_match_probability=thr if thr > 0 else None,
+                    **({"num_chunks_left": 1, "num_chunks_right": chunks} if chunks > 1 else {}),
+                )
+            try:
+                pdf = df.as_pandas_dataframe()
+            finally:
+                df.drop_table_from_database_and_remove_from_cache()
         finally:
-            df.drop_table_from_database_and_remove_from_cache()
             self._drop_inputs()
+            self._release()
         log.info("splink: %d pairs predicted (%.1f s)", len(pdf), time.perf_counter() - t0)
         only = next(iter(frames)) if len(frames) == 1 else ""
         return _normalise_pairs(pdf, model, only)
