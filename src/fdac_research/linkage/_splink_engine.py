@@ -12,6 +12,7 @@ import contextlib
 import itertools
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -39,6 +40,11 @@ _U_LOG, _U_STEP = "splink.internals.estimate_u", r"Estimating u for:"
 _EM_LOG, _EM_STEP = "splink.internals.expectation_maximisation", r"Iteration \d+:"
 _PREDICT_LOG = "splink.internals.linker_components.inference"
 _PREDICT_STEP = r"Processing chunk"
+
+# How Splink may break Spark's lineage between steps (SparkAPI's break_lineage_method).
+_LINEAGE = ("parquet", "persist", "checkpoint")
+# A DuckDB memory size: a number and a unit (DuckDB also reads KiB, MiB, GiB, TiB).
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 
 # Input tables get names unique in the process: a Spark session outlives its linkers and
 # keeps every temporary view registered in it (DuckDB gets a fresh connection per linker).
@@ -191,6 +197,10 @@ def spark_master(master: str | None = None, cores: int = 2) -> str:
     return url
 
 
+# ``SplinkEngine.__init__`` has a parameter of the same name.
+_master_url = spark_master
+
+
 def spark_session(
     app_name: str = "fdac-research-linkage",
     cores: int = 2,
@@ -233,10 +243,16 @@ def spark_session(
         raise DependencyError(
             "the Spark backend needs pyspark: pip install 'fdac-research[spark]', or use --backend duckdb"
         ) from err
+    url = spark_master(master, cores)
     active = SparkSession.getActiveSession()
     if active is not None:
+        if master and active.sparkContext.master != url:
+            log.warning(
+                "spark: a session on %s is active; it is used, not %s",
+                active.sparkContext.master,
+                url,
+            )
         return active
-    url = spark_master(master, cores)
     root = _spark_dir("fdac-spark-")
     partitions = str(max(cores * 2, 2))
     builder = (
@@ -326,19 +342,32 @@ class SplinkEngine:
         self.seed = seed
         self.spark = spark
         self.threads = threads
-        self.memory_limit = memory_limit
+        self.memory_limit = None if memory_limit is None else str(memory_limit).replace(" ", "")
         self.retain_gamma = retain_gamma
         self.skip_within = tuple(skip_within)
+        if backend == "spark" and spark is None:
+            _master_url(spark_master)  # a bad URL fails here, before any data is read
         self.spark_master = spark_master
-        self.spark_lineage = spark_lineage
-        self.temp_directory = temp_directory
-        if predict_chunks is not None and (
-            isinstance(predict_chunks, bool)
-            or not isinstance(predict_chunks, int)
-            or predict_chunks < 1
-        ):
+        if spark_lineage not in (None, *_LINEAGE):
             raise FdacResearchError(
-                f"predict_chunks must be a positive integer, got {predict_chunks!r}"
+                f"spark_lineage must be one of {list(_LINEAGE)}, got {spark_lineage!r}"
+            )
+        self.spark_lineage = spark_lineage
+        if temp_directory is not None and not os.path.isdir(temp_directory):
+            raise FdacResearchError(
+                f"temp_directory {str(temp_directory)!r} (--temp-dir) is not an existing "
+                "folder: expected a folder for DuckDB to spill into"
+            )
+        self.temp_directory = None if temp_directory is None else str(temp_directory)
+        for option, value in (("predict_chunks", predict_chunks), ("threads", threads)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise FdacResearchError(f"{option} must be a positive integer, got {value!r}")
+        if memory_limit is not None and not _MEMORY.fullmatch(str(memory_limit)):
+            raise FdacResearchError(
+                f"memory_limit {memory_limit!r} (--memory-limit) is not a memory size: expected "
+                "a number and a unit, for example 6GB, 512MB or 1.5GiB"
             )
         self.predict_chunks = predict_chunks
         self._con: Any = None  # the DuckDB connection of the linker in use
@@ -358,14 +387,16 @@ class SplinkEngine:
                 con.execute(f"SET threads TO {int(self.threads)}")
             if self.memory_limit:
                 con.execute(f"SET memory_limit = '{self.memory_limit}'")
-                # Spill beyond the limit into a folder of this run's own, removed afterwards
-                # (DuckDB's default, a .tmp folder beside the database, is the working folder
-                # for an in-memory database).
-                self._spill = tempfile.mkdtemp(prefix="fdac-duckdb-spill-", dir=self.temp_directory)
-                con.execute(f"SET temp_directory = '{self._spill}'")
-                log.info(
-                    "splink: DuckDB memory limit %s, spilling to %s", self.memory_limit, self._spill
-                )
+            # Spill beyond the memory limit (given, or DuckDB's 80% of RAM) into a folder of
+            # this linker's own, removed afterwards: DuckDB's default for an in-memory
+            # database is a .tmp folder in the working folder.
+            self._spill = tempfile.mkdtemp(prefix="fdac-duckdb-spill-", dir=self.temp_directory)
+            con.execute("SET temp_directory = '{}'".format(self._spill.replace("'", "''")))
+            log.info(
+                "splink: DuckDB memory limit %s, spilling to %s",
+                self.memory_limit or "DuckDB's default",
+                self._spill,
+            )
             con.execute("SET preserve_insertion_order = false")
             return DuckDBAPI(connection=con)
         from splink import SparkAPI
