@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import dataclasses
 import itertools
 import logging
 import os
 import re
 import shutil
+import signal
+import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,7 +30,13 @@ from fdac_research.exceptions import DependencyError, FdacResearchError
 from fdac_research.linkage._blocking import Rule, rule_label, rule_sql, symmetric_rules
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
-__all__ = ["SplinkEngine", "splink_settings", "spark_session", "spark_master"]
+__all__ = [
+    "SplinkEngine",
+    "splink_settings",
+    "spark_session",
+    "spark_master",
+    "standalone_cluster",
+]
 
 log = logging.getLogger(__name__)
 
@@ -280,6 +290,214 @@ def spark_session(
     session.sparkContext.setLogLevel("ERROR")  # Spark's per-query warnings are not the user's
     log.info("spark: session %s on %s", session.sparkContext.applicationId, url)
     return session
+
+
+@dataclasses.dataclass
+class StandaloneCluster:
+    """A Spark standalone cluster on this machine (see :func:`standalone_cluster`)."""
+
+    url: str  # the master URL, spark://HOST:PORT
+    root: str  # its PID, log and work folders
+    pids: dict[str, int]  # daemon ("master", "worker1"...) -> its JVM's process id
+
+
+_MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+_WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a pid reused by another user's process
+        return False
+    # a zombie (exited, not yet reaped) is gone for our purposes
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@contextlib.contextmanager
+def standalone_cluster(
+    workers: int = 2,
+    cores: int = 1,
+    memory: str = "2g",
+    host: str = "127.0.0.1",
+    timeout: float = 120.0,
+) -> Iterator[StandaloneCluster]:
+    """Run a Spark standalone cluster (a master and ``workers`` workers) on this machine
+    for the duration of a ``with`` block, with pyspark's own ``sbin/spark-daemon.sh``.
+
+    Ports are free ones; PID, log and work folders are a temporary folder of its own. The
+    daemons are stopped (and killed if they do not stop within ``timeout``) and the folder
+    removed when the block ends, on failure too. Sessions of this process connect to it
+    when ``SPARK_LOCAL_IP`` is ``host`` (it is set for the block).
+
+    Parameters
+    ----------
+    workers : int
+        Worker daemons.
+    cores, memory : int, str
+        Cores and memory each worker offers to executors (an executor takes 1 GB unless
+        ``spark.executor.memory`` says otherwise).
+    host : str
+        Address the daemons listen on.
+    timeout : float
+        Seconds to wait for the master, for the workers to register, and for them to stop.
+
+    Raises :class:`DependencyError` when pyspark or Java is missing, and
+    :class:`FdacResearchError` with the daemon's log when it does not start.
+    """
+    import subprocess
+    import sys
+
+    try:
+        import pyspark
+    except ImportError as err:
+        raise DependencyError("a standalone Spark cluster needs pyspark") from err
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise DependencyError("a standalone Spark cluster needs Java (17 or later) on PATH")
+    home = os.path.dirname(pyspark.__file__)
+    daemon = os.path.join(home, "sbin", "spark-daemon.sh")
+    if not os.path.exists(daemon):
+        raise DependencyError(f"pyspark at {home} has no sbin/spark-daemon.sh")
+    root = tempfile.mkdtemp(prefix="fdac-spark-cluster-")
+    ident = f"fdac{os.getpid()}"
+    env = {
+        **os.environ,
+        "SPARK_HOME": home,
+        "SPARK_PID_DIR": os.path.join(root, "pids"),
+        "SPARK_LOG_DIR": os.path.join(root, "logs"),
+        "SPARK_IDENT_STRING": ident,
+        "SPARK_LOCAL_IP": host,
+        "SPARK_LOCAL_DIRS": os.path.join(root, "local"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    started: list[tuple[str, int, str]] = []  # (class, instance, name)
+    pids: dict[str, int] = {}
+
+    def run(action: str, cls: str, instance: int, *args: str) -> None:
+        proc = subprocess.run(
+            ["bash", daemon, action, cls, str(instance), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 and action == "start":
+            raise FdacResearchError(
+                f"spark-daemon.sh start {cls} {instance} failed ({proc.returncode}): "
+                f"{proc.stdout}{proc.stderr}{_daemon_log(env, cls, instance)}"
+            )
+
+    def pid_of(cls: str, instance: int) -> int:
+        path = os.path.join(env["SPARK_PID_DIR"], f"spark-{ident}-{cls}-{instance}.pid")
+        with open(path, encoding="ascii") as f:
+            return int(f.read().strip())
+
+    def wait(what: str, ok: Any, cls: str, instance: int) -> None:
+        deadline = time.monotonic() + timeout
+        while not ok():
+            if time.monotonic() > deadline:
+                raise FdacResearchError(
+                    f"Spark {what} not ready after {timeout:.0f} s{_daemon_log(env, cls, instance)}"
+                )
+            time.sleep(0.5)
+
+    port, ui = _free_port(host), _free_port(host)
+    url = f"spark://{host}:{port}"
+    saved_ip = os.environ.get("SPARK_LOCAL_IP")
+    try:
+        run("start", _MASTER_CLASS, 1, "--host", host, "--port", str(port), "--webui-port", str(ui))
+        started.append((_MASTER_CLASS, 1, "master"))
+        pids["master"] = pid_of(_MASTER_CLASS, 1)
+        wait("master", lambda: _accepts(host, port), _MASTER_CLASS, 1)
+        for i in range(1, workers + 1):
+            work = os.path.join(root, f"work{i}")
+            run(
+                "start",
+                _WORKER_CLASS,
+                i,
+                url,
+                "--host",
+                host,
+                "--cores",
+                str(cores),
+                "--memory",
+                memory,
+                "--webui-port",
+                str(_free_port(host)),
+                "--work-dir",
+                work,
+            )
+            started.append((_WORKER_CLASS, i, f"worker{i}"))
+            pids[f"worker{i}"] = pid_of(_WORKER_CLASS, i)
+        wait(
+            f"workers ({workers})",
+            lambda: _alive_workers(host, ui) >= workers,
+            _WORKER_CLASS,
+            workers,
+        )
+        os.environ["SPARK_LOCAL_IP"] = host
+        log.info("spark: standalone cluster %s with %d workers (%s)", url, workers, root)
+        yield StandaloneCluster(url, root, dict(pids))
+    finally:
+        if saved_ip is None:
+            os.environ.pop("SPARK_LOCAL_IP", None)
+        else:
+            os.environ["SPARK_LOCAL_IP"] = saved_ip
+        for cls, instance, _ in reversed(started):
+            run("stop", cls, instance)
+        deadline = time.monotonic() + timeout
+        while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for name, pid in pids.items():
+            if _alive(pid):  # did not stop when asked: ours, so killed
+                log.warning("spark: %s (pid %d) did not stop; killing it", name, pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _alive_workers(host: str, ui_port: int) -> int:
+    """Workers the master lists as alive (its web UI's JSON; 0 while it is not up)."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{host}:{ui_port}/json/", timeout=2.0) as r:
+            state = json.loads(r.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
+
+
+def _daemon_log(env: dict[str, str], cls: str, instance: int) -> str:
+    folder = env["SPARK_LOG_DIR"]
+    name = f"spark-{env['SPARK_IDENT_STRING']}-{cls}-{instance}"
+    try:
+        logs = [f for f in os.listdir(folder) if f.startswith(name)]
+        with open(os.path.join(folder, sorted(logs)[-1]), encoding="utf-8") as f:
+            return "\n" + "".join(f.readlines()[-30:])
+    except (OSError, IndexError):
+        return ""
 
 
 class SplinkEngine:
