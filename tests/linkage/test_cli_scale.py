@@ -113,6 +113,8 @@ def test_spark_master_precedence_and_bad_urls(monkeypatch):
         spark_master(None)
     with pytest.raises(FdacResearchError, match=r"'http://x'.*--spark-master.*spark://HOST:PORT"):
         spark_master("http://x")
+    with pytest.raises(FdacResearchError, match=r"'sc://h:15002'.*Spark Connect.*SparkContext"):
+        spark_master("sc://h:15002")
     # the engine checks the URL when it is made, before any data is read
     with pytest.raises(FdacResearchError, match="env-host:7077"):
         SplinkEngine(backend="spark")

@@ -22,7 +22,7 @@ AGENCIES = "police,health"
 def _spark_jvms() -> set[int]:
     """Process ids of Spark JVMs (daemons and executors) on this machine, read with ``ps``."""
     out = subprocess.run(
-        ["ps", "-eo", "pid=,args="], capture_output=True, text=True, check=True
+        ["ps", "-eww", "-o", "pid=,args="], capture_output=True, text=True, check=True
     ).stdout
     return {
         int(line.split(None, 1)[0])
@@ -95,11 +95,13 @@ def test_cluster_daemons_are_stopped_when_the_block_fails(cluster_prerequisites)
     before = _spark_jvms()
     pids: dict[str, int] = {}
     root = ""
-    with pytest.raises(RuntimeError, match="inside the block"):
-        with standalone_cluster(workers=1, cores=1) as cluster:
-            pids, root = cluster.pids, cluster.root
-            assert all(_alive(p) for p in pids.values())
-            raise RuntimeError("inside the block")
+    with (
+        pytest.raises(RuntimeError, match="inside the block"),
+        standalone_cluster(workers=1, cores=1) as cluster,
+    ):
+        pids, root = cluster.pids, cluster.root
+        assert all(_alive(p) for p in pids.values())
+        raise RuntimeError("inside the block")
     assert pids and not any(_alive(p) for p in pids.values())
     assert not Path(root).exists()
     assert _spark_jvms() - before == set()

@@ -199,10 +199,17 @@ def spark_master(master: str | None = None, cores: int = 2) -> str:
     """The Spark master URL to use: ``master``, else ``$FDAC_SPARK_MASTER``, else local mode
     with ``cores`` cores (``local[2]``)."""
     url = master or os.environ.get(SPARK_MASTER_ENV, "").strip() or f"local[{cores}]"
-    if not (url.startswith(("local", "spark://", "yarn", "k8s://", "mesos://", "sc://"))):
+    source = "--spark-master" if master else SPARK_MASTER_ENV
+    if url.startswith("sc://"):
         raise FdacResearchError(
-            f"Spark master {url!r} (from {'--spark-master' if master else SPARK_MASTER_ENV}) is "
-            "not a master URL: expected local[N], spark://HOST:PORT, yarn, k8s://... or sc://..."
+            f"Spark master {url!r} (from {source}) is a Spark Connect address: Splink's Spark "
+            "backend needs a classic session (its SparkContext); expected local[N], "
+            "spark://HOST:PORT, yarn or k8s://..."
+        )
+    if not url.startswith(("local", "spark://", "yarn", "k8s://", "mesos://")):
+        raise FdacResearchError(
+            f"Spark master {url!r} (from {source}) is not a master URL: expected local[N], "
+            "spark://HOST:PORT, yarn or k8s://..."
         )
     return url
 
