@@ -310,9 +310,12 @@ def run() -> dict[str, Any]:
             if shutil.which("java") is None:
                 notes.append("Spark part skipped: Java is not installed")
             else:
-                r, n = spark_part(tmp, spark_families)
-                rows += r
-                notes += n
+                try:
+                    r, n = spark_part(tmp, spark_families)
+                    rows += r
+                    notes += n
+                except Exception as err:  # report it with the extract's figures, do not hide
+                    notes.append(f"Spark part failed: {err}")
         else:
             notes.append("Spark part skipped (FDAC_SCALE_SPARK_FAMILIES is 0)")
     finally:
