@@ -54,6 +54,11 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "write a 'world zoo' world: the synthetic world as someone else might have made it",
     ),
     (
+        "generate-extract",
+        "fdac_research.world._extract",
+        "write a world with one national-scale agency extract (Parquet, in chunks)",
+    ),
+    (
         "link",
         "fdac_research.linkage._cli",
         "probabilistic linkage of court people to agency extracts (writes crosswalk.csv)",

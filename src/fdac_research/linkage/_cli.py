@@ -24,12 +24,6 @@ def _link(args: argparse.Namespace) -> int:
             a: dataclasses.replace(m, match_threshold=args.threshold)
             for a, m in (fitted or {}).items()
         }
-    options = {}
-    if args.engine == "splink" and args.backend == "duckdb":
-        if args.threads:
-            options["threads"] = args.threads
-        if args.memory_limit:
-            options["memory_limit"] = args.memory_limit
     result = link_sources(
         args.sources,
         args.out,
@@ -42,12 +36,53 @@ def _link(args: argparse.Namespace) -> int:
         labels=args.labels,
         n_review=args.review_size,
         charts=not args.no_charts,
-        engine_options=options or None,
+        engine_options=_engine_options(args) or None,
     )
     q = result.quality
     print(q.to_string(index=False), file=sys.stdout)
     print(f"wrote {result.out} ({len(result.crosswalk)} crosswalk rows)", file=sys.stdout)
     return 0
+
+
+#: ``link`` options that are engine options, and the engine and backend each applies to.
+_ENGINE_FLAGS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("threads", "threads", ("duckdb",)),
+    ("memory_limit", "memory_limit", ("duckdb",)),
+    ("temp_dir", "temp_directory", ("duckdb",)),
+    ("spark_master", "spark_master", ("spark",)),
+    ("predict_chunks", "predict_chunks", ("duckdb", "spark")),
+)
+
+
+def _engine_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The Splink engine options given on the command line; an option that does not apply
+    to the chosen engine and backend is an error rather than silently ignored."""
+    from fdac_research.exceptions import FdacResearchError
+
+    options: dict[str, Any] = {}
+    for attr, option, backends in _ENGINE_FLAGS:
+        value = getattr(args, attr)
+        if value is None:
+            continue
+        flag = "--" + attr.replace("_", "-")
+        if args.engine != "splink" or args.backend not in backends:
+            where = " or ".join(f"--backend {b}" for b in backends)
+            raise FdacResearchError(
+                f"{flag} {value} applies to the splink engine with {where}, not to "
+                f"--engine {args.engine} --backend {args.backend}"
+            )
+        options[option] = value
+    return options
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _read_table(path: str) -> pd.DataFrame:
@@ -225,11 +260,29 @@ def _register_link(sub: argparse._SubParsersAction) -> None:
         "from it and its matches inform m (default: none)",
     )
     p.add_argument("--review-size", type=int, default=25, help="review pairs per agency and band")
-    p.add_argument("--threads", type=int, help="DuckDB threads (default: DuckDB's, every core)")
+    p.add_argument(
+        "--threads", type=_positive_int, help="DuckDB threads (default: DuckDB's, every core)"
+    )
     p.add_argument(
         "--memory-limit",
         help="DuckDB memory limit, e.g. 6GB, spilling to disk beyond (default: DuckDB's, 80%% "
         "of RAM)",
+    )
+    p.add_argument(
+        "--temp-dir",
+        help="folder under which DuckDB spills beyond --memory-limit (its own sub-folder, "
+        "removed afterwards; default: the system's temporary folder)",
+    )
+    p.add_argument(
+        "--predict-chunks",
+        type=_positive_int,
+        help="score pairs in this many chunks of each agency's records, one progress step "
+        "each (bounds blocking's memory; default: 1)",
+    )
+    p.add_argument(
+        "--spark-master",
+        help="Spark master URL for --backend spark, e.g. spark://host:7077 (default: "
+        "$FDAC_SPARK_MASTER, else local mode on two cores); see docs/scale.md",
     )
     p.add_argument("--no-charts", action="store_true", help="do not write PNG charts")
     p.set_defaults(func=_link)

@@ -8,12 +8,18 @@ back into the config, so a model trained on one backend scores on the other.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import dataclasses
 import itertools
 import logging
 import os
+import re
 import shutil
+import signal
+import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,13 +30,31 @@ from fdac_research.exceptions import DependencyError, FdacResearchError
 from fdac_research.linkage._blocking import Rule, rule_label, rule_sql, symmetric_rules
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
-__all__ = ["SplinkEngine", "splink_settings", "spark_session"]
+__all__ = [
+    "SplinkEngine",
+    "splink_settings",
+    "spark_session",
+    "spark_master",
+    "standalone_cluster",
+]
 
 log = logging.getLogger(__name__)
+
+#: Environment variables: the Spark master URL (``--spark-master`` overrides it) and, on a
+#: cluster, a checkpoint folder every executor can reach.
+SPARK_MASTER_ENV = "FDAC_SPARK_MASTER"
+SPARK_CHECKPOINT_ENV = "FDAC_SPARK_CHECKPOINT_DIR"
 
 # Splink reports these steps only as log messages; they drive the progress bars.
 _U_LOG, _U_STEP = "splink.internals.estimate_u", r"Estimating u for:"
 _EM_LOG, _EM_STEP = "splink.internals.expectation_maximisation", r"Iteration \d+:"
+_PREDICT_LOG = "splink.internals.linker_components.inference"
+_PREDICT_STEP = r"Processing chunk"
+
+# How Splink may break Spark's lineage between steps (SparkAPI's break_lineage_method).
+_LINEAGE = ("parquet", "persist", "checkpoint")
+# A DuckDB memory size: a number and a unit (DuckDB also reads KiB, MiB, GiB, TiB).
+_MEMORY = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", re.IGNORECASE)
 
 # Input tables get names unique in the process: a Spark session outlives its linkers and
 # keeps every temporary view registered in it (DuckDB gets a fresh connection per linker).
@@ -171,10 +195,50 @@ def splink_settings(
     }
 
 
+def spark_master(master: str | None = None, cores: int = 2) -> str:
+    """The Spark master URL to use: ``master``, else ``$FDAC_SPARK_MASTER``, else local mode
+    with ``cores`` cores (``local[2]``)."""
+    url = master or os.environ.get(SPARK_MASTER_ENV, "").strip() or f"local[{cores}]"
+    source = "--spark-master" if master else SPARK_MASTER_ENV
+    if url.startswith("sc://"):
+        raise FdacResearchError(
+            f"Spark master {url!r} (from {source}) is a Spark Connect address: Splink's Spark "
+            "backend needs a classic session (its SparkContext); expected local[N], "
+            "spark://HOST:PORT, yarn or k8s://..."
+        )
+    if not url.startswith(("local", "spark://", "yarn", "k8s://", "mesos://")):
+        raise FdacResearchError(
+            f"Spark master {url!r} (from {source}) is not a master URL: expected local[N], "
+            "spark://HOST:PORT, yarn or k8s://..."
+        )
+    return url
+
+
+# ``SplinkEngine.__init__`` has a parameter of the same name.
+_master_url = spark_master
+
+
 def spark_session(
-    app_name: str = "fdac-research-linkage", cores: int = 2, memory: str = "4g"
+    app_name: str = "fdac-research-linkage",
+    cores: int = 2,
+    memory: str = "4g",
+    master: str | None = None,
 ) -> Any:
-    """A local-mode Spark session with Splink's similarity functions.
+    """A Spark session with Splink's similarity functions.
+
+    Parameters
+    ----------
+    app_name : str
+        The application's name (shown by the cluster's web UI).
+    cores : int
+        Cores of local mode, and the default shuffle partitions (two per core).
+    memory : str
+        Driver memory (local mode: all of Spark's memory).
+    master : str, optional
+        Master URL (``spark://host:7077``, ``yarn``...); default ``$FDAC_SPARK_MASTER``,
+        else ``local[cores]``. On a cluster, ``$FDAC_SPARK_CHECKPOINT_DIR`` must name a
+        folder every executor can reach (``hdfs://...``, ``s3a://...``); locally it
+        defaults to a temporary folder.
 
     An active session is returned as it is. A new one keeps its warehouse and checkpoints in
     a temporary folder, removed when Python exits (never ``spark-warehouse/`` in the working
@@ -196,29 +260,251 @@ def spark_session(
         raise DependencyError(
             "the Spark backend needs pyspark: pip install 'fdac-research[spark]', or use --backend duckdb"
         ) from err
+    url = spark_master(master, cores)
     active = SparkSession.getActiveSession()
     if active is not None:
+        if master and active.sparkContext.master != url:
+            log.warning(
+                "spark: a session on %s is active; it is used, not %s",
+                active.sparkContext.master,
+                url,
+            )
         return active
     root = _spark_dir("fdac-spark-")
-    try:
-        session = (
-            SparkSession.builder.master(f"local[{cores}]")
-            .appName(app_name)
-            .config("spark.jars", similarity_jar_location())
-            .config("spark.driver.memory", memory)
-            .config("spark.sql.shuffle.partitions", str(max(cores * 2, 2)))
-            .config("spark.default.parallelism", str(max(cores * 2, 2)))
-            .config("spark.ui.enabled", "false")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.warehouse.dir", os.path.join(root, "warehouse"))
-            .getOrCreate()
+    partitions = str(max(cores * 2, 2))
+    builder = (
+        SparkSession.builder.master(url)
+        .appName(app_name)
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.memory", memory)
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", os.path.join(root, "warehouse"))
+    )
+    if url.startswith("local"):
+        # Spark's 200 shuffle partitions are for a cluster: on a few local cores each query
+        # would run 200 tiny tasks.
+        builder = builder.config("spark.sql.shuffle.partitions", partitions).config(
+            "spark.default.parallelism", partitions
         )
+    try:
+        session = builder.getOrCreate()
     except Exception as err:  # Java present but unusable (wrong version, no memory...)
-        raise DependencyError(f"could not start a local Spark session: {err}") from err
-    session.sparkContext.setCheckpointDir(os.path.join(root, "checkpoints"))
+        raise DependencyError(f"could not start a Spark session on {url}: {err}") from err
+    checkpoints = os.environ.get(SPARK_CHECKPOINT_ENV, "").strip()
+    session.sparkContext.setCheckpointDir(checkpoints or os.path.join(root, "checkpoints"))
     session.sparkContext.setLogLevel("ERROR")  # Spark's per-query warnings are not the user's
+    log.info("spark: session %s on %s", session.sparkContext.applicationId, url)
     return session
+
+
+@dataclasses.dataclass
+class StandaloneCluster:
+    """A Spark standalone cluster on this machine (see :func:`standalone_cluster`)."""
+
+    url: str  # the master URL, spark://HOST:PORT
+    root: str  # its PID, log and work folders
+    pids: dict[str, int]  # daemon ("master", "worker1"...) -> its JVM's process id
+
+
+_MASTER_CLASS = "org.apache.spark.deploy.master.Master"
+_WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - a pid reused by another user's process
+        return False
+    # a zombie (exited, not yet reaped) is gone for our purposes
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@contextlib.contextmanager
+def standalone_cluster(
+    workers: int = 2,
+    cores: int = 1,
+    memory: str = "2g",
+    host: str = "127.0.0.1",
+    timeout: float = 120.0,
+) -> Iterator[StandaloneCluster]:
+    """Run a Spark standalone cluster (a master and ``workers`` workers) on this machine
+    for the duration of a ``with`` block, with pyspark's own ``sbin/spark-daemon.sh``.
+
+    Ports are free ones; PID, log and work folders are a temporary folder of its own. The
+    daemons are stopped (and killed if they do not stop within ``timeout``) and the folder
+    removed when the block ends, on failure too. Sessions of this process connect to it
+    when ``SPARK_LOCAL_IP`` is ``host`` (it is set for the block).
+
+    Parameters
+    ----------
+    workers : int
+        Worker daemons.
+    cores, memory : int, str
+        Cores and memory each worker offers to executors (an executor takes 1 GB unless
+        ``spark.executor.memory`` says otherwise).
+    host : str
+        Address the daemons listen on.
+    timeout : float
+        Seconds to wait for the master, for the workers to register, and for them to stop.
+
+    Raises :class:`DependencyError` when pyspark or Java is missing, and
+    :class:`FdacResearchError` with the daemon's log when it does not start.
+    """
+    import subprocess
+    import sys
+
+    try:
+        import pyspark
+    except ImportError as err:
+        raise DependencyError("a standalone Spark cluster needs pyspark") from err
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        raise DependencyError("a standalone Spark cluster needs Java (17 or later) on PATH")
+    home = os.path.dirname(pyspark.__file__)
+    daemon = os.path.join(home, "sbin", "spark-daemon.sh")
+    if not os.path.exists(daemon):
+        raise DependencyError(f"pyspark at {home} has no sbin/spark-daemon.sh")
+    root = tempfile.mkdtemp(prefix="fdac-spark-cluster-")
+    ident = f"fdac{os.getpid()}"
+    env = {
+        **os.environ,
+        "SPARK_HOME": home,
+        "SPARK_PID_DIR": os.path.join(root, "pids"),
+        "SPARK_LOG_DIR": os.path.join(root, "logs"),
+        "SPARK_IDENT_STRING": ident,
+        "SPARK_LOCAL_IP": host,
+        "SPARK_LOCAL_DIRS": os.path.join(root, "local"),
+        "PYSPARK_PYTHON": sys.executable,
+    }
+    started: list[tuple[str, int, str]] = []  # (class, instance, name)
+    pids: dict[str, int] = {}
+
+    def run(action: str, cls: str, instance: int, *args: str) -> None:
+        proc = subprocess.run(
+            ["bash", daemon, action, cls, str(instance), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 and action == "start":
+            raise FdacResearchError(
+                f"spark-daemon.sh start {cls} {instance} failed ({proc.returncode}): "
+                f"{proc.stdout}{proc.stderr}{_daemon_log(env, cls, instance)}"
+            )
+
+    def pid_of(cls: str, instance: int) -> int:
+        path = os.path.join(env["SPARK_PID_DIR"], f"spark-{ident}-{cls}-{instance}.pid")
+        with open(path, encoding="ascii") as f:
+            return int(f.read().strip())
+
+    def wait(what: str, ok: Any, cls: str, instance: int) -> None:
+        deadline = time.monotonic() + timeout
+        while not ok():
+            if time.monotonic() > deadline:
+                raise FdacResearchError(
+                    f"Spark {what} not ready after {timeout:.0f} s{_daemon_log(env, cls, instance)}"
+                )
+            time.sleep(0.5)
+
+    port, ui = _free_port(host), _free_port(host)
+    url = f"spark://{host}:{port}"
+    saved_ip = os.environ.get("SPARK_LOCAL_IP")
+    try:
+        run("start", _MASTER_CLASS, 1, "--host", host, "--port", str(port), "--webui-port", str(ui))
+        started.append((_MASTER_CLASS, 1, "master"))
+        pids["master"] = pid_of(_MASTER_CLASS, 1)
+        wait("master", lambda: _accepts(host, port), _MASTER_CLASS, 1)
+        for i in range(1, workers + 1):
+            work = os.path.join(root, f"work{i}")
+            run(
+                "start",
+                _WORKER_CLASS,
+                i,
+                url,
+                "--host",
+                host,
+                "--cores",
+                str(cores),
+                "--memory",
+                memory,
+                "--webui-port",
+                str(_free_port(host)),
+                "--work-dir",
+                work,
+            )
+            started.append((_WORKER_CLASS, i, f"worker{i}"))
+            pids[f"worker{i}"] = pid_of(_WORKER_CLASS, i)
+        wait(
+            f"workers ({workers})",
+            lambda: _alive_workers(host, ui) >= workers,
+            _WORKER_CLASS,
+            workers,
+        )
+        os.environ["SPARK_LOCAL_IP"] = host
+        log.info("spark: standalone cluster %s with %d workers (%s)", url, workers, root)
+        yield StandaloneCluster(url, root, dict(pids))
+    finally:
+        if saved_ip is None:
+            os.environ.pop("SPARK_LOCAL_IP", None)
+        else:
+            os.environ["SPARK_LOCAL_IP"] = saved_ip
+        for cls, instance, _ in reversed(started):
+            run("stop", cls, instance)
+        deadline = time.monotonic() + timeout
+        while any(_alive(p) for p in pids.values()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        for name, pid in pids.items():
+            if _alive(pid):  # did not stop when asked: ours, so killed
+                log.warning("spark: %s (pid %d) did not stop; killing it", name, pid)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _accepts(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _alive_workers(host: str, ui_port: int) -> int:
+    """Workers the master lists as alive (its web UI's JSON; 0 while it is not up)."""
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{host}:{ui_port}/json/", timeout=2.0) as r:
+            state = json.loads(r.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return sum(1 for w in state.get("workers", []) if w.get("state") == "ALIVE")
+
+
+def _daemon_log(env: dict[str, str], cls: str, instance: int) -> str:
+    folder = env["SPARK_LOG_DIR"]
+    name = f"spark-{env['SPARK_IDENT_STRING']}-{cls}-{instance}"
+    try:
+        logs = [f for f in os.listdir(folder) if f.startswith(name)]
+        with open(os.path.join(folder, sorted(logs)[-1]), encoding="utf-8") as f:
+            return "\n" + "".join(f.readlines()[-30:])
+    except (OSError, IndexError):
+        return ""
 
 
 class SplinkEngine:
@@ -235,12 +521,26 @@ class SplinkEngine:
     threads : int, optional
         DuckDB threads (default: DuckDB's own choice).
     memory_limit : str, optional
-        DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it.
+        DuckDB memory limit, for example ``"6GB"``; DuckDB spills to disk beyond it, into
+        a folder of its own (under ``temp_directory``) removed when the step ends.
     retain_gamma : bool
         Keep each pair's comparison levels (``gamma_<comparison>``) in predictions.
     skip_within : tuple of str
         Datasets holding at most one record per person: pairs inside them are not compared
         (for example the court as the reference set).
+    spark_master : str, optional
+        Master URL of the Spark session started when none is given (default
+        ``$FDAC_SPARK_MASTER``, else local mode); see :func:`spark_session`.
+    spark_lineage : {"parquet", "persist", "checkpoint"}, optional
+        How Splink breaks Spark's lineage between steps (Splink's default: Parquet files in
+        the checkpoint folder; ``persist`` keeps them in executor memory).
+    temp_directory : str, optional
+        Folder under which DuckDB's spill folder is made (default: the system's temporary
+        folder).
+    predict_chunks : int, optional
+        Score candidate pairs in this many chunks of the second dataset's records (Splink's
+        chunked prediction; each chunk is reported as a progress step), bounding the
+        memory blocking needs at once. Default: one.
     """
 
     name = "splink"
@@ -254,6 +554,10 @@ class SplinkEngine:
         memory_limit: str | None = None,
         retain_gamma: bool = False,
         skip_within: tuple[str, ...] = (),
+        spark_master: str | None = None,
+        spark_lineage: str | None = None,
+        temp_directory: str | None = None,
+        predict_chunks: int | None = None,
     ) -> None:
         if backend not in ("duckdb", "spark"):
             raise FdacResearchError(
@@ -263,9 +567,36 @@ class SplinkEngine:
         self.seed = seed
         self.spark = spark
         self.threads = threads
-        self.memory_limit = memory_limit
+        self.memory_limit = None if memory_limit is None else str(memory_limit).replace(" ", "")
         self.retain_gamma = retain_gamma
         self.skip_within = tuple(skip_within)
+        if backend == "spark" and spark is None:
+            _master_url(spark_master)  # a bad URL fails here, before any data is read
+        self.spark_master = spark_master
+        if spark_lineage not in (None, *_LINEAGE):
+            raise FdacResearchError(
+                f"spark_lineage must be one of {list(_LINEAGE)}, got {spark_lineage!r}"
+            )
+        self.spark_lineage = spark_lineage
+        if temp_directory is not None and not os.path.isdir(temp_directory):
+            raise FdacResearchError(
+                f"temp_directory {str(temp_directory)!r} (--temp-dir) is not an existing "
+                "folder: expected a folder for DuckDB to spill into"
+            )
+        self.temp_directory = None if temp_directory is None else str(temp_directory)
+        for option, value in (("predict_chunks", predict_chunks), ("threads", threads)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise FdacResearchError(f"{option} must be a positive integer, got {value!r}")
+        if memory_limit is not None and not _MEMORY.fullmatch(str(memory_limit)):
+            raise FdacResearchError(
+                f"memory_limit {memory_limit!r} (--memory-limit) is not a memory size: expected "
+                "a number and a unit, for example 6GB, 512MB or 1.5GiB"
+            )
+        self.predict_chunks = predict_chunks
+        self._con: Any = None  # the DuckDB connection of the linker in use
+        self._spill: str | None = None  # and its spill folder
         self._inputs: list[Any] = []  # the input tables of the linker in use
 
     # ------------------------------------------------------------------ plumbing
@@ -274,23 +605,51 @@ class SplinkEngine:
             import duckdb
             from splink import DuckDBAPI
 
+            self._release()
             con = duckdb.connect()
+            self._con = con
             if self.threads:
                 con.execute(f"SET threads TO {int(self.threads)}")
             if self.memory_limit:
                 con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            # Spill beyond the memory limit (given, or DuckDB's 80% of RAM) into a folder of
+            # this linker's own, removed afterwards: DuckDB's default for an in-memory
+            # database is a .tmp folder in the working folder.
+            self._spill = tempfile.mkdtemp(prefix="fdac-duckdb-spill-", dir=self.temp_directory)
+            con.execute("SET temp_directory = '{}'".format(self._spill.replace("'", "''")))
+            log.info(
+                "splink: DuckDB memory limit %s, spilling to %s",
+                self.memory_limit or "DuckDB's default",
+                self._spill,
+            )
             con.execute("SET preserve_insertion_order = false")
             return DuckDBAPI(connection=con)
         from splink import SparkAPI
 
         if self.spark is None:
-            self.spark = spark_session()
+            self.spark = spark_session(master=self.spark_master)
         sc = self.spark.sparkContext
         if sc.getCheckpointDir() is None:  # Splink breaks lineage with checkpoints
             sc.setCheckpointDir(_spark_dir("fdac-spark-checkpoints-"))
         first = sc.applicationId not in _UDF_CONTEXTS
         _UDF_CONTEXTS.add(sc.applicationId)
-        return SparkAPI(spark_session=self.spark, register_udfs_automatically=first)
+        return SparkAPI(
+            spark_session=self.spark,
+            register_udfs_automatically=first,
+            break_lineage_method=self.spark_lineage,
+        )
+
+    def _release(self) -> None:
+        """Close the DuckDB connection of the last linker and remove its spill folder."""
+        con, self._con = self._con, None
+        if con is not None:
+            try:
+                con.close()
+            except Exception as err:  # already closed
+                log.debug("splink: DuckDB connection not closed: %s", err)
+        spill, self._spill = self._spill, None
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
 
     def _drop_inputs(self) -> None:
         while self._inputs:
@@ -345,6 +704,19 @@ class SplinkEngine:
     ) -> LinkageModelConfig:
         """Estimate the prior (when the model has none), u by random sampling, m by EM
         (and from labelled matching pairs when given); return the fitted config."""
+        try:
+            return self._fit(model, frames, link_type, labels)
+        finally:
+            self._drop_inputs()
+            self._release()
+
+    def _fit(
+        self,
+        model: LinkageModelConfig,
+        frames: dict[str, pd.DataFrame],
+        link_type: str,
+        labels: pd.DataFrame | None,
+    ) -> LinkageModelConfig:
         dialect = "spark" if self.backend == "spark" else "duckdb"
         skip = (
             tuple(n for n in self.skip_within if n in frames)
@@ -398,7 +770,6 @@ class SplinkEngine:
                 ) from err
             log.info("splink: EM on %s done (%.1f s)", rule_label(rule), time.perf_counter() - t0)
         fitted = linker.misc.save_model_to_json()
-        self._drop_inputs()
         return _read_parameters(model, fitted)
 
     # ------------------------------------------------------------------ prediction
@@ -411,14 +782,29 @@ class SplinkEngine:
     ) -> pd.DataFrame:
         """Score candidate pairs; return the engine-neutral pairs frame."""
         t0 = time.perf_counter()
-        linker = self._linker(model, frames, link_type)
-        thr = model.prediction_floor if floor is None else floor
-        df = linker.inference.predict(threshold_match_probability=thr if thr > 0 else None)
         try:
-            pdf = df.as_pandas_dataframe()
+            linker = self._linker(model, frames, link_type)
+            thr = model.prediction_floor if floor is None else floor
+            chunks = self.predict_chunks or 1
+            bar = (
+                progress_from_log(
+                    _PREDICT_LOG, f"scoring pairs in {chunks} chunks", chunks, _PREDICT_STEP
+                )
+                if chunks > 1
+                else contextlib.nullcontext()
+            )
+            with bar:
+                df = linker.inference.predict(
+                    threshold_match_probability=thr if thr > 0 else None,
+                    **({"num_chunks_left": 1, "num_chunks_right": chunks} if chunks > 1 else {}),
+                )
+            try:
+                pdf = df.as_pandas_dataframe()
+            finally:
+                df.drop_table_from_database_and_remove_from_cache()
         finally:
-            df.drop_table_from_database_and_remove_from_cache()
             self._drop_inputs()
+            self._release()
         log.info("splink: %d pairs predicted (%.1f s)", len(pdf), time.perf_counter() - t0)
         only = next(iter(frames)) if len(frames) == 1 else ""
         return _normalise_pairs(pdf, model, only)

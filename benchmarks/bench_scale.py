@@ -1,0 +1,336 @@
+"""National scale: court people linked to a national-size agency extract, and a Spark
+standalone cluster against DuckDB on one world.
+
+Rows:
+- extract: a world of ``FDAC_SCALE_PEOPLE`` people (court people and as many people in no
+  case, as ``bench_linkage``'s scale world) whose health extract is replaced by one of
+  ``FDAC_SCALE_EXTRACT`` records (``generate-extract``: national name and postcode
+  frequencies), linked to every agency by ``fdac-research link`` in a fresh process with
+  ``--memory-limit``, ``--temp-dir`` and ``--predict-chunks``: wall time, peak memory of
+  the process tree (resident set sizes summed, sampled every half second), the most DuckDB
+  spilled (size of the spill folder, sampled), and precision / recall / F1 per agency
+  against the truth.
+- Spark: a world of ``FDAC_SCALE_SPARK_FAMILIES`` families linked on DuckDB (trained), then
+  with the fitted models on DuckDB and on a Spark standalone cluster (a master and two
+  workers on this machine, pyspark's ``spark-daemon.sh``): wall times, peak memory (the
+  driver's process tree; the cluster's daemons and executors apart), identical crosswalk?
+
+``0`` in any of the three variables skips its part. Goals: per-agency F1 >= 0.98.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+EXTRACT_AGENCY = "health"
+MEMORY_LIMIT = "4GB"
+#: Court people per family and people in no case per court person in the world generator
+#: (bench_linkage's scale world uses the same ratio: about 6.43 people per family).
+PEOPLE_PER_FAMILY = 6.43
+F1_GOAL = 0.98
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, str(default)).replace(",", "").replace("_", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(
+            f"{name}={os.environ[name]!r}: expected a whole number (0 skips)"
+        ) from None
+    if value < 0:
+        raise SystemExit(f"{name}={value}: expected a whole number >= 0 (0 skips)")
+    return value
+
+
+# ---------------------------------------------------------------------- sampling
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def _tree_rss(roots: Iterable[int]) -> int:
+    """Resident bytes of ``roots`` and all their descendants (from /proc)."""
+    kids = _children()
+    page = os.sysconf("SC_PAGE_SIZE")
+    total, stack, seen = 0, list(roots), set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            with open(f"/proc/{pid}/statm", encoding="ascii") as f:
+                total += int(f.read().split()[1]) * page
+        except (OSError, ValueError, IndexError):
+            continue
+        stack += kids.get(pid, [])
+    return total
+
+
+def _folder_bytes(folder: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # removed while we looked
+                total += os.path.getsize(os.path.join(dirpath, name))
+    return total
+
+
+class _Sampler:
+    """Peaks, every ``interval`` seconds, of the memory of process trees and of a folder."""
+
+    def __init__(
+        self, groups: dict[str, list[int]], folder: Path | None, interval: float = 0.5
+    ) -> None:
+        self.groups, self.folder, self.interval = groups, folder, interval
+        self.peak_rss = dict.fromkeys(groups, 0)
+        self.peak_disk = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            for name, roots in self.groups.items():
+                self.peak_rss[name] = max(self.peak_rss[name], _tree_rss(roots))
+            if self.folder is not None:
+                self.peak_disk = max(self.peak_disk, _folder_bytes(self.folder))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> _Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def link_process(
+    folder: Path, out: Path, *flags: str, spill: Path | None = None, watch: dict[str, list[int]]
+) -> dict[str, Any]:
+    """Run ``fdac-research link`` in a fresh process; wall time, peaks, per-agency figures."""
+    cmd = [sys.executable, "-m", "fdac_research.cli", "link", str(folder), "--out", str(out)]
+    cmd += ["--no-charts", "--seed", "1", *flags]
+    env = {**os.environ, "FDAC_PROGRESS": "0"}
+    load = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    with _Sampler({"link": [proc.pid], **watch}, spill) as sampler:
+        _, err = proc.communicate()
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
+    ev = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))["agencies"]
+    return {
+        "wall_s": round(wall, 1),
+        "peak_mb": {k: round(v / 2**20, 1) for k, v in sampler.peak_rss.items()},
+        "spill_mb": round(sampler.peak_disk / 2**20, 1),
+        "load": (round(load, 2), round(os.getloadavg()[0], 2)),
+        "links": {a: e["links"] for a, e in ev.items()},
+        "n_records": {a: e["n_records"] for a, e in ev.items()},
+    }
+
+
+# ---------------------------------------------------------------------- parts
+def extract_part(
+    tmp: Path, n_people: int, n_extract: int
+) -> tuple[list[dict[str, Any]], list[str]]:
+    from fdac_research.world._extract import write_extract_world
+
+    families = max(10, round(n_people / PEOPLE_PER_FAMILY))
+    world = tmp / "extract_world"
+    t0 = time.perf_counter()
+    made = write_extract_world(
+        world, n_extract, agency=EXTRACT_AGENCY, n_families=families, seed=5, check=False
+    )
+    gen_s = time.perf_counter() - t0
+    chunks = max(1, math.ceil(made["n_records"] / 2_000_000))
+    spill = tmp / "spill"
+    spill.mkdir()
+    flags = ["--memory-limit", MEMORY_LIMIT, "--temp-dir", str(spill)]
+    flags += ["--predict-chunks", str(chunks)]
+    m = link_process(world, tmp / "extract_link", *flags, spill=spill, watch={})
+    court = int(pd.read_csv(world / "court_people.csv", usecols=["person_ref"]).shape[0])
+    task = (
+        f"extract: {court:,} court people x {made['n_records']:,} {EXTRACT_AGENCY} records "
+        f"(world of {n_people:,} people)"
+    )
+    rows = [
+        {
+            "task": task,
+            "agency": "all",
+            "records": sum(m["n_records"].values()),
+            "wall_s": m["wall_s"],
+            "peak_MB": m["peak_mb"]["link"],
+            "spill_MB": m["spill_mb"],
+            "precision": min(e["precision"] for e in m["links"].values()),
+            "recall": min(e["recall"] for e in m["links"].values()),
+            "f1": min(e["f1"] for e in m["links"].values()),
+            "goal": f"F1 >= {F1_GOAL} per agency",
+        }
+    ]
+    for a in sorted(m["links"]):
+        e = m["links"][a]
+        rows.append(
+            {
+                "task": "extract: per agency",
+                "agency": a,
+                "records": m["n_records"][a],
+                "precision": e["precision"],
+                "recall": e["recall"],
+                "f1": e["f1"],
+                "goal": "met" if e["f1"] >= F1_GOAL else f"missed by {F1_GOAL - e['f1']:.4f}",
+            }
+        )
+    notes = [
+        f"extract world generated in {gen_s:.0f} s (not counted; {made['n_chunks']} chunks); "
+        f"link run as `fdac-research link --memory-limit {MEMORY_LIMIT} --temp-dir ... "
+        f"--predict-chunks {chunks}` in a fresh process (validation and evaluation "
+        "included); peak_MB is the process tree's resident memory, spill_MB the largest "
+        "size of DuckDB's spill folder, both sampled every 0.5 s; 1-minute load average "
+        f"{m['load'][0]} before, {m['load'][1]} after (2 cores: above 2 means shared)",
+        "precision / recall / F1 are pairwise over court-agency links after clustering, "
+        "against the world's truth (the 'all' row gives the lowest of the agencies).",
+    ]
+    return rows, notes
+
+
+def _crosswalk(out: Path) -> pd.DataFrame:
+    cw = pd.read_csv(out / "crosswalk.csv", dtype=str, keep_default_na=False)
+    return cw.sort_values(["source", "record_id"]).reset_index(drop=True)
+
+
+def _compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, Any]:
+    """How two crosswalks (sorted alike) differ: byte-identical? the same person keys? the
+    largest difference of match probability and the rows whose text differs."""
+    key = ["source", "record_id", "person_key"]
+    same_rows = (
+        len(a) == len(b) and (a[["source", "record_id"]] == b[["source", "record_id"]]).all().all()
+    )
+    keys = bool(same_rows and (a[key] == b[key]).all().all())
+    out: dict[str, Any] = {"crosswalk_identical": bool(a.equals(b)), "same_person_keys": keys}
+    if same_rows:
+        pa = pd.to_numeric(a["match_probability"], errors="coerce")
+        pb = pd.to_numeric(b["match_probability"], errors="coerce")
+        out["max_probability_difference"] = float((pa - pb).abs().max())
+        out["rows_differing"] = int((a != b).any(axis=1).sum())
+        out["keys_differing"] = int((a["person_key"] != b["person_key"]).sum())
+    return out
+
+
+def spark_part(tmp: Path, families: int) -> tuple[list[dict[str, Any]], list[str]]:
+    from fdac_research.linkage._splink_engine import standalone_cluster
+    from fdac_research.world import generate_world
+
+    world = tmp / "spark_world"
+    generate_world(world, n_families=families, seed=7)
+    trained = link_process(world, tmp / "duck_trained", watch={})
+    model = tmp / "duck_trained" / "model.json"
+    duck = link_process(world, tmp / "duck", "--model", str(model), watch={})
+    t0 = time.perf_counter()
+    with standalone_cluster(workers=2, cores=1, memory="2g") as cluster:
+        start_s = time.perf_counter() - t0
+        flags = ["--backend", "spark", "--spark-master", cluster.url, "--model", str(model)]
+        spark = link_process(
+            world, tmp / "spark", *flags, watch={"cluster": list(cluster.pids.values())}
+        )
+    cw_duck, cw_spark = _crosswalk(tmp / "duck"), _crosswalk(tmp / "spark")
+    same = _compare(cw_duck, cw_spark)
+    rows = []
+    for label, m in (
+        ("DuckDB, training and linking", trained),
+        ("DuckDB, fitted models", duck),
+        ("Spark standalone (2 workers x 1 core), fitted models", spark),
+    ):
+        rows.append(
+            {
+                "task": f"Spark vs DuckDB, {families:,} families: {label}",
+                "agency": "all",
+                "records": sum(m["n_records"].values()),
+                "wall_s": m["wall_s"],
+                "peak_MB": m["peak_mb"]["link"],
+                "cluster_peak_MB": m["peak_mb"].get("cluster", ""),
+                "f1": min(e["f1"] for e in m["links"].values()),
+                **(same if "Spark" in label else {}),
+            }
+        )
+    notes = []
+    if not same["crosswalk_identical"] and len(cw_duck) == len(cw_spark):
+        diff = (cw_duck != cw_spark).any(axis=1).to_numpy()
+        both = cw_duck[diff].join(cw_spark[diff], rsuffix="_spark").head(5)
+        notes.append("first rows differing (DuckDB, then Spark): " + both.to_json(orient="records"))
+    notes += [
+        f"Spark cluster started in {start_s:.0f} s (not counted); peak_MB of the Spark run is "
+        "the driver's process tree (Python and its JVM), cluster_peak_MB the master, the "
+        "workers and their executors; both runs use the fitted models of the trained DuckDB "
+        "run, so the crosswalks can be compared exactly.",
+    ]
+    return rows, notes
+
+
+def run() -> dict[str, Any]:
+    n_people = _env_int("FDAC_SCALE_PEOPLE", 1_000_000)
+    n_extract = _env_int("FDAC_SCALE_EXTRACT", 10_000_000)
+    spark_families = _env_int("FDAC_SCALE_SPARK_FAMILIES", 20_000)
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    try:
+        if n_people and n_extract:
+            r, n = extract_part(tmp, n_people, n_extract)
+            rows += r
+            notes += n
+        else:
+            notes.append("extract part skipped (FDAC_SCALE_PEOPLE or FDAC_SCALE_EXTRACT is 0)")
+        if spark_families:
+            if shutil.which("java") is None:
+                notes.append("Spark part skipped: Java is not installed")
+            else:
+                try:
+                    r, n = spark_part(tmp, spark_families)
+                    rows += r
+                    notes += n
+                except Exception as err:  # report it with the extract's figures, do not hide
+                    notes.append(f"Spark part failed: {err}")
+        else:
+            notes.append("Spark part skipped (FDAC_SCALE_SPARK_FAMILIES is 0)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    notes.append(
+        f"sizes: FDAC_SCALE_PEOPLE={n_people:,}, FDAC_SCALE_EXTRACT={n_extract:,}, "
+        f"FDAC_SCALE_SPARK_FAMILIES={spark_families:,} (goal sizes 1,000,000, 10,000,000 "
+        "and 20,000); timings are on this machine and depend on its load."
+    )
+    return {
+        "title": "National scale: a national extract, and Spark against DuckDB",
+        "rows": rows,
+        "notes": notes,
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(run(), indent=2, default=str))
