@@ -148,7 +148,10 @@ def _has_default(action: argparse.Action) -> bool:
 
 def _available(module: str) -> bool:
     """Whether a command's capability is part of this build, without importing it."""
-    package = module.rsplit(".", 1)[0] if module.endswith("._cli") else module
+    # a private submodule (``pkg._cli``, ``pkg._extract``) is found through its package:
+    # finding the submodule itself would import the package and every capability it loads
+    parent, _, last = module.rpartition(".")
+    package = parent if last.startswith("_") and parent else module
     return importlib.util.find_spec(package) is not None
 
 
