@@ -167,7 +167,10 @@ def _tasks() -> list[tuple[int, int, float, str]]:
             i = all_sizes.index(size)
             for hidden in (0.0, HIDDEN):
                 tasks += [(size, 700_000 + 10_000 * i + r, hidden, linkage) for r in range(n)]
-    return tasks
+    # replication by replication across every setting, so that a run stopped part-way has
+    # the same number of worlds in each (summarise it with FDAC_COVERAGE_REPS set to that
+    # number and FDAC_COVERAGE_RESUME=1)
+    return sorted(tasks, key=lambda t: (t[1] % 10_000, t[3] != "truth", t[0], t[2]))
 
 
 def _rate(values: list[bool]) -> float | str:

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from fdac_research.world import generate_world
+# The suite runs in two xdist workers on two cores (`make test`). A BLAS or OpenMP pool of
+# its own in each worker (and in each command a test starts) oversubscribes the cores: the
+# small logistic regressions of the CART synthesizer ran seven times slower under load for
+# it. One thread per worker; the commands inherit these variables.
+_ONE_THREAD = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+for _name in _ONE_THREAD:
+    os.environ.setdefault(_name, "1")
+
+from fdac_research.world import generate_world  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    """Limit the pools of libraries already loaded (numpy may be imported by a plugin before
+    this file sets the variables)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="session")

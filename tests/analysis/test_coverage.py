@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fdac_research.analysis import (
     aipw,
@@ -16,6 +17,7 @@ from fdac_research.analysis import (
 from .conftest import simulate_research
 
 
+@pytest.mark.slow  # a coverage study (about a minute); `make bench BENCH=coverage` is the full one
 def test_interval_coverage_over_repeated_simulations() -> None:
     # 40 independent data sets (seeds 0..39) of 800 families. A 95% interval should cover the
     # planted effect in about 38 of 40 (binomial: below 33 has probability < 0.1%); the

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pandas as pd
@@ -31,11 +32,31 @@ def _link(world: Path, out: Path, *flags: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def trained(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """model.json of one default (trained) run on the police extract."""
-    out = tmp_path_factory.mktemp("scale") / "trained"
-    assert _link(small_world, out, "--seed", "2") == 0
-    return out / "model.json"
+def trained(small_world: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """One default (trained) run on the police extract with ``--temp-dir``: its output folder,
+    its model.json, the spill folder, and for every DuckDB connection the folder the package
+    gave it, whether that existed, and DuckDB's own ``temp_directory`` setting read back while
+    the connection was open. (One run serves the spill test and the chunk test: a link run
+    is the slow part of both.)"""
+    root = tmp_path_factory.mktemp("scale")
+    spill = root / "spill"
+    spill.mkdir()
+    seen: list[tuple[str, bool, str]] = []
+    release = SplinkEngine._release
+
+    def spy(self: SplinkEngine) -> None:
+        if self._con is not None and self._spill is not None:
+            setting = self._con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+            seen.append((self._spill, os.path.isdir(self._spill), setting))
+        release(self)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SplinkEngine, "_release", spy)
+        mp.chdir(root)
+        flags = ("--seed", "2", "--temp-dir", str(spill), "--memory-limit", "2GB")
+        assert _link(small_world, root / "trained", *flags) == 0
+    out = root / "trained"
+    return SimpleNamespace(root=root, out=out, model=out / "model.json", spill=spill, seen=seen)
 
 
 def _crosswalk(out: Path) -> pd.DataFrame:
@@ -48,37 +69,24 @@ def _pairs(out: Path) -> pd.DataFrame:
     return p.sort_values(["id_l", "id_r"]).reset_index(drop=True)
 
 
-def test_temp_dir_is_duckdbs_spill_folder_and_is_emptied(small_world, tmp_path, monkeypatch):
+def test_temp_dir_is_duckdbs_spill_folder_and_is_emptied(trained):
     """Every DuckDB connection spills into a fresh sub-folder of --temp-dir (DuckDB's own
     setting read back while the connection is open), removed when the step ends; nothing
     is left in --temp-dir nor as DuckDB's default ``.tmp`` in the working folder."""
-    seen: list[tuple[str, bool, str]] = []
-    release = SplinkEngine._release
-
-    def spy(self: SplinkEngine) -> None:
-        if self._con is not None and self._spill is not None:
-            setting = self._con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
-            seen.append((self._spill, os.path.isdir(self._spill), setting))
-        release(self)
-
-    monkeypatch.setattr(SplinkEngine, "_release", spy)
-    monkeypatch.chdir(tmp_path)
-    spill = tmp_path / "spill"
-    spill.mkdir()
-    rc = _link(small_world, tmp_path / "out", "--temp-dir", str(spill), "--memory-limit", "2GB")
-    assert rc == 0
+    seen = trained.seen
     assert len(seen) >= 2  # training and prediction: a connection each
     for folder, existed, setting in seen:
-        assert Path(folder).parent == spill and existed
+        assert Path(folder).parent == trained.spill and existed
         assert Path(setting) == Path(folder)
     assert len({f for f, _, _ in seen}) == len(seen)  # one folder per connection
-    assert list(spill.iterdir()) == []
-    assert not (tmp_path / ".tmp").exists()
+    assert list(trained.spill.iterdir()) == []
+    assert not (trained.root / ".tmp").exists()
 
 
-def test_predict_chunks_give_the_unchunked_links(small_world, trained, tmp_path, monkeypatch):
-    """The same fitted model scored in one chunk and in three chunks of the agency's
-    records: the same scored pairs (weights to rounding) and the same crosswalk."""
+def test_predict_chunks_give_the_unchunked_links(trained, small_world, tmp_path, monkeypatch):
+    """The trained model scored again in three chunks of the agency's records (read back from
+    model.json): the same scored pairs as the training run's own unchunked prediction
+    (weights to rounding) and the same crosswalk."""
     from splink.internals.linker_components.inference import LinkerInference
 
     calls: list[dict[str, Any]] = []
@@ -89,12 +97,11 @@ def test_predict_chunks_give_the_unchunked_links(small_world, trained, tmp_path,
         return predict(self, **kwargs)
 
     monkeypatch.setattr(LinkerInference, "predict", spy)
-    one, three = tmp_path / "one", tmp_path / "three"
-    assert _link(small_world, one, "--model", str(trained)) == 0
-    n_one = len(calls)  # the court de-duplication's predict (when trained) and the agency's
-    assert _link(small_world, three, "--model", str(trained), "--predict-chunks", "3") == 0
-    assert n_one >= 1
-    assert [c.get("num_chunks_right") for c in calls] == [None] * n_one + [3] * n_one
+    one, three = trained.out, tmp_path / "three"
+    assert _link(small_world, three, "--model", str(trained.model), "--predict-chunks", "3") == 0
+    # the court de-duplication's predict (its model is in model.json) and the agency's
+    assert len(calls) >= 1
+    assert [c.get("num_chunks_right") for c in calls] == [3] * len(calls)
     a, b = _pairs(one), _pairs(three)
     assert len(a) > 300
     pd.testing.assert_frame_equal(

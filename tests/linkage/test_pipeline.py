@@ -94,7 +94,12 @@ def test_fitted_model_is_reused_without_training(linked, small_world, tmp_path):
 
 def test_recordlinkage_engine_runs_the_same_layout(small_world, tmp_path):
     r = link_sources(
-        small_world, tmp_path / "rl", agencies=["police"], engine="recordlinkage", charts=False
+        small_world,
+        tmp_path / "rl",
+        agencies=["police"],
+        engine="recordlinkage",
+        charts=False,
+        dedupe_court=False,  # the agencies' layout is tested here, not the court step
     )
     assert list(r.crosswalk.columns) == ["source", "record_id", "person_key", "match_probability"]
     # the ECM baseline (binary agreement features) is weaker than Splink but far from chance
@@ -107,7 +112,10 @@ def test_without_truth_a_clerical_sample_is_written_and_read_back(small_world, t
     truth_people = read_text_table(world / "truth" / "people.csv")
     truth_links = read_text_table(world / "truth" / "agency_links.csv")
     shutil.rmtree(world / "truth")
-    out = link_sources(world, tmp_path / "noTruth", agencies=["police"], charts=False)
+    # the court de-duplication is not what is tested here (and would double the run time)
+    out = link_sources(
+        world, tmp_path / "noTruth", agencies=["police"], charts=False, dedupe_court=False
+    )
     assert out.evaluation is None
     sample = read_text_table(tmp_path / "noTruth" / "clerical_review.csv")
     assert len(sample) > 0 and (sample["is_match"] == "").all()
@@ -126,7 +134,12 @@ def test_without_truth_a_clerical_sample_is_written_and_read_back(small_world, t
     labels = tmp_path / "labelled.csv"
     sample.to_csv(labels, index=False)
     res = link_sources(
-        world, tmp_path / "withLabels", agencies=["police"], labels=labels, charts=False
+        world,
+        tmp_path / "withLabels",
+        agencies=["police"],
+        labels=labels,
+        charts=False,
+        dedupe_court=False,
     )
     q = res.quality.iloc[0]
     assert q["precision"] >= 0.9 and q["recall"] >= 0.9

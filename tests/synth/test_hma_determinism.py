@@ -37,6 +37,7 @@ def _start(hash_seed: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # two HMA fits in fresh interpreters (minutes); HMA is not the default model
 def test_hma_release_does_not_depend_on_the_hash_seed() -> None:
     pytest.importorskip("sdv")
     # before the fix, seeds 1 and 2 iterated {"adults", "children"} in different orders

@@ -10,6 +10,7 @@ from typing import ClassVar
 import pandas as pd
 import pytest
 
+from fdac_research._progress import Progress
 from fdac_research.cli import main
 from fdac_research.exceptions import ReleaseRefusedError
 from fdac_research.synth import (
@@ -17,6 +18,7 @@ from fdac_research.synth import (
     REPORT_JSON,
     BaseSynthesizer,
     ReleaseGateConfig,
+    _release,
     synthesise,
 )
 
@@ -77,10 +79,29 @@ def test_good_release_passes_and_validates(good_release: Path) -> None:
 
 
 def test_release_is_byte_identical_for_a_seed(
-    research_folder: Path, good_release: Path, tmp_path: Path
+    research_folder: Path, good_release: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # (this second run also shows its progress: one step per phase, each phase named)
+    seen: list[tuple[str, int, str]] = []
+
+    class Spy(Progress):
+        def update(self, n: int = 1, status: str | None = None) -> None:
+            super().update(n, status)
+            seen.append(("update", self.n, self.status))
+
+        def set_status(self, status: str) -> None:
+            super().set_status(status)
+            seen.append(("status", self.n, status))
+
+    monkeypatch.setattr(_release, "Progress", Spy)
     again = tmp_path / "again"
     synthesise(research_folder, again, seed=3, n_attacks=200, gate=SMALL_FIXTURE_GATE)
+    assert seen == [
+        ("status", 0, "fitting cart"),
+        ("update", 1, "sampling"),
+        ("update", 2, "utility and privacy checks"),
+        ("update", 3, "utility and privacy checks"),
+    ]
     for f in sorted(p.name for p in good_release.iterdir()):
         if f != "manifest.json":
             assert (again / f).read_bytes() == (good_release / f).read_bytes(), f

@@ -49,13 +49,15 @@ def missing_items(research: ResearchData) -> list[str]:
     return items
 
 
-def data_notes(research: ResearchData) -> str:
-    """Markdown: a bulleted list of :func:`missing_items`, or a sentence saying there are
-    none."""
+def data_notes(research: ResearchData, lead: str = "") -> str:
+    """Markdown: ``lead`` (what the report cannot do without the missing items) and a
+    bulleted list of :func:`missing_items`, or one sentence saying there are none (without
+    the lead, which would introduce an empty list)."""
     items = missing_items(research)
     if not items:
         return (
             "Every attribute the reports use was supplied, and every substance and local "
             "authority is in the package's reference tables."
         )
-    return "\n".join(f"* {i}" for i in items)
+    bullets = "\n".join(f"* {i}" for i in items)
+    return f"{lead}\n\n{bullets}" if lead else bullets

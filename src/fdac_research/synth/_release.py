@@ -24,6 +24,7 @@ import pandas as pd
 
 from fdac_research import schema
 from fdac_research._io import atomic_dir, sha256_file, write_json, write_table
+from fdac_research._progress import Progress
 from fdac_research.dataset import EXCLUSIONS_FILE, ResearchData, file_manifest, load_research
 from fdac_research.exceptions import ReleaseRefusedError
 from fdac_research.synth._base import BaseSynthesizer, check_scale, check_seed
@@ -349,31 +350,37 @@ def synthesise(
     synth = make_synthesizer(model, seed) if isinstance(model, str) else model
     train, holdout = split_holdout(real, holdout_fraction, seed)
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    synth.fit(_as_research(train))
-    timings["fit_s"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    # the release's size is rounded to 10 cases so that it does not give the real count
-    n_target = max(10, round_count(round(scale * len(real["cases"]))))
-    rel_scale = n_target / len(train["cases"])
-    raw = synth.sample_raw(rel_scale, seed)
-    released = synth.finalise(raw, seed)
-    timings["sample_s"] = time.perf_counter() - t0
-    synthetic = released.tables()
-    t0 = time.perf_counter()
-    utility, privacy = evaluate_release(
-        train,
-        holdout,
-        raw,
-        synthetic,
-        seed=seed,
-        n_attacks=n_attacks,
-        extreme_min_count=gate.extreme_min_count,
-        category_min_count=gate.category_min_count,
-        category_codes=getattr(synth, "category_codes_", None),
-    )
-    checks = evaluate_gate(utility, privacy, gate)
-    timings["evaluate_s"] = time.perf_counter() - t0
+    # three long phases (fitting is minutes at a few thousand families): one step each
+    with Progress("synthesis", total=3) as bar:
+        bar.set_status(f"fitting {getattr(synth, 'name', type(synth).__name__)}")
+        t0 = time.perf_counter()
+        synth.fit(_as_research(train))
+        timings["fit_s"] = time.perf_counter() - t0
+        bar.update(status="sampling")
+        t0 = time.perf_counter()
+        # the release's size is rounded to 10 cases so that it does not give the real count
+        n_target = max(10, round_count(round(scale * len(real["cases"]))))
+        rel_scale = n_target / len(train["cases"])
+        raw = synth.sample_raw(rel_scale, seed)
+        released = synth.finalise(raw, seed)
+        timings["sample_s"] = time.perf_counter() - t0
+        bar.update(status="utility and privacy checks")
+        synthetic = released.tables()
+        t0 = time.perf_counter()
+        utility, privacy = evaluate_release(
+            train,
+            holdout,
+            raw,
+            synthetic,
+            seed=seed,
+            n_attacks=n_attacks,
+            extreme_min_count=gate.extreme_min_count,
+            category_min_count=gate.category_min_count,
+            category_codes=getattr(synth, "category_codes_", None),
+        )
+        checks = evaluate_gate(utility, privacy, gate)
+        timings["evaluate_s"] = time.perf_counter() - t0
+        bar.update()
     passed = all(c.passed for c in checks)
     source_manifest = None
     if data.folder is not None and (Path(data.folder) / "manifest.json").is_file():
