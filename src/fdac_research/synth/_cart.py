@@ -26,6 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from fdac_research.synth._base import BaseSynthesizer, check_seed
 from fdac_research.synth._cart_tree import ColumnTree, Encoder
@@ -107,14 +108,19 @@ class _Sequence:
         self.encoder_ = Encoder().fit(df[list(self.conditions + self.columns)])
         self.trees_: list[ColumnTree] = []
         groups = df["case_id"].astype(str).to_numpy() if select_leaf else None
-        for j, col in enumerate(self.columns):
-            kind = _KINDS[self.table].get(col, "float")
-            smooth = kind == "float" or (kind == "integer" and df[col].nunique() > 25)
-            X = self._design(df, j)  # noqa: N806
-            tree = ColumnTree(
-                kind, smooth=smooth, min_samples_leaf=min_samples_leaf, select_leaf=select_leaf
-            )
-            self.trees_.append(tree.fit(X, df[col], seed + j, groups))
+        # hundreds of small trees and logistic regressions (the cross-validation): a BLAS
+        # thread pool only adds overhead to problems this size (ten times slower on a busy
+        # two-core machine), and one thread makes the fits' floating-point sums the same
+        # whatever the machine's core count
+        with threadpool_limits(limits=1):
+            for j, col in enumerate(self.columns):
+                kind = _KINDS[self.table].get(col, "float")
+                smooth = kind == "float" or (kind == "integer" and df[col].nunique() > 25)
+                X = self._design(df, j)  # noqa: N806
+                tree = ColumnTree(
+                    kind, smooth=smooth, min_samples_leaf=min_samples_leaf, select_leaf=select_leaf
+                )
+                self.trees_.append(tree.fit(X, df[col], seed + j, groups))
         return self
 
     def leaves(self) -> dict[str, int | str]:
