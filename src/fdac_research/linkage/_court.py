@@ -24,7 +24,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from fdac_research.exceptions import FdacResearchError
+from fdac_research.exceptions import DependencyError, FdacResearchError, TrainingError
 from fdac_research.linkage._cluster import _constrained, person_key
 from fdac_research.linkage._config import LinkageModelConfig
 from fdac_research.linkage._model import LinkageModel
@@ -89,6 +89,15 @@ def dedupe_court(
         The base model; trained on the court alone (``dedupe_only``).
     fitted : LinkageModelConfig, optional
         An already fitted de-duplication model (from a previous ``model.json``).
+
+    Raises
+    ------
+    DependencyError, FdacResearchError
+        When the engine fails (a Spark master that is not there, a backend out of memory):
+        the message names the stage, the engine and backend, and the cause. Only a model
+        that cannot be trained on the data (:class:`~fdac_research.exceptions.TrainingError`,
+        a court in which no two people of different cases look alike) leaves every court
+        row its own person.
     """
     cases = court["case_ref"].astype(str)
     if cases.nunique() < 2 or len(court) < 3:
@@ -105,20 +114,29 @@ def dedupe_court(
         engine_options=engine_options,
     )
     data = {reference: prepared}
-    if fitted is None or not fitted.is_fitted:
-        try:
-            lm.fit(data, prepared=True)
-        except FdacResearchError as err:
-            # EM finds nothing to learn when no two court people of different cases look
-            # alike (a court without repeat people): every court row stays its own person
-            log.warning(
-                "court de-duplication not trained (%s): each court person is one case's", err
-            )
-            persons = court_persons(court, _no_pairs(), 1.0, reference=reference)
-            persons.note = f"not trained: {err}"
-            return persons
-    fm = lm._fitted()
-    pairs = lm.predict(data, prepared=True)
+    stage = f"court de-duplication (engine {engine!r}, backend {backend!r})"
+    try:
+        if fitted is None or not fitted.is_fitted:
+            try:
+                lm.fit(data, prepared=True)
+            except TrainingError as err:
+                # EM finds nothing to learn when no two court people of different cases look
+                # alike (a court without repeat people): every court row stays its own person
+                log.warning(
+                    "court de-duplication not trained (%s): each court person is one case's",
+                    err,
+                )
+                persons = court_persons(court, _no_pairs(), 1.0, reference=reference)
+                persons.note = f"not trained: {err}"
+                return persons
+        fm = lm._fitted()
+        pairs = lm.predict(data, prepared=True)
+    except DependencyError as err:
+        raise DependencyError(f"{stage} failed: {err}") from err
+    except FdacResearchError as err:
+        # an engine that fails (a Spark master that is not there, a backend out of memory)
+        # stops the run: linking agencies to one person per court row would pass silently
+        raise FdacResearchError(f"{stage} failed: {err}") from err
     case_of = pd.Series(cases.to_numpy(), index=court["record_id"].astype(str).to_numpy())
     same_case = (
         case_of.reindex(pairs["id_l"].astype(str)).to_numpy()
