@@ -13,7 +13,7 @@ import pytest
 
 from fdac_research._io import read_text_table
 from fdac_research.exceptions import DependencyError
-from fdac_research.linkage import _court, link_sources, load_court_model, uk_person_model
+from fdac_research.linkage import _cluster, _court, link_sources, load_court_model, uk_person_model
 from fdac_research.linkage._cluster import person_key
 from fdac_research.linkage._court import court_persons, to_persons
 from fdac_research.linkage._splink_engine import SplinkEngine, _engine_failure
@@ -33,8 +33,9 @@ def _pairs(rows: list[tuple[str, str, float]], right: str = "court") -> pd.DataF
     )
 
 
-def test_doctests() -> None:
-    result = doctest.testmod(_court)
+@pytest.mark.parametrize("module", [_court, _cluster])
+def test_doctests(module: object) -> None:
+    result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
 
 

@@ -21,11 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from fdac_research.exceptions import DependencyError, FdacResearchError, TrainingError
-from fdac_research.linkage._cluster import _constrained, person_key
+from fdac_research.linkage._cluster import cluster_links, person_key
 from fdac_research.linkage._config import LinkageModelConfig
 from fdac_research.linkage._model import LinkageModel
 
@@ -195,23 +193,7 @@ def court_persons(
     prob = p["match_probability"].to_numpy(dtype=float)
     keep = cases[li] != cases[ri]
     li, ri, prob = li[keep].astype(np.int64), ri[keep].astype(np.int64), prob[keep]
-    best = np.zeros(n)
-    n_comp, label = connected_components(
-        coo_matrix((np.ones(len(li)), (li, ri)), shape=(n, n)), directed=False
-    )
-    # a component naming one case twice is resolved link by link, best first
-    twice = pd.DataFrame({"c": label, "k": cases}).duplicated().to_numpy()
-    hard = np.zeros(n_comp, dtype=bool)
-    hard[label[twice]] = True
-    easy = ~hard[label[li]]
-    np.maximum.at(best, li[easy], prob[easy])
-    np.maximum.at(best, ri[easy], prob[easy])
-    if hard.any():
-        h = ~easy
-        sub = _constrained(
-            n, li[h], ri[h], prob[h], cases, set(cases[np.r_[li[h], ri[h]]]), ids, best
-        )
-        label = np.where(hard[label], n_comp + sub, label)
+    label, best = cluster_links(n, li, ri, prob, cases, np.ones(n, dtype=bool), ids)
     # name each person after its smallest record id
     order = np.argsort(ids.astype(str), kind="stable")
     uniq, first = np.unique(label[order], return_index=True)
