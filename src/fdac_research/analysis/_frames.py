@@ -54,6 +54,10 @@ DERIVED_OUTCOMES: dict[str, str] = {"any_child_protection_plan": "child_protecti
 #: Outcomes FDAC cannot change (recorded before the proceedings).
 NEGATIVE_CONTROLS: tuple[str, ...] = ("any_child_protection_plan",)
 _CASE_COLUMNS = ("case_id", "cohort", "court", "local_authority", "application_year", "n_children")
+#: The cluster of :func:`analysis_frame` and of the survival frame: ``family_id`` (cases
+#: joined by a person named in both, from the research build) when the research data has it,
+#: else ``case_id``.
+FAMILY_CLUSTER = "family_id"
 _ADULT_COLUMNS = (
     "person_id",
     "case_id",
@@ -89,7 +93,9 @@ class AnalysisFrame:
     treatment : str
         Name of the treatment column (1 = FDAC).
     cluster : str or None
-        Column identifying clusters (``case_id``: children and parents nested in families);
+        Column identifying clusters: children and parents nested in families, and a
+        family's cases (a mother in two cases) together. :func:`analysis_frame` uses
+        ``family_id`` when the research data has it, else ``case_id`` (said in ``notes``);
         ``None`` treats rows as independent.
     population : str
         What the rows are (``children``, ``mothers`` ...), for labels and truth keys.
@@ -284,6 +290,37 @@ def _person_covariates(adults: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return out
 
 
+def case_clusters(cases: pd.DataFrame) -> tuple[str, str]:
+    """The cluster column for rows of ``cases`` and a note saying which it is and why.
+
+    ``family_id`` when the research ``cases`` table has it (a mother with two cases is one
+    cluster, not two), else ``case_id`` (an older research folder, or a synthetic release
+    without it: a family's cases then count as independent clusters).
+
+    Raises
+    ------
+    AnalysisError
+        When ``family_id`` has missing values (naming a case without one).
+    """
+    if FAMILY_CLUSTER not in cases.columns:
+        return "case_id", (
+            "clusters: case_id (the research data has no family_id, from an older research "
+            "build or a release without it): cases of one family count as independent"
+        )
+    missing = cases[FAMILY_CLUSTER].isna()
+    if missing.any():
+        raise AnalysisError(
+            f"research table 'cases', column {FAMILY_CLUSTER!r}: {int(missing.sum())} missing "
+            f"value(s) (for example case_id {cases.loc[missing, 'case_id'].iloc[0]!r}); "
+            "expected a family for every case: rebuild the research folder"
+        )
+    n_fam, n_cases = int(cases[FAMILY_CLUSTER].nunique()), int(cases["case_id"].nunique())
+    return FAMILY_CLUSTER, (
+        f"clusters: {FAMILY_CLUSTER} ({n_fam} families of {n_cases} cases: a family's cases "
+        "are one cluster)"
+    )
+
+
 def _female(sex: pd.Series) -> pd.Series:
     return sex.map({"F": 1.0, "M": 0.0})
 
@@ -352,7 +389,8 @@ def analysis_frame(
         age, whether an infant (under 1) and sex; for ``adults`` the role and sex. Missing
         values are handled as the module docstring says. ``court`` and ``local_authority``
         are carried along but not adjusted for (FDAC sits in some courts only, so they would
-        break positivity).
+        break positivity). Clusters: :func:`case_clusters` (``family_id`` when the research
+        data has it, else ``case_id``; ``notes`` says which).
 
     Raises
     ------
@@ -387,7 +425,8 @@ def analysis_frame(
         adults = adults.copy()
         plans = adults[source].astype("Float64")
         adults[outcome] = (plans > 0).astype("boolean").where(plans.notna())
-    case_part = cases[list(_CASE_COLUMNS)].copy()
+    cluster, cluster_note = case_clusters(cases)
+    case_part = cases[list(dict.fromkeys((*_CASE_COLUMNS, cluster)))].copy()
     case_part["treated"] = (case_part["cohort"] == "fdac").astype(np.int64)
     case_part["application_year"] = case_part["application_year"].astype("Float64").astype(float)
     case_part["n_children"] = case_part["n_children"].astype("Float64").astype(float)
@@ -458,11 +497,13 @@ def analysis_frame(
         )
     notes = [
         f"{n_dropped} row(s) dropped: {outcome} unknown (open case or not yet observable)",
+        cluster_note,
         *extra_notes,
         *notes,
     ]
     keep_cols = [
         "case_id",
+        *([cluster] if cluster != "case_id" else []),
         "person_id",
         "cohort",
         "court",
@@ -471,13 +512,20 @@ def analysis_frame(
         outcome,
         *[c for c in rows.columns if c in set(covs + person_covs) or c.endswith("_missing")],
     ]
-    log.info("analysis frame %s_%s: %d rows, %d dropped", outcome, population, len(rows), n_dropped)
+    log.info(
+        "analysis frame %s_%s: %d rows, %d dropped; %s",
+        outcome,
+        population,
+        len(rows),
+        n_dropped,
+        cluster_note,
+    )
     return AnalysisFrame(
         data=rows[keep_cols].reset_index(drop=True),
         outcome=outcome,
         covariates=tuple(kept),
         treatment="treated",
-        cluster="case_id",
+        cluster=cluster,
         population=population,
         n_dropped=n_dropped,
         notes=tuple(notes),
