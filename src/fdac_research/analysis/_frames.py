@@ -53,16 +53,11 @@ OUTCOME_POPULATIONS: dict[str, tuple[str, ...]] = {
 DERIVED_OUTCOMES: dict[str, str] = {"any_child_protection_plan": "child_protection_plans"}
 #: Outcomes FDAC cannot change (recorded before the proceedings).
 NEGATIVE_CONTROLS: tuple[str, ...] = ("any_child_protection_plan",)
-_CASE_COLUMNS = ("case_id", "cohort", "court", "local_authority", "application_year", "n_children")
-#: The cluster of :func:`analysis_frame` and of the survival frame: ``family_id`` (cases
-#: joined by a person named in both, from the research build) when the research data has it,
-#: else ``case_id``.
-FAMILY_CLUSTER = "family_id"
-_ADULT_COLUMNS = (
-    "person_id",
-    "case_id",
-    "role",
-    "sex",
+#: The case's covariates, adjusted for in every frame (the analysis and the survival frame).
+CASE_COVARIATES = ("application_year", "n_children")
+_CASE_COLUMNS = ("case_id", "cohort", "court", "local_authority", *CASE_COVARIATES)
+#: What an adult's own covariates are made of (:func:`_person_covariates`).
+_PERSON_COLUMNS = (
     "age_at_application",
     "substances",
     "domestic_abuse",
@@ -70,6 +65,13 @@ _ADULT_COLUMNS = (
     "prior_proceedings",
     "convictions",
 )
+#: What the mother's covariates of a case (:func:`mother_covariates`) read.
+MOTHER_COLUMNS = ("person_id", "case_id", "role", *_PERSON_COLUMNS)
+#: The cluster of :func:`analysis_frame` and of the survival frame: ``family_id`` (cases
+#: joined by a person named in both, from the research build) when the research data has it,
+#: else ``case_id``.
+FAMILY_CLUSTER = "family_id"
+_ADULT_COLUMNS = ("person_id", "case_id", "role", "sex", *_PERSON_COLUMNS)
 _CHILD_COLUMNS = ("person_id", "case_id", "sex", "age_at_application")
 
 
@@ -290,6 +292,33 @@ def _person_covariates(adults: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return out
 
 
+def case_covariates(cases: pd.DataFrame) -> pd.DataFrame:
+    """``cases`` with the :data:`CASE_COVARIATES` as floats (missing as NaN)."""
+    out = cases.copy()
+    for c in CASE_COVARIATES:
+        out[c] = out[c].astype("Float64").astype(float)
+    return out
+
+
+def mother_covariates(adults: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The mother's covariates of each case (prefixed ``mother_``, with ``case_id``) and the
+    number of cases with more than one mother (the first by ``person_id`` is used)."""
+    mothers = adults[adults["role"] == "mother"].sort_values(["case_id", "person_id"])
+    n_multi = int(mothers["case_id"].duplicated().sum())
+    mothers = mothers.drop_duplicates("case_id")
+    mcov = _person_covariates(mothers, "mother_")
+    mcov["case_id"] = mothers["case_id"].to_numpy()
+    return mcov, n_multi
+
+
+def with_mother(rows: pd.DataFrame, mcov: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` joined to their case's :func:`mother_covariates` (a case without a mother:
+    every mother covariate missing, her substances too)."""
+    out = rows.merge(mcov, on="case_id", how="left", validate="many_to_one")
+    out["mother_substances_missing"] = out["mother_substances_missing"].fillna(1.0)
+    return out
+
+
 def case_clusters(cases: pd.DataFrame) -> tuple[str, str]:
     """The cluster column for rows of ``cases`` and a note saying which it is and why.
 
@@ -426,20 +455,14 @@ def analysis_frame(
         plans = adults[source].astype("Float64")
         adults[outcome] = (plans > 0).astype("boolean").where(plans.notna())
     cluster, cluster_note = case_clusters(cases)
-    case_part = cases[list(dict.fromkeys((*_CASE_COLUMNS, cluster)))].copy()
+    case_part = case_covariates(cases[list(dict.fromkeys((*_CASE_COLUMNS, cluster)))])
     case_part["treated"] = (case_part["cohort"] == "fdac").astype(np.int64)
-    case_part["application_year"] = case_part["application_year"].astype("Float64").astype(float)
-    case_part["n_children"] = case_part["n_children"].astype("Float64").astype(float)
-    covs = ["application_year", "n_children"]
+    covs = list(CASE_COVARIATES)
 
     if population == "children":
         children = research.children
         _require(children, _CHILD_COLUMNS + (outcome,), "children")
-        mothers = adults[adults["role"] == "mother"].sort_values(["case_id", "person_id"])
-        n_multi = int(mothers["case_id"].duplicated().sum())
-        mothers = mothers.drop_duplicates("case_id")
-        mcov = _person_covariates(mothers, "mother_")
-        mcov["case_id"] = mothers["case_id"].to_numpy()
+        mcov, n_multi = mother_covariates(adults)
         rows = children[[*_CHILD_COLUMNS, outcome]].copy()
         rows["child_age"] = rows["age_at_application"].astype("Float64").astype(float)
         rows["child_infant"] = (
@@ -447,9 +470,7 @@ def analysis_frame(
         )
         rows["child_female"] = _female(rows["sex"])
         person_covs = ["child_age", "child_infant", "child_female"]
-        rows = rows.merge(mcov, on="case_id", how="left")
-        # no mother recorded: her substances are missing too
-        rows["mother_substances_missing"] = rows["mother_substances_missing"].fillna(1.0)
+        rows = with_mother(rows, mcov)
         person_covs += [c for c in mcov.columns if c != "case_id"]
         extra_notes = (
             [f"{n_multi} case(s) with more than one mother: the first (by person_id) used"]

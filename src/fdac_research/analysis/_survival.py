@@ -38,7 +38,16 @@ import pandas as pd
 from scipy import stats
 
 from fdac_research.analysis._errors import AnalysisError
-from fdac_research.analysis._frames import _fill_and_prune, _person_covariates, _require
+from fdac_research.analysis._frames import (
+    CASE_COVARIATES,
+    MOTHER_COLUMNS,
+    _fill_and_prune,
+    _require,
+    case_clusters,
+    case_covariates,
+    mother_covariates,
+    with_mother,
+)
 from fdac_research.dataset import ResearchData
 
 __all__ = [
@@ -53,19 +62,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_CASE_COLUMNS = ("case_id", "cohort", "application_year", "n_children")
+# the adjustment set is the analysis frame's (case covariates and the mother's), so the two
+# cannot drift apart
+_CASE_COLUMNS = ("case_id", "cohort", *CASE_COVARIATES)
 _TIME_COLUMNS = ("years_to_later_case", "follow_up_years")
-_MOTHER_COLUMNS = (
-    "person_id",
-    "case_id",
-    "role",
-    "age_at_application",
-    "substances",
-    "domestic_abuse",
-    "mental_health",
-    "prior_proceedings",
-    "convictions",
-)
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,8 @@ def survival_frame(research: ResearchData) -> SurvivalFrame:
         )
     cases, adults = research.cases, research.adults
     _require(cases, _CASE_COLUMNS + _TIME_COLUMNS, "cases")
-    _require(adults, _MOTHER_COLUMNS, "adults")
-    cluster = "family_id" if "family_id" in cases.columns else "case_id"
+    _require(adults, MOTHER_COLUMNS, "adults")
+    cluster, cluster_note = case_clusters(cases)
     c = cases.copy()
     later = c["years_to_later_case"].astype("Float64").astype(float)
     follow = c["follow_up_years"].astype("Float64").astype(float)
@@ -174,23 +174,15 @@ def survival_frame(research: ResearchData) -> SurvivalFrame:
             "hazard ratio needs both"
         )
     c["treated"] = c["treated"].astype(np.int64)
-    if cluster == "family_id" and c["family_id"].isna().any():
-        raise AnalysisError("cases.family_id has missing values; rebuild the research folder")
-    mothers = adults[adults["role"] == "mother"].sort_values(["case_id", "person_id"])
-    mothers = mothers.drop_duplicates("case_id")
-    mcov = _person_covariates(mothers, "mother_")
-    mcov["case_id"] = mothers["case_id"].to_numpy()
-    rows = c.merge(mcov, on="case_id", how="left", validate="one_to_one")
-    rows["mother_substances_missing"] = rows["mother_substances_missing"].fillna(1.0)
-    rows["application_year"] = rows["application_year"].astype("Float64").astype(float)
-    rows["n_children"] = rows["n_children"].astype("Float64").astype(float)
-    covs = ["application_year", "n_children", *[x for x in mcov.columns if x != "case_id"]]
+    mcov, _ = mother_covariates(adults)
+    rows = with_mother(case_covariates(c), mcov)
+    covs = [*CASE_COVARIATES, *[x for x in mcov.columns if x != "case_id"]]
     rows = rows.sort_values("case_id", kind="stable").reset_index(drop=True)
     rows, kept, notes = _fill_and_prune(rows, covs)
     keep = ["case_id", "cohort", "treated", "time", "event"]
     keep += [cluster] if cluster != "case_id" else []
     keep += [x for x in rows.columns if x in set(covs) or x.endswith("_missing")]
-    notes = [f"{n_dropped} case(s) not at risk (open, or no follow-up left)", *notes]
+    notes = [f"{n_dropped} case(s) not at risk (open, or no follow-up left)", cluster_note, *notes]
     return SurvivalFrame(
         data=rows[list(dict.fromkeys(keep))].reset_index(drop=True),
         covariates=tuple(kept),
