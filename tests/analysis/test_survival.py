@@ -132,6 +132,22 @@ def test_cox_intervals_are_cluster_robust() -> None:
     assert one.covers(0.5)
 
 
+def test_a_case_censored_before_the_first_event_adds_nothing() -> None:
+    """A case censored before anyone's first later case is in no risk set: its score
+    residual is 0, so in a family of an existing cluster it changes neither the hazard ratio
+    nor its cluster-robust SE (statsmodels' own robust covariance is missing here: it gives
+    such a row a missing residual)."""
+    time, event = [1.0, 2.0, 3.0, 1.5, 2.5], [1, 1, 0, 1, 0]
+    treated, cluster = [1, 0, 1, 0, 1], ["a", "b", "c", "d", "e"]
+    base = cox_model(_frame(time, event, treated, cluster), adjust=False)
+    more = cox_model(
+        _frame([*time, 0.5], [*event, 0], [*treated, 1], [*cluster, "a"]), adjust=False
+    )
+    assert np.isfinite(base.se) and more.n == 6 and more.n_clusters == base.n_clusters
+    assert more.hazard_ratio == pytest.approx(base.hazard_ratio, rel=1e-6)
+    assert more.se == pytest.approx(base.se, rel=1e-6)
+
+
 @pytest.fixture(scope="module")
 def research(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("surv")

@@ -303,6 +303,25 @@ def survival_at(curve: pd.DataFrame, at: float) -> float:
     return 1.0 if before.empty else float(before["survival"].iloc[-1])
 
 
+def _robust_covariance(
+    model: Any, params: np.ndarray, groups: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """The Lin & Wei (1989) sandwich ``H^-1 (sum_g U_g U_g') H^-1`` with ``U_g`` the score
+    residuals summed within cluster ``g``.
+
+    ``PHReg.fit(groups=...)`` computes the same, except that statsmodels gives a row never
+    at risk at an event time (censored before the first event) a missing score residual,
+    which makes the whole covariance missing; that residual is 0 by definition (the row is
+    in no risk set, so it adds nothing to the score), and is taken as 0 here.
+    """
+    hess = np.asarray(model.hessian(params))
+    resid = np.nan_to_num(np.asarray(model.score_residuals(params)), nan=0.0)
+    sums = np.zeros((n_groups, resid.shape[1]))
+    np.add.at(sums, groups, resid)
+    inv = np.linalg.inv(hess)
+    return np.asarray(inv @ (sums.T @ sums) @ inv)
+
+
 def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95) -> CoxResult:
     """The FDAC hazard ratio of a later case from a proportional-hazards model.
 
@@ -346,12 +365,14 @@ def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95)
     # score at the solution is checked instead of trusting the optimiser
     try:
         with np.errstate(all="ignore"):
-            res = model.fit(groups=groups, method="bfgs", maxiter=2000, gtol=1e-8)
-            score = np.asarray(model.score(np.asarray(res.params)))
+            res = model.fit(method="bfgs", maxiter=2000, gtol=1e-8)
+            params = np.asarray(res.params)
+            score = np.asarray(model.score(params))
+            cov = _robust_covariance(model, params, groups, n_groups)
     except (np.linalg.LinAlgError, ValueError) as err:
         raise AnalysisError(f"the Cox model could not be fitted: {err}") from err
-    b = float(np.asarray(res.params)[0])
-    var = float(np.asarray(res.cov_params())[0, 0]) * n_groups / (n_groups - 1)
+    b = float(params[0])
+    var = float(cov[0, 0]) * n_groups / (n_groups - 1)
     if not np.isfinite(b) or not np.isfinite(var) or var <= 0:
         raise AnalysisError("the Cox model did not converge (no finite FDAC coefficient)")
     if not np.all(np.abs(score) <= 1e-4 * max(1, int(d["event"].sum()))):
