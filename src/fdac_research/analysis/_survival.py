@@ -30,6 +30,7 @@ hearing) and cases with no follow-up left are not at risk and are dropped (count
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -340,6 +341,7 @@ def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95)
         No events, fewer than two clusters, or a model that does not converge.
     """
     from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.tools.sm_exceptions import HessianInversionWarning
 
     d = frame.data
     if int(d["event"].sum()) == 0:
@@ -364,7 +366,10 @@ def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95)
     # BFGS: statsmodels' default Newton steps overflow on a few dozen covariates; the
     # score at the solution is checked instead of trusting the optimiser
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # a singular Hessian (a covariate without events in a group) is reported below
+            # as an AnalysisError, not as statsmodels' warning
+            warnings.simplefilter("ignore", HessianInversionWarning)
             res = model.fit(method="bfgs", maxiter=2000, gtol=1e-8)
             params = np.asarray(res.params)
             score = np.asarray(model.score(params))
