@@ -114,6 +114,9 @@ def test_court_persons_span_cases_in_the_crosswalk(repeat_world: Path, tmp_path:
     # the fitted de-duplication model is kept and reused without training
     fitted = load_court_model(tmp_path / "l" / "model.json")
     assert fitted is not None and fitted.is_fitted
+    # trained with the de-duplication form of the default model (its own EM sessions)
+    assert fitted.em.blocking_rules == uk_person_model(dedupe=True).em.blocking_rules
+    assert fitted.em.blocking_rules != uk_person_model().em.blocking_rules
     again = link_sources(
         repeat_world,
         tmp_path / "again",

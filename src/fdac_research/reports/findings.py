@@ -113,6 +113,14 @@ def _direction(value: float, low: float, high: float) -> str:
     return "compatible with no difference"
 
 
+def _meaning(value: float, low: float, high: float, what: str) -> str:
+    """What a ratio and its interval say, in words (``what`` + the direction)."""
+    verdict = _direction(value, low, high)
+    if verdict == "compatible with no difference":
+        return "the data are compatible with FDAC making no difference"
+    return f"{what} {verdict}"
+
+
 def outcome_finding(tables_dir: str | Path, key: str) -> Finding | None:
     """The finding for one outcome from ``effects_<key>.csv`` (None when not published)."""
     table = _read(tables_dir, f"effects_{key}")
@@ -138,12 +146,7 @@ def outcome_finding(tables_dir: str | Path, key: str) -> Finding | None:
         )
     if est is not None:
         o, lo, hi = est
-        verdict = _direction(o, lo, hi)
-        meaning = (
-            "the data are compatible with FDAC making no difference"
-            if verdict == "compatible with no difference"
-            else f"the odds were {verdict}"
-        )
+        meaning = _meaning(o, lo, hi, "the odds were")
         parts.append(
             f"Allowing for the recorded differences between the families, the doubly robust "
             f"odds ratio is {o:.2f} (95% CI {lo:.2f}–{hi:.2f}): {meaning}."
@@ -273,12 +276,7 @@ def recurrence_finding(tables_dir: str | Path) -> Finding | None:
                 break
     if ratio is not None:
         words, (hr, lo, hi), (n1, n0, g) = ratio
-        verdict = _direction(hr, lo, hi)
-        meaning = (
-            "the data are compatible with FDAC making no difference"
-            if verdict == "compatible with no difference"
-            else f"the hazard of a later case was {verdict}"
-        )
+        meaning = _meaning(hr, lo, hi, "the hazard of a later case was")
         parts.append(
             f"{words}, the hazard ratio of a later case is {hr:.2f} (95% CI "
             f"{lo:.2f}–{hi:.2f}): {meaning}. Based on {_int(n1)} FDAC and {_int(n0)} "
