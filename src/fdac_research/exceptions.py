@@ -20,6 +20,7 @@ __all__ = [
     "ReleaseRefusedError",
     "DisclosureError",
     "DependencyError",
+    "TrainingError",
 ]
 
 
@@ -119,3 +120,10 @@ class ReleaseRefusedError(FdacResearchError, RuntimeError):
 
 class DependencyError(FdacResearchError, RuntimeError):
     """An optional system dependency (Java for Spark, Chromium, ...) is unavailable."""
+
+
+class TrainingError(FdacResearchError, ValueError):
+    """A linkage model could not be estimated from the data itself: the blocking rules give
+    no candidate pairs to train on, or EM/ECM has nothing to learn (for example a court in
+    which no two people of different cases look alike). Engine failures (a Spark master that
+    is not there, a backend out of memory) are not training errors."""

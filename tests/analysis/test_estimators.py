@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -22,6 +23,7 @@ from fdac_research.analysis import (
     ps_matching,
 )
 from fdac_research.analysis._models import fit_logistic
+from tests.analysis.conftest import simulate_research
 
 Z975 = 1.959963984540054
 
@@ -267,3 +269,33 @@ def test_cohort_labels_accepted_as_treatment() -> None:
         AnalysisFrame.from_dataframe(
             df.assign(cohort=["fdac", "x", "comparison", "fdac"]), outcome="y", treatment="cohort"
         )
+
+
+def test_every_estimator_and_the_jackknife_use_the_frames_family_clusters() -> None:
+    """Cases paired into families (two cases of one mother): every estimator counts the
+    families, the jackknife leaves a family out at a time, and the intervals differ from the
+    case-clustered ones."""
+    from fdac_research.analysis._estimators import _frame_arrays
+    from fdac_research.analysis._jackknife import jackknife_means
+
+    research = simulate_research(7, n_cases=400).research
+    cases = research.cases.assign(family_id=[f"F{i // 2:04d}" for i in range(400)])
+    by_family = analysis_frame(dataclasses.replace(research, cases=cases), "reunified")
+    by_case = analysis_frame(research, "reunified")
+    # cases with no closed child's outcome leave the frame: count what is left
+    n_fam = by_family.data["family_id"].nunique()
+    n_case = by_case.data["case_id"].nunique()
+    assert by_family.cluster == "family_id" and by_family.n_clusters == n_fam
+    assert by_case.cluster == "case_id" and by_case.n_clusters == n_case
+    assert n_fam < n_case <= 2 * n_fam
+    for method in ("naive", "g_computation", "ipw", "aipw"):
+        a = _frame_arrays(by_family, clustered=True)
+        assert jackknife_means(a, method, "ATE").shape == (n_fam, 2)
+    for estimator in (naive_contrast, g_computation, ipw, aipw, ps_matching):
+        fam, case = estimator(by_family), estimator(by_case)
+        assert fam.risk_difference.value == pytest.approx(case.risk_difference.value)
+        assert fam.risk_difference.se != pytest.approx(case.risk_difference.se, rel=1e-6)
+        if estimator is ps_matching:
+            assert fam.n_clusters < case.n_clusters <= n_case
+        else:
+            assert (fam.n_clusters, case.n_clusters) == (n_fam, n_case)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fdac_research.analysis import AnalysisError, analysis_frame
+from fdac_research.analysis import AnalysisError, analysis_frame, naive_contrast
 from fdac_research.dataset import ResearchData
 
 
@@ -152,3 +152,81 @@ def test_returned_to_court_and_boolean_covariates() -> None:
         AnalysisFrame.from_dataframe(
             df.assign(flag=["a", "b", "c", "d"]), outcome="y", treatment="t", covariates=["flag"]
         )
+
+
+def test_a_familys_cases_are_one_cluster() -> None:
+    """Cases A and C name one mother (the research build gives them one family_id): her
+    children are one cluster, not two; without family_id the frame falls back to case_id and
+    says so."""
+    research = _tiny()
+    cases = research.cases.assign(family_id=["F1", "F2", "F1"])
+    f = analysis_frame(dataclasses.replace(research, cases=cases), "reunified")
+    assert f.cluster == "family_id" and f.n_clusters == 2
+    assert f.data.set_index("person_id")["family_id"].to_dict() == {
+        "k1": "F1",
+        "k3": "F2",
+        "k4": "F1",
+    }
+    assert "clusters: family_id (2 families of 3 cases" in f.notes[1]
+    old = analysis_frame(research, "reunified")
+    assert old.cluster == "case_id" and old.n_clusters == 3
+    assert any("has no family_id" in n for n in old.notes)
+    gap = cases.astype({"family_id": object})
+    gap.loc[1, "family_id"] = None
+    with pytest.raises(AnalysisError, match=r"'family_id': 1 missing value.*case_id 'B'"):
+        analysis_frame(dataclasses.replace(research, cases=gap), "reunified")
+
+
+def test_family_clusters_change_the_cluster_robust_se() -> None:
+    """Hand-worked. One child per case; FDAC cases A (reunified) and B (not), comparison
+    cases C (not) and D (reunified); A and C are one mother's two cases. p1 = p0 = 1/2,
+    P(t) = 1/2, so the influence functions of the risk difference, t (y - p1) / P(t) -
+    (1 - t) (y - p0) / (1 - P(t)), are A +1, B -1, C +1, D -1. Clustered by case (G = n = 4,
+    no correction): Var = (1 + 1 + 1 + 1) / 4^2 = 0.25, SE 0.5. Clustered by family ({A, C}
+    sums to 2; B, D): Var = (4 + 1 + 1) / 16 * 3/2 = 0.5625, SE 0.75."""
+    ids = ["A", "B", "C", "D"]
+    cases = pd.DataFrame(
+        {
+            "case_id": ids,
+            "cohort": ["fdac", "fdac", "comparison", "comparison"],
+            "court": "X",
+            "local_authority": "L",
+            "application_year": pd.array([2019, 2020, 2021, 2020], dtype="Int64"),
+            "n_children": pd.array([1, 1, 1, 1], dtype="Int64"),
+            "family_id": ["A", "B", "A", "D"],
+        }
+    )
+    adults = pd.DataFrame(
+        {
+            "person_id": [f"m{c}" for c in ids],
+            "case_id": ids,
+            "role": "mother",
+            "sex": "F",
+            "age_at_application": pd.array([30, 25, 32, 40], dtype="Int64"),
+            "substances": "alcohol",
+            "domestic_abuse": pd.array([True, False, True, False], dtype="boolean"),
+            "mental_health": pd.array([False] * 4, dtype="boolean"),
+            "prior_proceedings": pd.array([0, 0, 1, 0], dtype="Int64"),
+            "convictions": pd.array([0] * 4, dtype="Int64"),
+        }
+    )
+    children = pd.DataFrame(
+        {
+            "person_id": [f"k{c}" for c in ids],
+            "case_id": ids,
+            "sex": "F",
+            "age_at_application": pd.array([0, 1, 0, 2], dtype="Int64"),
+            "reunified": pd.array([True, False, False, True], dtype="boolean"),
+        }
+    )
+    research = ResearchData(cases=cases, adults=adults, children=children)
+    by_family = naive_contrast(analysis_frame(research, "reunified"))
+    assert by_family.n_clusters == 3
+    assert by_family.risk_difference.se == pytest.approx(0.75, abs=1e-12)
+    by_case = naive_contrast(
+        analysis_frame(
+            dataclasses.replace(research, cases=cases.drop(columns="family_id")), "reunified"
+        )
+    )
+    assert by_case.n_clusters == 4
+    assert by_case.risk_difference.se == pytest.approx(0.5, abs=1e-12)

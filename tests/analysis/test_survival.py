@@ -3,6 +3,7 @@ hand-worked values, the cluster-robust variance, and the planted effect of a wor
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import json
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from fdac_research.analysis import (
     AnalysisError,
     SurvivalFrame,
+    analysis_frame,
     cox_model,
     kaplan_meier,
     kaplan_meier_by_cohort,
@@ -130,6 +132,22 @@ def test_cox_intervals_are_cluster_robust() -> None:
     assert one.covers(0.5)
 
 
+def test_a_case_censored_before_the_first_event_adds_nothing() -> None:
+    """A case censored before anyone's first later case is in no risk set: its score
+    residual is 0, so in a family of an existing cluster it changes neither the hazard ratio
+    nor its cluster-robust SE (statsmodels' own robust covariance is missing here: it gives
+    such a row a missing residual)."""
+    time, event = [1.0, 2.0, 3.0, 1.5, 2.5], [1, 1, 0, 1, 0]
+    treated, cluster = [1, 0, 1, 0, 1], ["a", "b", "c", "d", "e"]
+    base = cox_model(_frame(time, event, treated, cluster), adjust=False)
+    more = cox_model(
+        _frame([*time, 0.5], [*event, 0], [*treated, 1], [*cluster, "a"]), adjust=False
+    )
+    assert np.isfinite(base.se) and more.n == 6 and more.n_clusters == base.n_clusters
+    assert more.hazard_ratio == pytest.approx(base.hazard_ratio, rel=1e-6)
+    assert more.se == pytest.approx(base.se, rel=1e-6)
+
+
 @pytest.fixture(scope="module")
 def research(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("surv")
@@ -158,6 +176,20 @@ def test_survival_frame_and_planted_hazard_ratio(research: tuple[Path, dict]) ->
     km = kaplan_meier_by_cohort(frame)
     s3 = {c: survival_at(km[km["cohort"] == c], 3.0) for c in ("fdac", "comparison")}
     assert s3["fdac"] > s3["comparison"]
+
+
+def test_survival_and_analysis_frames_adjust_for_one_set(research: tuple[Path, dict]) -> None:
+    """The Cox model adjusts for what the other estimators do at case level (the case's and
+    the mother's covariates, none of the child's), and clusters on the same families."""
+    data = load_research(research[0])
+    surv = survival_frame(data)
+    children = analysis_frame(data, "reunified")
+    own = {c for c in children.covariates if c.startswith("child_")}
+    assert own and set(surv.covariates) == set(children.covariates) - own
+    assert surv.cluster == children.cluster == "family_id"
+    assert "clusters: family_id" in surv.notes[1]
+    without = dataclasses.replace(data, cases=data.cases.drop(columns="family_id"))
+    assert survival_frame(without).cluster == analysis_frame(without).cluster == "case_id"
 
 
 def test_survival_frame_refuses_a_folder_without_follow_up(research: tuple[Path, dict]) -> None:

@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from fdac_research._io import read_text_table
-from fdac_research.linkage import _court, link_sources, load_court_model
+from fdac_research.exceptions import DependencyError
+from fdac_research.linkage import _cluster, _court, link_sources, load_court_model, uk_person_model
 from fdac_research.linkage._cluster import person_key
 from fdac_research.linkage._court import court_persons, to_persons
+from fdac_research.linkage._splink_engine import SplinkEngine, _engine_failure
 from fdac_research.world import generate_world
 
 
@@ -31,8 +33,9 @@ def _pairs(rows: list[tuple[str, str, float]], right: str = "court") -> pd.DataF
     )
 
 
-def test_doctests() -> None:
-    result = doctest.testmod(_court)
+@pytest.mark.parametrize("module", [_court, _cluster])
+def test_doctests(module: object) -> None:
+    result = doctest.testmod(module)
     assert result.failed == 0 and result.attempted > 0
 
 
@@ -111,6 +114,9 @@ def test_court_persons_span_cases_in_the_crosswalk(repeat_world: Path, tmp_path:
     # the fitted de-duplication model is kept and reused without training
     fitted = load_court_model(tmp_path / "l" / "model.json")
     assert fitted is not None and fitted.is_fitted
+    # trained with the de-duplication form of the default model (its own EM sessions)
+    assert fitted.em.blocking_rules == uk_person_model(dedupe=True).em.blocking_rules
+    assert fitted.em.blocking_rules != uk_person_model().em.blocking_rules
     again = link_sources(
         repeat_world,
         tmp_path / "again",
@@ -137,3 +143,53 @@ def test_world_without_repeat_people_keeps_one_person_per_court_row(tmp_path: Pa
     model = json.loads((tmp_path / "l" / "model.json").read_text())
     assert "court_dedupe" not in model and model["court_dedupe_note"].startswith("not trained")
     assert load_court_model(tmp_path / "l" / "model.json") is None
+
+
+def _refuse_spark(*args: object, **kwargs: object) -> None:
+    raise DependencyError("could not start a Spark session on spark://nowhere:7077: refused")
+
+
+@pytest.mark.parametrize("step", ["fit", "predict"])
+def test_an_engine_failure_stops_the_run_and_writes_nothing(
+    repeat_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    """A Spark master that is not there used to be logged as a warning, and the agencies were
+    linked to one person per court row; now the run stops, naming the stage, engine, backend
+    and cause, and a previous output folder is left as it was."""
+    monkeypatch.setattr(SplinkEngine, step, _refuse_spark)
+    out = tmp_path / "l"
+    out.mkdir()
+    (out / "before.txt").write_text("an earlier run\n")
+    fitted = {}
+    if step == "predict":  # a fitted model skips training and fails when scoring
+        base = uk_person_model()
+        m_u = {
+            c.name: [(None, None) if lv.is_null else (0.5, 0.5) for lv in c.levels]
+            for c in base.comparisons
+        }
+        fitted["court"] = base.with_parameters(0.01, m_u)
+    with pytest.raises(DependencyError) as caught:
+        link_sources(
+            repeat_world,
+            out,
+            agencies=["police"],
+            seed=1,
+            charts=False,
+            backend="spark",
+            fitted=fitted,
+        )
+    text = str(caught.value)
+    for named in ("court de-duplication", "'splink'", "'spark'", "spark://nowhere:7077"):
+        assert named in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l"]
+    assert sorted(p.name for p in out.iterdir()) == ["before.txt"]
+
+
+def test_engine_failures_are_told_from_nothing_to_learn() -> None:
+    class Py4JError(Exception):
+        pass
+
+    Py4JError.__module__ = "py4j.protocol"
+    assert _engine_failure(Py4JError("connection refused"))
+    assert _engine_failure(MemoryError())
+    assert not _engine_failure(ValueError("math domain error"))

@@ -56,12 +56,14 @@ def _byte_identical(two_runs: tuple[Path, Path, Path]) -> None:
     ha, hb = _hashes(a), _hashes(b)
     assert len([k for k in ha if k.endswith(".html")]) == 6  # five reports and the index
     # 8 cohort tables, 2 order/placement tables, an effects table per estimable outcome (3 or 4:
-    # fathers may be too few), the balance, E-value, negative-control and truth-comparison tables
-    # of the outcomes report; 2 linkage tables; 6 disclosure-review tables (risk, recoding,
-    # dictionary, output checks, output record, linked-table audit); 3 synthetic-release tables
+    # fathers may be too few), the balance, E-value, negative-control, truth-comparison and two
+    # recurrence (time to a later case, hazard ratio) tables of the outcomes report; 2 linkage
+    # tables; 6 disclosure-review tables (risk, recoding, dictionary, output checks, output
+    # record, linked-table audit); 3 synthetic-release tables
     csvs = {k for k in ha if k.endswith(".csv")}
-    assert 28 <= len(csvs) <= 29
+    assert 30 <= len(csvs) <= 31
     assert {"tables/balance_reunified_children.csv", "tables/sensitivity_e_values.csv"} <= csvs
+    assert {"tables/recurrence_survival.csv", "tables/recurrence_hazard_ratio.csv"} <= csvs
     assert {"tables/linkage_quality.csv", "tables/linkage_error_sensitivity.csv"} <= csvs
     disclosure = {
         "risk",

@@ -49,8 +49,13 @@ def test_outcomes_view(small_research: Path, small_world: Path, tmp_path: Path) 
         [f"effects_{k}" for k in ev.tables]
         + ["outcomes_final_order", "outcomes_placement_at_end"]
         + ["balance_reunified_children", "sensitivity_e_values", "truth_comparison"]
-        + ["negative_control"]
+        + ["negative_control", "recurrence_survival", "recurrence_hazard_ratio"]
     )
+    # the time to a later case: 3 FDAC cases of this 300-family world came back, too few to
+    # publish the hazard ratio, so the finding says so instead of a number
+    assert pub.recurrence.curve is not None and pub.recurrence.hazard is not None
+    assert (pub.recurrence.hazard.drop(columns="model") == "[c]").all().all()
+    assert pub.notes.startswith("`[c]`")
     # the verdict on hidden bias is drawn from published rows and names both checks
     assert pub.negative_control is not None and ev.robustness is not None
     assert "benchmark" in pub.robustness_text and "Negative control" in pub.robustness_text

@@ -3,7 +3,8 @@
 Every estimator takes an :class:`~fdac_research.analysis.AnalysisFrame` and returns an
 :class:`~fdac_research.analysis.EffectResult` with the marginal risk difference, odds ratio
 and risk ratio, standard errors and confidence intervals that allow for clustering
-(children and parents nested in families: ``frame.cluster``, normally ``case_id``).
+(children and parents nested in families, and a family's cases together: ``frame.cluster``,
+``family_id`` when the research data has it, else ``case_id``).
 
 Variance (``variance="jackknife"``, the default; ``"sandwich"``; or ``"bootstrap"``)
 ------------------------------------------------------------------------------------

@@ -53,12 +53,11 @@ OUTCOME_POPULATIONS: dict[str, tuple[str, ...]] = {
 DERIVED_OUTCOMES: dict[str, str] = {"any_child_protection_plan": "child_protection_plans"}
 #: Outcomes FDAC cannot change (recorded before the proceedings).
 NEGATIVE_CONTROLS: tuple[str, ...] = ("any_child_protection_plan",)
-_CASE_COLUMNS = ("case_id", "cohort", "court", "local_authority", "application_year", "n_children")
-_ADULT_COLUMNS = (
-    "person_id",
-    "case_id",
-    "role",
-    "sex",
+#: The case's covariates, adjusted for in every frame (the analysis and the survival frame).
+CASE_COVARIATES = ("application_year", "n_children")
+_CASE_COLUMNS = ("case_id", "cohort", "court", "local_authority", *CASE_COVARIATES)
+#: What an adult's own covariates are made of (:func:`_person_covariates`).
+_PERSON_COLUMNS = (
     "age_at_application",
     "substances",
     "domestic_abuse",
@@ -66,6 +65,13 @@ _ADULT_COLUMNS = (
     "prior_proceedings",
     "convictions",
 )
+#: What the mother's covariates of a case (:func:`mother_covariates`) read.
+MOTHER_COLUMNS = ("person_id", "case_id", "role", *_PERSON_COLUMNS)
+#: The cluster of :func:`analysis_frame` and of the survival frame: ``family_id`` (cases
+#: joined by a person named in both, from the research build) when the research data has it,
+#: else ``case_id``.
+FAMILY_CLUSTER = "family_id"
+_ADULT_COLUMNS = ("person_id", "case_id", "role", "sex", *_PERSON_COLUMNS)
 _CHILD_COLUMNS = ("person_id", "case_id", "sex", "age_at_application")
 
 
@@ -89,7 +95,9 @@ class AnalysisFrame:
     treatment : str
         Name of the treatment column (1 = FDAC).
     cluster : str or None
-        Column identifying clusters (``case_id``: children and parents nested in families);
+        Column identifying clusters: children and parents nested in families, and a
+        family's cases (a mother in two cases) together. :func:`analysis_frame` uses
+        ``family_id`` when the research data has it, else ``case_id`` (said in ``notes``);
         ``None`` treats rows as independent.
     population : str
         What the rows are (``children``, ``mothers`` ...), for labels and truth keys.
@@ -284,6 +292,64 @@ def _person_covariates(adults: pd.DataFrame, prefix: str) -> pd.DataFrame:
     return out
 
 
+def case_covariates(cases: pd.DataFrame) -> pd.DataFrame:
+    """``cases`` with the :data:`CASE_COVARIATES` as floats (missing as NaN)."""
+    out = cases.copy()
+    for c in CASE_COVARIATES:
+        out[c] = out[c].astype("Float64").astype(float)
+    return out
+
+
+def mother_covariates(adults: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The mother's covariates of each case (prefixed ``mother_``, with ``case_id``) and the
+    number of cases with more than one mother (the first by ``person_id`` is used)."""
+    mothers = adults[adults["role"] == "mother"].sort_values(["case_id", "person_id"])
+    n_multi = int(mothers["case_id"].duplicated().sum())
+    mothers = mothers.drop_duplicates("case_id")
+    mcov = _person_covariates(mothers, "mother_")
+    mcov["case_id"] = mothers["case_id"].to_numpy()
+    return mcov, n_multi
+
+
+def with_mother(rows: pd.DataFrame, mcov: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` joined to their case's :func:`mother_covariates` (a case without a mother:
+    every mother covariate missing, her substances too)."""
+    out = rows.merge(mcov, on="case_id", how="left", validate="many_to_one")
+    out["mother_substances_missing"] = out["mother_substances_missing"].fillna(1.0)
+    return out
+
+
+def case_clusters(cases: pd.DataFrame) -> tuple[str, str]:
+    """The cluster column for rows of ``cases`` and a note saying which it is and why.
+
+    ``family_id`` when the research ``cases`` table has it (a mother with two cases is one
+    cluster, not two), else ``case_id`` (an older research folder, or a synthetic release
+    without it: a family's cases then count as independent clusters).
+
+    Raises
+    ------
+    AnalysisError
+        When ``family_id`` has missing values (naming a case without one).
+    """
+    if FAMILY_CLUSTER not in cases.columns:
+        return "case_id", (
+            "clusters: case_id (the research data has no family_id, from an older research "
+            "build or a release without it): cases of one family count as independent"
+        )
+    missing = cases[FAMILY_CLUSTER].isna()
+    if missing.any():
+        raise AnalysisError(
+            f"research table 'cases', column {FAMILY_CLUSTER!r}: {int(missing.sum())} missing "
+            f"value(s) (for example case_id {cases.loc[missing, 'case_id'].iloc[0]!r}); "
+            "expected a family for every case: rebuild the research folder"
+        )
+    n_fam, n_cases = int(cases[FAMILY_CLUSTER].nunique()), int(cases["case_id"].nunique())
+    return FAMILY_CLUSTER, (
+        f"clusters: {FAMILY_CLUSTER} ({n_fam} families of {n_cases} cases: a family's cases "
+        "are one cluster)"
+    )
+
+
 def _female(sex: pd.Series) -> pd.Series:
     return sex.map({"F": 1.0, "M": 0.0})
 
@@ -352,7 +418,8 @@ def analysis_frame(
         age, whether an infant (under 1) and sex; for ``adults`` the role and sex. Missing
         values are handled as the module docstring says. ``court`` and ``local_authority``
         are carried along but not adjusted for (FDAC sits in some courts only, so they would
-        break positivity).
+        break positivity). Clusters: :func:`case_clusters` (``family_id`` when the research
+        data has it, else ``case_id``; ``notes`` says which).
 
     Raises
     ------
@@ -387,20 +454,15 @@ def analysis_frame(
         adults = adults.copy()
         plans = adults[source].astype("Float64")
         adults[outcome] = (plans > 0).astype("boolean").where(plans.notna())
-    case_part = cases[list(_CASE_COLUMNS)].copy()
+    cluster, cluster_note = case_clusters(cases)
+    case_part = case_covariates(cases[list(dict.fromkeys((*_CASE_COLUMNS, cluster)))])
     case_part["treated"] = (case_part["cohort"] == "fdac").astype(np.int64)
-    case_part["application_year"] = case_part["application_year"].astype("Float64").astype(float)
-    case_part["n_children"] = case_part["n_children"].astype("Float64").astype(float)
-    covs = ["application_year", "n_children"]
+    covs = list(CASE_COVARIATES)
 
     if population == "children":
         children = research.children
         _require(children, _CHILD_COLUMNS + (outcome,), "children")
-        mothers = adults[adults["role"] == "mother"].sort_values(["case_id", "person_id"])
-        n_multi = int(mothers["case_id"].duplicated().sum())
-        mothers = mothers.drop_duplicates("case_id")
-        mcov = _person_covariates(mothers, "mother_")
-        mcov["case_id"] = mothers["case_id"].to_numpy()
+        mcov, n_multi = mother_covariates(adults)
         rows = children[[*_CHILD_COLUMNS, outcome]].copy()
         rows["child_age"] = rows["age_at_application"].astype("Float64").astype(float)
         rows["child_infant"] = (
@@ -408,9 +470,7 @@ def analysis_frame(
         )
         rows["child_female"] = _female(rows["sex"])
         person_covs = ["child_age", "child_infant", "child_female"]
-        rows = rows.merge(mcov, on="case_id", how="left")
-        # no mother recorded: her substances are missing too
-        rows["mother_substances_missing"] = rows["mother_substances_missing"].fillna(1.0)
+        rows = with_mother(rows, mcov)
         person_covs += [c for c in mcov.columns if c != "case_id"]
         extra_notes = (
             [f"{n_multi} case(s) with more than one mother: the first (by person_id) used"]
@@ -458,11 +518,13 @@ def analysis_frame(
         )
     notes = [
         f"{n_dropped} row(s) dropped: {outcome} unknown (open case or not yet observable)",
+        cluster_note,
         *extra_notes,
         *notes,
     ]
     keep_cols = [
         "case_id",
+        *([cluster] if cluster != "case_id" else []),
         "person_id",
         "cohort",
         "court",
@@ -471,13 +533,20 @@ def analysis_frame(
         outcome,
         *[c for c in rows.columns if c in set(covs + person_covs) or c.endswith("_missing")],
     ]
-    log.info("analysis frame %s_%s: %d rows, %d dropped", outcome, population, len(rows), n_dropped)
+    log.info(
+        "analysis frame %s_%s: %d rows, %d dropped; %s",
+        outcome,
+        population,
+        len(rows),
+        n_dropped,
+        cluster_note,
+    )
     return AnalysisFrame(
         data=rows[keep_cols].reset_index(drop=True),
         outcome=outcome,
         covariates=tuple(kept),
         treatment="treated",
-        cluster="case_id",
+        cluster=cluster,
         population=population,
         n_dropped=n_dropped,
         notes=tuple(notes),

@@ -30,6 +30,7 @@ hearing) and cases with no follow-up left are not at risk and are dropped (count
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,16 @@ import pandas as pd
 from scipy import stats
 
 from fdac_research.analysis._errors import AnalysisError
-from fdac_research.analysis._frames import _fill_and_prune, _person_covariates, _require
+from fdac_research.analysis._frames import (
+    CASE_COVARIATES,
+    MOTHER_COLUMNS,
+    _fill_and_prune,
+    _require,
+    case_clusters,
+    case_covariates,
+    mother_covariates,
+    with_mother,
+)
 from fdac_research.dataset import ResearchData
 
 __all__ = [
@@ -53,19 +63,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_CASE_COLUMNS = ("case_id", "cohort", "application_year", "n_children")
+# the adjustment set is the analysis frame's (case covariates and the mother's), so the two
+# cannot drift apart
+_CASE_COLUMNS = ("case_id", "cohort", *CASE_COVARIATES)
 _TIME_COLUMNS = ("years_to_later_case", "follow_up_years")
-_MOTHER_COLUMNS = (
-    "person_id",
-    "case_id",
-    "role",
-    "age_at_application",
-    "substances",
-    "domestic_abuse",
-    "mental_health",
-    "prior_proceedings",
-    "convictions",
-)
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,8 @@ def survival_frame(research: ResearchData) -> SurvivalFrame:
         )
     cases, adults = research.cases, research.adults
     _require(cases, _CASE_COLUMNS + _TIME_COLUMNS, "cases")
-    _require(adults, _MOTHER_COLUMNS, "adults")
-    cluster = "family_id" if "family_id" in cases.columns else "case_id"
+    _require(adults, MOTHER_COLUMNS, "adults")
+    cluster, cluster_note = case_clusters(cases)
     c = cases.copy()
     later = c["years_to_later_case"].astype("Float64").astype(float)
     follow = c["follow_up_years"].astype("Float64").astype(float)
@@ -174,23 +175,15 @@ def survival_frame(research: ResearchData) -> SurvivalFrame:
             "hazard ratio needs both"
         )
     c["treated"] = c["treated"].astype(np.int64)
-    if cluster == "family_id" and c["family_id"].isna().any():
-        raise AnalysisError("cases.family_id has missing values; rebuild the research folder")
-    mothers = adults[adults["role"] == "mother"].sort_values(["case_id", "person_id"])
-    mothers = mothers.drop_duplicates("case_id")
-    mcov = _person_covariates(mothers, "mother_")
-    mcov["case_id"] = mothers["case_id"].to_numpy()
-    rows = c.merge(mcov, on="case_id", how="left", validate="one_to_one")
-    rows["mother_substances_missing"] = rows["mother_substances_missing"].fillna(1.0)
-    rows["application_year"] = rows["application_year"].astype("Float64").astype(float)
-    rows["n_children"] = rows["n_children"].astype("Float64").astype(float)
-    covs = ["application_year", "n_children", *[x for x in mcov.columns if x != "case_id"]]
+    mcov, _ = mother_covariates(adults)
+    rows = with_mother(case_covariates(c), mcov)
+    covs = [*CASE_COVARIATES, *[x for x in mcov.columns if x != "case_id"]]
     rows = rows.sort_values("case_id", kind="stable").reset_index(drop=True)
     rows, kept, notes = _fill_and_prune(rows, covs)
     keep = ["case_id", "cohort", "treated", "time", "event"]
     keep += [cluster] if cluster != "case_id" else []
     keep += [x for x in rows.columns if x in set(covs) or x.endswith("_missing")]
-    notes = [f"{n_dropped} case(s) not at risk (open, or no follow-up left)", *notes]
+    notes = [f"{n_dropped} case(s) not at risk (open, or no follow-up left)", cluster_note, *notes]
     return SurvivalFrame(
         data=rows[list(dict.fromkeys(keep))].reset_index(drop=True),
         covariates=tuple(kept),
@@ -311,6 +304,25 @@ def survival_at(curve: pd.DataFrame, at: float) -> float:
     return 1.0 if before.empty else float(before["survival"].iloc[-1])
 
 
+def _robust_covariance(
+    model: Any, params: np.ndarray, groups: np.ndarray, n_groups: int
+) -> np.ndarray:
+    """The Lin & Wei (1989) sandwich ``H^-1 (sum_g U_g U_g') H^-1`` with ``U_g`` the score
+    residuals summed within cluster ``g``.
+
+    ``PHReg.fit(groups=...)`` computes the same, except that statsmodels gives a row never
+    at risk at an event time (censored before the first event) a missing score residual,
+    which makes the whole covariance missing; that residual is 0 by definition (the row is
+    in no risk set, so it adds nothing to the score), and is taken as 0 here.
+    """
+    hess = np.asarray(model.hessian(params))
+    resid = np.nan_to_num(np.asarray(model.score_residuals(params)), nan=0.0)
+    sums = np.zeros((n_groups, resid.shape[1]))
+    np.add.at(sums, groups, resid)
+    inv = np.linalg.inv(hess)
+    return np.asarray(inv @ (sums.T @ sums) @ inv)
+
+
 def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95) -> CoxResult:
     """The FDAC hazard ratio of a later case from a proportional-hazards model.
 
@@ -329,6 +341,7 @@ def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95)
         No events, fewer than two clusters, or a model that does not converge.
     """
     from statsmodels.duration.hazard_regression import PHReg
+    from statsmodels.tools.sm_exceptions import HessianInversionWarning
 
     d = frame.data
     if int(d["event"].sum()) == 0:
@@ -353,13 +366,18 @@ def cox_model(frame: SurvivalFrame, *, adjust: bool = True, level: float = 0.95)
     # BFGS: statsmodels' default Newton steps overflow on a few dozen covariates; the
     # score at the solution is checked instead of trusting the optimiser
     try:
-        with np.errstate(all="ignore"):
-            res = model.fit(groups=groups, method="bfgs", maxiter=2000, gtol=1e-8)
-            score = np.asarray(model.score(np.asarray(res.params)))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            # a singular Hessian (a covariate without events in a group) is reported below
+            # as an AnalysisError, not as statsmodels' warning
+            warnings.simplefilter("ignore", HessianInversionWarning)
+            res = model.fit(method="bfgs", maxiter=2000, gtol=1e-8)
+            params = np.asarray(res.params)
+            score = np.asarray(model.score(params))
+            cov = _robust_covariance(model, params, groups, n_groups)
     except (np.linalg.LinAlgError, ValueError) as err:
         raise AnalysisError(f"the Cox model could not be fitted: {err}") from err
-    b = float(np.asarray(res.params)[0])
-    var = float(np.asarray(res.cov_params())[0, 0]) * n_groups / (n_groups - 1)
+    b = float(params[0])
+    var = float(cov[0, 0]) * n_groups / (n_groups - 1)
     if not np.isfinite(b) or not np.isfinite(var) or var <= 0:
         raise AnalysisError("the Cox model did not converge (no finite FDAC coefficient)")
     if not np.all(np.abs(score) <= 1e-4 * max(1, int(d["event"].sum()))):

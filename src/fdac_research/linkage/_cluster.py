@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -103,28 +104,84 @@ def cluster_pairs(
             len(pairs),
             n,
         )
-    dfree = set(duplicate_free)
     sources = rec["source"].to_numpy()
+    label, best = cluster_links(
+        n,
+        li,
+        ri,
+        prob,
+        sources,
+        np.isin(sources, sorted(set(duplicate_free))),
+        rec["record_id"].to_numpy(),
+    )
+    return _keys(rec, label, best, list(source_order))
+
+
+def cluster_links(
+    n: int,
+    li: np.ndarray,
+    ri: np.ndarray,
+    prob: np.ndarray,
+    key: np.ndarray,
+    exclusive: np.ndarray,
+    ids: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster ``n`` records joined by the links ``li``-``ri`` (accepted links, with their
+    match probability ``prob``) so that no cluster holds two ``exclusive`` records of one
+    ``key``.
+
+    The key is what may not repeat inside a cluster: the source, for the records of a
+    duplicate-free source (:func:`cluster_pairs`), or the case, for court people (a case names
+    each person once). A connected component holding at most one exclusive record of each
+    key is accepted whole (best first would accept every one of its links); the rest are
+    resolved link by link, best first (:func:`_constrained`).
+
+    Parameters
+    ----------
+    n : int
+        Number of records; ``li``, ``ri`` index them.
+    li, ri : ndarray of int
+        The two records of each link.
+    prob : ndarray of float
+        Each link's match probability.
+    key : ndarray
+        Each record's key (compared as text).
+    exclusive : ndarray of bool
+        Records whose key may not repeat inside a cluster (others join freely).
+    ids : ndarray
+        Record ids, which with the key break ties between equally probable links.
+
+    Returns
+    -------
+    label : ndarray of int
+        A cluster label per record.
+    best : ndarray of float
+        Each record's best accepted link probability (0 for a record linked to nothing).
+
+    Examples
+    --------
+    >>> label, best = cluster_links(
+    ...     4, np.array([0, 1, 2]), np.array([1, 2, 3]), np.array([0.9, 0.8, 0.95]),
+    ...     np.array(["a", "b", "c", "a"]), np.ones(4, dtype=bool), np.array(["1", "2", "3", "4"]))
+    >>> bool(label[0] == label[1] != label[2] == label[3])  # 1-2 refused: it joins 0 and 3
+    True
+    >>> best.tolist()
+    [0.9, 0.9, 0.95, 0.95]
+    """
     best = np.zeros(n)
     graph = coo_matrix((np.ones(len(li)), (li, ri)), shape=(n, n))
     n_comp, label = connected_components(graph, directed=False)
-    # a component holding at most one record of each duplicate-free source is accepted
-    # whole (best first would accept every one of its links); the rest are resolved link by
-    # link, best first
+    twice = pd.DataFrame({"c": label[exclusive], "k": key[exclusive]}).duplicated().to_numpy()
     hard = np.zeros(n_comp, dtype=bool)
-    for name in sorted(dfree):
-        hard |= np.bincount(label[sources == name], minlength=n_comp) >= 2
+    hard[label[exclusive][twice]] = True
     easy = ~hard[label[li]]
     np.maximum.at(best, li[easy], prob[easy])
     np.maximum.at(best, ri[easy], prob[easy])
     if hard.any():
         h = ~easy
-        sub = _constrained(
-            n, li[h], ri[h], prob[h], sources, dfree, rec["record_id"].to_numpy(), best
-        )
-        in_hard = hard[label]
-        label = np.where(in_hard, n_comp + sub, label)
-    return _keys(rec, label, best, list(source_order))
+        sub = _constrained(n, li[h], ri[h], prob[h], key, exclusive, ids, best)
+        label = np.where(hard[label], n_comp + sub, label)
+    return label, best
 
 
 def _constrained(
@@ -132,28 +189,31 @@ def _constrained(
     li: np.ndarray,
     ri: np.ndarray,
     prob: np.ndarray,
-    sources: np.ndarray,
-    dfree: set[str],
+    key: np.ndarray,
+    exclusive: np.ndarray,
     ids: np.ndarray,
     best: np.ndarray,
 ) -> np.ndarray:
-    """Union-find over the links, best first, refusing a merge that would join two records
-    of one duplicate-free source. Only records that appear in a link take part (the rest
+    """Union-find over the links, best first, refusing a merge that would join two
+    exclusive records of one key. Only records that appear in a link take part (the rest
     stay alone), so the cost follows the number of links, not of records."""
     label = np.arange(n)
     if len(li) == 0:
         return label
     nodes, inv = np.unique(np.concatenate([li, ri]), return_inverse=True)
     a_of, b_of = inv[: len(li)].tolist(), inv[len(li) :].tolist()
-    # best first; ties broken by the records' source and id (as text) so the result does not
+    # best first; ties broken by the records' key and id (as text) so the result does not
     # depend on input order
-    text = (pd.Series(sources[nodes]).astype(str) + pd.Series(ids[nodes]).astype(str)).to_numpy()
+    text = (pd.Series(key[nodes]).astype(str) + pd.Series(ids[nodes]).astype(str)).to_numpy()
     _, tie = np.unique(text.astype(str), return_inverse=True)
     order = np.lexsort((tie[inv[len(li) :]], tie[inv[: len(li)]], -prob)).tolist()
-    node_src = sources[nodes].tolist()
+    node_key = key[nodes].tolist()
+    node_bound = exclusive[nodes].tolist()
     parent = list(range(len(nodes)))
-    # members of duplicate-free sources held by each root: {source: node}
-    held: dict[int, dict[str, int]] = {i: {s: i} for i, s in enumerate(node_src) if s in dfree}
+    # exclusive members held by each root: {key: node}
+    held: dict[int, dict[Any, int]] = {
+        i: {k: i} for i, (k, b) in enumerate(zip(node_key, node_bound, strict=True)) if b
+    }
 
     def find(x: int) -> int:
         root = x
@@ -168,8 +228,8 @@ def _constrained(
         a, b = find(a_of[e]), find(b_of[e])
         if a != b:
             ha, hb = held.get(a), held.get(b)
-            if ha and hb and any(s in hb for s in ha):
-                continue  # would put two records of a duplicate-free source together
+            if ha and hb and any(k in hb for k in ha):
+                continue  # would put two exclusive records of one key together
             lo, hi = (a, b) if a < b else (b, a)
             parent[hi] = lo
             if ha or hb:

@@ -21,11 +21,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from fdac_research.exceptions import FdacResearchError
-from fdac_research.linkage._cluster import _constrained, person_key
+from fdac_research.exceptions import DependencyError, FdacResearchError, TrainingError
+from fdac_research.linkage._cluster import cluster_links, person_key
 from fdac_research.linkage._config import LinkageModelConfig
 from fdac_research.linkage._model import LinkageModel
 
@@ -89,6 +87,15 @@ def dedupe_court(
         The base model; trained on the court alone (``dedupe_only``).
     fitted : LinkageModelConfig, optional
         An already fitted de-duplication model (from a previous ``model.json``).
+
+    Raises
+    ------
+    DependencyError, FdacResearchError
+        When the engine fails (a Spark master that is not there, a backend out of memory):
+        the message names the stage, the engine and backend, and the cause. Only a model
+        that cannot be trained on the data (:class:`~fdac_research.exceptions.TrainingError`,
+        a court in which no two people of different cases look alike) leaves every court
+        row its own person.
     """
     cases = court["case_ref"].astype(str)
     if cases.nunique() < 2 or len(court) < 3:
@@ -105,20 +112,29 @@ def dedupe_court(
         engine_options=engine_options,
     )
     data = {reference: prepared}
-    if fitted is None or not fitted.is_fitted:
-        try:
-            lm.fit(data, prepared=True)
-        except FdacResearchError as err:
-            # EM finds nothing to learn when no two court people of different cases look
-            # alike (a court without repeat people): every court row stays its own person
-            log.warning(
-                "court de-duplication not trained (%s): each court person is one case's", err
-            )
-            persons = court_persons(court, _no_pairs(), 1.0, reference=reference)
-            persons.note = f"not trained: {err}"
-            return persons
-    fm = lm._fitted()
-    pairs = lm.predict(data, prepared=True)
+    stage = f"court de-duplication (engine {engine!r}, backend {backend!r})"
+    try:
+        if fitted is None or not fitted.is_fitted:
+            try:
+                lm.fit(data, prepared=True)
+            except TrainingError as err:
+                # EM finds nothing to learn when no two court people of different cases look
+                # alike (a court without repeat people): every court row stays its own person
+                log.warning(
+                    "court de-duplication not trained (%s): each court person is one case's",
+                    err,
+                )
+                persons = court_persons(court, _no_pairs(), 1.0, reference=reference)
+                persons.note = f"not trained: {err}"
+                return persons
+        fm = lm._fitted()
+        pairs = lm.predict(data, prepared=True)
+    except DependencyError as err:
+        raise DependencyError(f"{stage} failed: {err}") from err
+    except FdacResearchError as err:
+        # an engine that fails (a Spark master that is not there, a backend out of memory)
+        # stops the run: linking agencies to one person per court row would pass silently
+        raise FdacResearchError(f"{stage} failed: {err}") from err
     case_of = pd.Series(cases.to_numpy(), index=court["record_id"].astype(str).to_numpy())
     same_case = (
         case_of.reindex(pairs["id_l"].astype(str)).to_numpy()
@@ -177,23 +193,7 @@ def court_persons(
     prob = p["match_probability"].to_numpy(dtype=float)
     keep = cases[li] != cases[ri]
     li, ri, prob = li[keep].astype(np.int64), ri[keep].astype(np.int64), prob[keep]
-    best = np.zeros(n)
-    n_comp, label = connected_components(
-        coo_matrix((np.ones(len(li)), (li, ri)), shape=(n, n)), directed=False
-    )
-    # a component naming one case twice is resolved link by link, best first
-    twice = pd.DataFrame({"c": label, "k": cases}).duplicated().to_numpy()
-    hard = np.zeros(n_comp, dtype=bool)
-    hard[label[twice]] = True
-    easy = ~hard[label[li]]
-    np.maximum.at(best, li[easy], prob[easy])
-    np.maximum.at(best, ri[easy], prob[easy])
-    if hard.any():
-        h = ~easy
-        sub = _constrained(
-            n, li[h], ri[h], prob[h], cases, set(cases[np.r_[li[h], ri[h]]]), ids, best
-        )
-        label = np.where(hard[label], n_comp + sub, label)
+    label, best = cluster_links(n, li, ri, prob, cases, np.ones(n, dtype=bool), ids)
     # name each person after its smallest record id
     order = np.argsort(ids.astype(str), kind="stable")
     uniq, first = np.unique(label[order], return_index=True)

@@ -152,7 +152,8 @@ def link_sources(
         ``clerical_review.csv`` (when it does not), ``pairs/<agency>.parquet`` (scored
         candidate pairs) and ``charts/``.
     model : LinkageModelConfig, optional
-        The model (default :func:`uk_person_model`); trained per agency.
+        The model (default :func:`uk_person_model`); trained per agency, and on the court
+        alone for its de-duplication (default ``uk_person_model(dedupe=True)``).
     fitted : dict, optional
         Already fitted models per agency (from a previous ``model.json``); no training. Key
         ``court`` holds the court de-duplication model (:func:`load_court_model`).
@@ -196,8 +197,19 @@ def link_sources(
     truth = read_truth(folder)
     keys = nickname_key_map(base.nicknames)
     court_p = prepare(court, base, "court_people.csv", nickname_keys=keys)
+    # the court is de-duplicated with the de-duplication form of the default model (its EM
+    # sessions suit rare matches), or with the model given
+    court_base = uk_person_model(dedupe=True) if model is None else base
     persons = _court_persons(
-        court, court_p, base, court_fitted, dedupe_court, engine, backend, seed, engine_options
+        court,
+        court_p,
+        court_base,
+        court_fitted,
+        dedupe_court,
+        engine,
+        backend,
+        seed,
+        engine_options,
     )
     court_keys = persons.keys
     # Families who objected to all research are linked (the build needs their links to find

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from fdac_research.exceptions import FdacResearchError
+from fdac_research.exceptions import FdacResearchError, TrainingError
 from fdac_research.linkage._blocking import block_pairs, symmetric_rules
 from fdac_research.linkage._config import LinkageModelConfig
 from fdac_research.linkage._levels import comparison_vectors
@@ -145,7 +145,7 @@ class RecordLinkageEngine:
         ):  # train on pairs between datasets: within-dataset pairs are mostly relatives
             gamma = gamma[between].reset_index(drop=True)
         if len(gamma) == 0:
-            raise FdacResearchError(
+            raise TrainingError(
                 "the blocking rules produced no candidate pairs; nothing to train on"
             )
         x = _features(model, gamma)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from fdac_research._progress import progress_from_log
-from fdac_research.exceptions import DependencyError, FdacResearchError
+from fdac_research.exceptions import DependencyError, FdacResearchError, TrainingError
 from fdac_research.linkage._blocking import Rule, rule_label, rule_sql, symmetric_rules
 from fdac_research.linkage._config import Comparison, Level, LinkageModelConfig
 
@@ -212,6 +212,16 @@ def spark_master(master: str | None = None, cores: int = 2) -> str:
             "spark://HOST:PORT, yarn or k8s://..."
         )
     return url
+
+
+def _engine_failure(err: BaseException) -> bool:
+    """Whether ``err`` comes from the backend itself (Spark/Py4J, DuckDB, the operating
+    system) rather than from Splink's estimation on the data (EM with no pairs to learn from
+    raises plain Python errors, such as ``math domain error``)."""
+    if isinstance(err, (MemoryError, OSError)):
+        return True
+    root = type(err).__module__.split(".")[0]
+    return root in ("py4j", "pyspark", "duckdb", "_duckdb")
 
 
 # ``SplinkEngine.__init__`` has a parameter of the same name.
@@ -765,9 +775,10 @@ class SplinkEngine:
                         max_pairs=None if model.em.max_pairs is None else float(model.em.max_pairs),
                     )
             except Exception as err:  # Splink raises plain exceptions when EM has no pairs
-                raise FdacResearchError(
-                    f"EM training with blocking rule {rule_label(rule)!r} failed: {err}"
-                ) from err
+                what = f"EM training with blocking rule {rule_label(rule)!r} failed: {err}"
+                if _engine_failure(err):
+                    raise FdacResearchError(f"{what} (the {self.backend} backend)") from err
+                raise TrainingError(what) from err
             log.info("splink: EM on %s done (%.1f s)", rule_label(rule), time.perf_counter() - t0)
         fitted = linker.misc.save_model_to_json()
         return _read_parameters(model, fitted)

@@ -20,6 +20,7 @@ def uk_person_model(
     dob_within_years: int = 5,
     prior: float | None = None,
     u_max_pairs: int = 2_000_000,
+    dedupe: bool = False,
 ) -> LinkageModelConfig:
     """The default model for ``given_name``, ``family_name``, ``date_of_birth``, ``sex``,
     ``postcode`` (docs/data-contract.md §1).
@@ -54,6 +55,16 @@ def uk_person_model(
         Probability two random records match; ``None`` estimates it when fitting.
     u_max_pairs : int
         Random pairs sampled to estimate u probabilities.
+    dedupe : bool
+        The model for de-duplicating one source (the court across cases), where true
+        matches are rare: EM's second session blocks on given name and full postcode
+        instead of given and family name. An EM session learns only when matches are a
+        substantial share of its pairs and enough comparisons are left free to tell the two
+        classes apart; across one court, pairs sharing a full name are mostly different
+        people with a common name (EM then takes "same given name" for a match and learns
+        that a match rarely shares a date of birth), while pairs sharing a given name at one
+        address are mostly the same person, with family name, date of birth and sex left
+        free.
 
     Returns
     -------
@@ -167,7 +178,10 @@ def uk_person_model(
         ),
         prior=prior,
         em=EMSettings(
-            blocking_rules=(("date_of_birth",), ("given_name", "family_name")),
+            blocking_rules=(
+                ("date_of_birth",),
+                ("given_name", "postcode") if dedupe else ("given_name", "family_name"),
+            ),
             u_max_pairs=u_max_pairs,
             prior_rules=(("given_name", "family_name", "date_of_birth"),),
             prior_recall=0.75,

@@ -36,6 +36,10 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "sensitivity_e_values": "E-values of the doubly robust estimates, with the risk ratio.",
     "negative_control": "The doubly robust estimate on a negative control outcome.",
     "truth_comparison": "Every estimate against the effects planted in the synthetic world.",
+    "recurrence_survival": "Cases still without a later care case every three months "
+    "after the final hearing, FDAC and comparison (Kaplan–Meier).",
+    "recurrence_hazard_ratio": "Hazard ratio of a later care case, FDAC against comparison, "
+    "unadjusted and adjusted (Cox model).",
     "disclosure_dictionary": "Roles of the research columns (quasi-identifier, sensitive).",
     "disclosure_risk": "Re-identification risk of each research table.",
     "disclosure_recoding": "What each recoding step does to the risk.",

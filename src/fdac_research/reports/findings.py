@@ -35,6 +35,7 @@ __all__ = [
     "headline_findings",
     "linkage_findings",
     "outcome_findings",
+    "recurrence_finding",
     "synthetic_findings",
 ]
 
@@ -112,6 +113,14 @@ def _direction(value: float, low: float, high: float) -> str:
     return "compatible with no difference"
 
 
+def _meaning(value: float, low: float, high: float, what: str) -> str:
+    """What a ratio and its interval say, in words (``what`` + the direction)."""
+    verdict = _direction(value, low, high)
+    if verdict == "compatible with no difference":
+        return "the data are compatible with FDAC making no difference"
+    return f"{what} {verdict}"
+
+
 def outcome_finding(tables_dir: str | Path, key: str) -> Finding | None:
     """The finding for one outcome from ``effects_<key>.csv`` (None when not published)."""
     table = _read(tables_dir, f"effects_{key}")
@@ -137,12 +146,7 @@ def outcome_finding(tables_dir: str | Path, key: str) -> Finding | None:
         )
     if est is not None:
         o, lo, hi = est
-        verdict = _direction(o, lo, hi)
-        meaning = (
-            "the data are compatible with FDAC making no difference"
-            if verdict == "compatible with no difference"
-            else f"the odds were {verdict}"
-        )
+        meaning = _meaning(o, lo, hi, "the odds were")
         parts.append(
             f"Allowing for the recorded differences between the families, the doubly robust "
             f"odds ratio is {o:.2f} (95% CI {lo:.2f}–{hi:.2f}): {meaning}."
@@ -238,10 +242,62 @@ def _limits(tables_dir: str | Path) -> Finding:
     return "What this can and cannot show.", " ".join(text)
 
 
+def recurrence_finding(tables_dir: str | Path) -> Finding | None:
+    """Whether families came back to court, from ``recurrence_survival.csv`` (the shares
+    still without a later case 3 years after the final hearing) and
+    ``recurrence_hazard_ratio.csv`` (None when neither was published)."""
+    curve = _read(tables_dir, "recurrence_survival")
+    hazard = _read(tables_dir, "recurrence_hazard_ratio")
+    if curve is None and hazard is None:
+        return None
+    lead = "Families back in court."
+    parts = []
+    # the row of 3 years since the final hearing (the CSV's labels read back as numbers)
+    three = [] if curve is None else [i for i in curve.index if _num(i) == 3.0]
+    if curve is not None and three:
+        s = _shown(curve.loc[three[0]], ["s_treated", "s_untreated"])
+        if s is not None:
+            parts.append(
+                f"Three years after the final hearing, {_pct(s[0])} of FDAC cases and "
+                f"{_pct(s[1])} of comparison cases had no later care case naming any of "
+                "their people (Kaplan–Meier, as observed, with cases censored at the end "
+                "of follow-up)."
+            )
+    ratio = None
+    for row, words in (
+        ("adjusted", "Allowing for the recorded differences between the families"),
+        ("unadjusted", "Before any adjustment"),
+    ):
+        if hazard is not None and row in hazard.index:
+            v = _shown(hazard.loc[row], ["hazard_ratio", "hr_ci_low", "hr_ci_high"])
+            n = _shown(hazard.loc[row], ["n_treated", "n_untreated", "n_clusters"])
+            if v is not None and n is not None:
+                ratio = (words, v, n)
+                break
+    if ratio is not None:
+        words, (hr, lo, hi), (n1, n0, g) = ratio
+        meaning = _meaning(hr, lo, hi, "the hazard of a later case was")
+        parts.append(
+            f"{words}, the hazard ratio of a later case is {hr:.2f} (95% CI "
+            f"{lo:.2f}–{hi:.2f}): {meaning}. Based on {_int(n1)} FDAC and {_int(n0)} "
+            f"comparison cases in {_int(g)} families (rounded to 5)."
+        )
+    if not parts:
+        return (
+            lead,
+            "Not published: too few cases or later cases in an arm to estimate it safely.",
+        )
+    return lead, " ".join(parts)
+
+
 def outcome_findings(tables_dir: str | Path, keys: Sequence[str] | None = None) -> list[Finding]:
-    """Every outcome's finding, who is counted, and the limits of the comparison."""
+    """Every outcome's finding, whether families came back to court, who is counted, and
+    the limits of the comparison."""
     keys = list(OUTCOME_WORDS) if keys is None else list(keys)
     out = [f for f in (outcome_finding(tables_dir, k) for k in keys) if f is not None]
+    back = recurrence_finding(tables_dir)
+    if back is not None:
+        out.append(back)
     counted = who_is_counted(tables_dir)
     if counted is not None:
         out.append(counted)

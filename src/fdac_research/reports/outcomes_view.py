@@ -31,6 +31,12 @@ from fdac_research.reports.publish import (
     publish_table,
     suppressed_rows,
 )
+from fdac_research.reports.recurrence_view import (
+    PublishedRecurrence,
+    RecurrenceEvaluation,
+    evaluate_recurrence,
+    publish_recurrence,
+)
 from fdac_research.risk import TableRules
 from fdac_research.truth import read_truth_effects
 
@@ -127,6 +133,8 @@ class OutcomeEvaluation:
     negative_control_table: pd.DataFrame | None = None
     negative_control_note: str = ""
     robustness: analysis.RobustnessCheck | None = None
+    #: time to a later case (:mod:`fdac_research.reports.recurrence_view`)
+    recurrence: RecurrenceEvaluation = field(default_factory=RecurrenceEvaluation)
 
     @property
     def hidden_confounding_flagged(self) -> bool:
@@ -310,6 +318,7 @@ def evaluate_outcomes(
     ev.titles["placement_at_end"] = "Where children lived at the end of proceedings"
     for column in ("final_order", "placement_at_end"):
         ev.count_tables[column] = _count_table(research.children, research.cases, column)
+    ev.recurrence = evaluate_recurrence(research)
     return ev
 
 
@@ -476,6 +485,7 @@ class PublishedEvaluation:
     truth: pd.DataFrame | None = None
     truth_plot: Figure | None = None
     notes: str = ""
+    recurrence: PublishedRecurrence = field(default_factory=PublishedRecurrence)
 
 
 def _kept(results: list[EffectResult], published: pd.DataFrame) -> list[EffectResult]:
@@ -496,7 +506,8 @@ def publish_evaluation(
     :func:`~fdac_research.reports.publish_table` (suppression, secondary suppression,
     rounding). Estimates (effects per outcome as ``effects_<outcome>``, the covariate
     balance as ``balance_reunified_children``, the E-values as ``sensitivity_e_values``,
-    the truth comparison as ``truth_comparison``) go through
+    the truth comparison as ``truth_comparison``, the time to a later case as
+    ``recurrence_survival`` and ``recurrence_hazard_ratio``) go through
     :func:`~fdac_research.reports.publish_estimates` with people per arm, families, and
     events and non-events per arm (binary covariates: with and without the characteristic,
     in all rows and in the matched sample); a failing row is shown as ``[c]``, and the
@@ -598,7 +609,9 @@ def publish_evaluation(
         pub.negative_control,
         pub.truth,
     ]
+    pub.recurrence = publish_recurrence(ev.recurrence, tables_dir, rules=rules)
     hidden = any(suppressed_rows(t).any() for t in tables if t is not None)
+    hidden = hidden or pub.recurrence.hidden
     pub.notes = SUPPRESSION_NOTE if hidden else ""
     return pub
 

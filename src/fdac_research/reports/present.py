@@ -106,6 +106,12 @@ GLOSSARY: dict[str, str] = {
     "associated with both FDAC and the outcome to explain the estimate away "
     "(VanderWeele and Ding, 2017).",
     "SMD": "standardised mean difference between the arms; under 0.1 is usually taken as balanced.",
+    "Kaplan–Meier": "the share still without the event (here a later care case) at each "
+    "time, estimated so that cases followed for a shorter time count for as long as they "
+    "were followed (censoring).",
+    "Hazard ratio": "the rate of the event (here a later care case) in FDAC divided by the "
+    "rate in comparison proceedings, at any time during follow-up (Cox model); below 1 "
+    "means it happened less often in FDAC.",
     "S_pMSE": "standardised propensity mean squared error: how well a model can tell "
     "synthetic rows from real ones, relative to chance (about 1 is ideal, under 3 good).",
 }
