@@ -147,9 +147,10 @@ def register_spark_similarity(spark: Any) -> None:
             f"the Spark backend's Jaro-Winkler needs pyarrow and jellyfish ({err}); "
             "pip install pyarrow jellyfish"
         ) from err
+    vectorised: Any = pandas_udf  # pyspark's overloads do not cover a two-Series function
     for name, (function, _) in _SPARK_SIMILARITY.items():
         if not spark.catalog.functionExists(name):
-            spark.udf.register(name, pandas_udf(_similarity_batch(function), "double"))
+            spark.udf.register(name, vectorised(_similarity_batch(function), "double"))
 
 
 def _q(name: str, dialect: str) -> str:
