@@ -176,6 +176,7 @@ AROUND_THRESHOLDS = [
 ]
 
 
+@pytest.mark.slow  # one predict on each backend: 80 s on this machine under load
 def test_comparison_levels_around_the_thresholds_are_duckdbs(spark, splink_jw):
     """Pairs whose Jaro-Winkler lies just above a level on DuckDB and below it with Splink's
     own Spark function get the same comparison levels, weights and links on Spark as on
