@@ -317,6 +317,10 @@ def spark_part(
                     + both.to_json(orient="records")
                 )
     notes.append(
+        "1-minute load average before and after each run (2 cores: above 2 means shared): "
+        + "; ".join(f"{label}: {m['load'][0]} -> {m['load'][1]}" for label, m, _ in runs)
+    )
+    notes.append(
         "peak_MB of a Spark run is the driver's process tree (Python, its JVM and, locally, "
         "the executors and Python workers); every Spark run uses the fitted models of the "
         "trained DuckDB run, so the crosswalks can be compared exactly (rows_differing: "
@@ -324,6 +328,26 @@ def spark_part(
         "UDF (jellyfish, DuckDB's values), not Splink's commons-text function."
     )
     return rows, notes
+
+
+_COLUMNS = (
+    "task",
+    "agency",
+    "records",
+    "wall_s",
+    "peak_MB",
+    "spill_MB",
+    "precision",
+    "recall",
+    "f1",
+    "goal",
+    "cluster_peak_MB",
+    "crosswalk_identical",
+    "same_person_keys",
+    "max_probability_difference",
+    "rows_differing",
+    "keys_differing",
+)
 
 
 def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
@@ -334,7 +358,12 @@ def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
     except (OSError, ValueError):
         return [], [], ""
     prefix = "extract" if part == "extract" else "Spark vs DuckDB"
-    rows = [r for r in prev.get("rows", []) if str(r.get("task", "")).startswith(prefix)]
+    order = list(_COLUMNS)  # the JSON's keys are sorted: put the table's columns back in order
+    rows = [
+        dict(sorted(r.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+        for r in prev.get("rows", [])
+        if str(r.get("task", "")).startswith(prefix)
+    ]
     notes = prev.get("part_notes", {}).get(part)
     if notes is None:  # results written before part_notes: tell the notes apart by text
         extract = ("extract world", "precision / recall / F1")
