@@ -11,11 +11,15 @@ Rows:
   spilled (size of the spill folder, sampled), and precision / recall / F1 per agency
   against the truth.
 - Spark: a world of ``FDAC_SCALE_SPARK_FAMILIES`` families linked on DuckDB (trained), then
-  with the fitted models on DuckDB and on a Spark standalone cluster (a master and two
-  workers on this machine, pyspark's ``spark-daemon.sh``): wall times, peak memory (the
-  driver's process tree; the cluster's daemons and executors apart), identical crosswalk?
+  with the fitted models on DuckDB, on Spark in local mode (``local[2]``; skipped when
+  ``FDAC_SCALE_SPARK_LOCAL=0``) and on a Spark standalone cluster (a master and two
+  workers on this machine, pyspark's ``spark-daemon.sh``; skipped when
+  ``FDAC_SCALE_SPARK_STANDALONE=0``): wall times, peak memory (the driver's process tree;
+  the cluster's daemons and executors apart), identical crosswalk? (goal: 0 rows differ).
 
-``0`` in any of the three variables skips its part. Goals: per-agency F1 >= 0.98.
+``0`` in any of the three size variables skips its part; the rows of a skipped part are
+kept from the previous ``reports/benchmarks/scale.json`` (said in a note), so one part can
+be rerun without the other. Goals: per-agency F1 >= 0.98.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +41,7 @@ from typing import Any
 
 import pandas as pd
 
+PREVIOUS = Path(__file__).resolve().parents[1] / "reports" / "benchmarks" / "scale.json"
 EXTRACT_AGENCY = "health"
 MEMORY_LIMIT = "4GB"
 #: Court people per family and people in no case per court person in the world generator
@@ -242,8 +248,10 @@ def _compare(a: pd.DataFrame, b: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def spark_part(tmp: Path, families: int) -> tuple[list[dict[str, Any]], list[str]]:
-    from fdac_research.linkage._splink_engine import standalone_cluster
+def spark_part(
+    tmp: Path, families: int, local: bool = True, standalone: bool = True
+) -> tuple[list[dict[str, Any]], list[str]]:
+    from fdac_research.linkage._splink_engine import SPARK_JARO_WINKLER, standalone_cluster
     from fdac_research.world import generate_world
 
     world = tmp / "spark_world"
@@ -251,21 +259,40 @@ def spark_part(tmp: Path, families: int) -> tuple[list[dict[str, Any]], list[str
     trained = link_process(world, tmp / "duck_trained", watch={})
     model = tmp / "duck_trained" / "model.json"
     duck = link_process(world, tmp / "duck", "--model", str(model), watch={})
-    t0 = time.perf_counter()
-    with standalone_cluster(workers=2, cores=1, memory="2g") as cluster:
-        start_s = time.perf_counter() - t0
-        flags = ["--backend", "spark", "--spark-master", cluster.url, "--model", str(model)]
-        spark = link_process(
-            world, tmp / "spark", *flags, watch={"cluster": list(cluster.pids.values())}
+    cw_duck = _crosswalk(tmp / "duck")
+    runs: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+        ("DuckDB, training and linking", trained, {}),
+        ("DuckDB, fitted models", duck, {}),
+    ]
+    notes: list[str] = []
+    fitted = ["--backend", "spark", "--model", str(model)]
+    if local:
+        m = link_process(
+            world, tmp / "spark_local", *fitted, "--spark-master", "local[2]", watch={}
         )
-    cw_duck, cw_spark = _crosswalk(tmp / "duck"), _crosswalk(tmp / "spark")
-    same = _compare(cw_duck, cw_spark)
+        runs.append(
+            ("Spark local[2], fitted models", m, _compare(cw_duck, _crosswalk(tmp / "spark_local")))
+        )
+    if standalone:
+        t0 = time.perf_counter()
+        with standalone_cluster(workers=2, cores=1, memory="2g") as cluster:
+            start_s = time.perf_counter() - t0
+            m = link_process(
+                world,
+                tmp / "spark",
+                *fitted,
+                "--spark-master",
+                cluster.url,
+                watch={"cluster": list(cluster.pids.values())},
+            )
+        label = "Spark standalone (2 workers x 1 core), fitted models"
+        runs.append((label, m, _compare(cw_duck, _crosswalk(tmp / "spark"))))
+        notes.append(
+            f"Spark cluster started in {start_s:.0f} s (not counted); cluster_peak_MB is the "
+            "master, the workers and their executors."
+        )
     rows = []
-    for label, m in (
-        ("DuckDB, training and linking", trained),
-        ("DuckDB, fitted models", duck),
-        ("Spark standalone (2 workers x 1 core), fitted models", spark),
-    ):
+    for label, m, same in runs:
         rows.append(
             {
                 "task": f"Spark vs DuckDB, {families:,} families: {label}",
@@ -275,60 +302,147 @@ def spark_part(tmp: Path, families: int) -> tuple[list[dict[str, Any]], list[str
                 "peak_MB": m["peak_mb"]["link"],
                 "cluster_peak_MB": m["peak_mb"].get("cluster", ""),
                 "f1": min(e["f1"] for e in m["links"].values()),
-                **(same if "Spark" in label else {}),
+                **same,
             }
         )
-    notes = []
-    if not same["crosswalk_identical"] and len(cw_duck) == len(cw_spark):
-        diff = (cw_duck != cw_spark).any(axis=1).to_numpy()
-        both = cw_duck[diff].join(cw_spark[diff], rsuffix="_spark").head(5)
-        notes.append("first rows differing (DuckDB, then Spark): " + both.to_json(orient="records"))
-    notes += [
-        f"Spark cluster started in {start_s:.0f} s (not counted); peak_MB of the Spark run is "
-        "the driver's process tree (Python and its JVM), cluster_peak_MB the master, the "
-        "workers and their executors; both runs use the fitted models of the trained DuckDB "
-        "run, so the crosswalks can be compared exactly.",
-    ]
+    for label, _, same in runs:
+        if same and not same["crosswalk_identical"]:
+            out = tmp / ("spark_local" if "local" in label else "spark")
+            cw_spark = _crosswalk(out)
+            if len(cw_duck) == len(cw_spark):
+                diff = (cw_duck != cw_spark).any(axis=1).to_numpy()
+                both = cw_duck[diff].join(cw_spark[diff], rsuffix="_spark").head(5)
+                notes.append(
+                    f"{label}: first rows differing (DuckDB, then Spark): "
+                    + both.to_json(orient="records")
+                )
+    notes.append(
+        "1-minute load average before and after each run (2 cores: above 2 means shared): "
+        + "; ".join(f"{label}: {m['load'][0]} -> {m['load'][1]}" for label, m, _ in runs)
+    )
+    notes.append(
+        "peak_MB of a Spark run is the driver's process tree (Python, its JVM and, locally, "
+        "the executors and Python workers); every Spark run uses the fitted models of the "
+        "trained DuckDB run, so the crosswalks can be compared exactly (rows_differing: "
+        f"goal 0). Jaro-Winkler and Jaro on Spark are the package's `{SPARK_JARO_WINKLER}` "
+        "UDF (jellyfish, DuckDB's values), not Splink's commons-text function."
+    )
     return rows, notes
+
+
+_COLUMNS = (
+    "task",
+    "agency",
+    "records",
+    "wall_s",
+    "peak_MB",
+    "spill_MB",
+    "precision",
+    "recall",
+    "f1",
+    "goal",
+    "cluster_peak_MB",
+    "crosswalk_identical",
+    "same_person_keys",
+    "max_probability_difference",
+    "rows_differing",
+    "keys_differing",
+)
+
+
+def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
+    """Rows, notes and sizes of ``part`` ("extract" or "spark") in the previous results, to
+    keep them when this run skips the part."""
+    try:
+        prev = json.loads(PREVIOUS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return [], [], ""
+    prefix = "extract" if part == "extract" else "Spark vs DuckDB"
+    order = list(_COLUMNS)  # the JSON's keys are sorted: put the table's columns back in order
+    rows = [
+        dict(sorted(r.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+        for r in prev.get("rows", [])
+        if str(r.get("task", "")).startswith(prefix)
+    ]
+    notes = prev.get("part_notes", {}).get(part)
+    if notes is None:  # results written before part_notes: tell the notes apart by text
+        extract = ("extract world", "precision / recall / F1")
+        notes = [
+            n
+            for n in prev.get("notes", [])
+            if not n.startswith(("sizes:", "extract part", "Spark part"))
+            and (n.startswith(extract) == (part == "extract"))
+        ]
+    sizes = prev.get("sizes", {}).get(part, "")
+    if not sizes:  # from the sizes note: the part's own variables
+        pattern = (
+            r"FDAC_SCALE_PEOPLE=[\d,]*\d, FDAC_SCALE_EXTRACT=[\d,]*\d"
+            if part == "extract"
+            else r"FDAC_SCALE_SPARK_FAMILIES=[\d,]*\d"
+        )
+        found = [re.search(pattern, n) for n in prev.get("notes", []) if n.startswith("sizes:")]
+        sizes = found[0].group(0) if found and found[0] else "not recorded"
+    return rows, [str(n) for n in notes], str(sizes)
 
 
 def run() -> dict[str, Any]:
     n_people = _env_int("FDAC_SCALE_PEOPLE", 1_000_000)
     n_extract = _env_int("FDAC_SCALE_EXTRACT", 10_000_000)
     spark_families = _env_int("FDAC_SCALE_SPARK_FAMILIES", 20_000)
+    spark_local = bool(_env_int("FDAC_SCALE_SPARK_LOCAL", 1))
+    spark_standalone = bool(_env_int("FDAC_SCALE_SPARK_STANDALONE", 1))
     rows: list[dict[str, Any]] = []
-    notes: list[str] = []
+    part_notes: dict[str, list[str]] = {"extract": [], "spark": []}
+    sizes = {
+        "extract": f"FDAC_SCALE_PEOPLE={n_people:,}, FDAC_SCALE_EXTRACT={n_extract:,}",
+        "spark": f"FDAC_SCALE_SPARK_FAMILIES={spark_families:,}",
+    }
+
+    def keep(part: str, why: str) -> None:
+        old_rows, old_notes, old_sizes = _previous(part)
+        rows.extend(old_rows)
+        part_notes[part] += old_notes
+        if old_rows:
+            sizes[part] = old_sizes
+            part_notes[part].append(
+                f"{part} rows kept from the previous results ({why}); their sizes: {old_sizes}"
+            )
+        else:
+            part_notes[part].append(f"{part} part skipped ({why})")
+
     tmp = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:
         if n_people and n_extract:
             r, n = extract_part(tmp, n_people, n_extract)
             rows += r
-            notes += n
+            part_notes["extract"] += n
         else:
-            notes.append("extract part skipped (FDAC_SCALE_PEOPLE or FDAC_SCALE_EXTRACT is 0)")
-        if spark_families:
+            keep("extract", "FDAC_SCALE_PEOPLE or FDAC_SCALE_EXTRACT is 0")
+        if spark_families and (spark_local or spark_standalone):
             if shutil.which("java") is None:
-                notes.append("Spark part skipped: Java is not installed")
+                part_notes["spark"].append("Spark part skipped: Java is not installed")
             else:
                 try:
-                    r, n = spark_part(tmp, spark_families)
+                    r, n = spark_part(tmp, spark_families, spark_local, spark_standalone)
                     rows += r
-                    notes += n
+                    part_notes["spark"] += n
                 except Exception as err:  # report it with the extract's figures, do not hide
-                    notes.append(f"Spark part failed: {err}")
+                    part_notes["spark"].append(f"Spark part failed: {err}")
         else:
-            notes.append("Spark part skipped (FDAC_SCALE_SPARK_FAMILIES is 0)")
+            keep("spark", "FDAC_SCALE_SPARK_FAMILIES is 0, or both Spark runs are")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    notes = part_notes["extract"] + part_notes["spark"]
     notes.append(
-        f"sizes: FDAC_SCALE_PEOPLE={n_people:,}, FDAC_SCALE_EXTRACT={n_extract:,}, "
-        f"FDAC_SCALE_SPARK_FAMILIES={spark_families:,} (goal sizes 1,000,000, 10,000,000 "
+        f"sizes: {sizes['extract']}, {sizes['spark']} (goal sizes 1,000,000, 10,000,000 "
         "and 20,000); timings are on this machine and depend on its load."
     )
     return {
         "title": "National scale: a national extract, and Spark against DuckDB",
         "rows": rows,
         "notes": notes,
+        "part_notes": part_notes,
+        "sizes": sizes,
     }
 
 

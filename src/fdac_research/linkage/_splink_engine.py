@@ -17,9 +17,10 @@ import re
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,9 @@ __all__ = [
     "spark_session",
     "spark_master",
     "standalone_cluster",
+    "SPARK_JARO_WINKLER",
+    "SPARK_JARO",
+    "register_spark_similarity",
 ]
 
 log = logging.getLogger(__name__)
@@ -65,6 +69,17 @@ _SPARK_DIRS: list[str] = []
 # again only warns, once per function and linker).
 _UDF_CONTEXTS: set[str] = set()
 
+#: Spark SQL names of this package's Jaro-Winkler and Jaro similarities (DuckDB's values;
+#: see :func:`register_spark_similarity`). Splink's own ``jaro_winkler`` and ``jaro_sim``
+#: for Spark count transpositions otherwise and are not used.
+SPARK_JARO_WINKLER = "fdac_jaro_winkler"
+SPARK_JARO = "fdac_jaro"
+# Each Spark name -> the jellyfish function computing it and DuckDB's name for it.
+_SPARK_SIMILARITY = {
+    SPARK_JARO_WINKLER: ("jaro_winkler_similarity", "jaro_winkler_similarity"),
+    SPARK_JARO: ("jaro_similarity", "jaro_similarity"),
+}
+
 
 def _remove_spark_dirs() -> None:
     while _SPARK_DIRS:
@@ -78,6 +93,64 @@ def _spark_dir(prefix: str) -> str:
     path = tempfile.mkdtemp(prefix=prefix)
     _SPARK_DIRS.append(path)
     return path
+
+
+def _similarity_batch(function: str) -> Callable[[pd.Series, pd.Series], pd.Series]:
+    """A function of two text Series computing ``jellyfish.<function>`` pair by pair as
+    DuckDB does: null where either side is null, 0 for empty strings, and over UTF-8 bytes
+    (DuckDB counts an accented letter as its two bytes).
+
+    It is made here, not at module level, so that Spark's cloudpickle ships it by value:
+    executors need pandas, pyarrow and jellyfish, not this package.
+    """
+
+    def similarity(a: pd.Series, b: pd.Series) -> pd.Series:
+        import jellyfish
+        import numpy as np
+        import pandas as pd
+
+        fn = getattr(jellyfish, function)
+
+        def as_bytes(x: str) -> str:  # one character per UTF-8 byte, as DuckDB compares
+            return x if x.isascii() else x.encode("utf-8").decode("latin-1")
+
+        out = np.full(len(a), np.nan)
+        cache: dict[tuple[str, str], float] = {}
+        for i, (x, y) in enumerate(zip(a.tolist(), b.tolist(), strict=True)):
+            if x is None or y is None or x != x or y != y:  # None or NaN: null
+                continue
+            v = cache.get((x, y))
+            if v is None:
+                v = cache[(x, y)] = float(fn(as_bytes(str(x)), as_bytes(str(y))))
+            out[i] = v
+        return pd.Series(out, index=a.index)
+
+    return similarity
+
+
+def register_spark_similarity(spark: Any) -> None:
+    """Register :data:`SPARK_JARO_WINKLER` and :data:`SPARK_JARO` in ``spark`` (once per
+    session): vectorised (pandas) UDFs computing jellyfish's textbook Jaro-Winkler and Jaro,
+    which give DuckDB's ``jaro_winkler_similarity`` and ``jaro_similarity`` values.
+
+    Splink's Spark functions differ: its ``jaro_winkler`` is Apache commons-text's
+    ``JaroWinklerSimilarity``, which counts transpositions otherwise (THOMAS / THOSMAS:
+    0.908333 against DuckDB's 0.927778). The UDFs run in Python on the executors, which
+    need pandas, pyarrow and jellyfish (``docs/scale.md``).
+    """
+    try:
+        import jellyfish  # noqa: F401
+        import pyarrow  # noqa: F401
+        from pyspark.sql.functions import pandas_udf
+    except ImportError as err:
+        raise DependencyError(
+            f"the Spark backend's Jaro-Winkler needs pyarrow and jellyfish ({err}); "
+            "pip install pyarrow jellyfish"
+        ) from err
+    vectorised: Any = pandas_udf  # pyspark's overloads do not cover a two-Series function
+    for name, (function, _) in _SPARK_SIMILARITY.items():
+        if not spark.catalog.functionExists(name):
+            spark.udf.register(name, vectorised(_similarity_batch(function), "double"))
 
 
 def _q(name: str, dialect: str) -> str:
@@ -114,7 +187,7 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
     elif k == "columns_reversed" and level.threshold is None:
         creator = cl.ColumnsReversedLevel(cols[0], cols[1], symmetrical=True)
     elif k == "columns_reversed":
-        fn = "jaro_winkler" if dialect == "spark" else "jaro_winkler_similarity"
+        fn = SPARK_JARO_WINKLER if dialect == "spark" else "jaro_winkler_similarity"
         a, b = cols
         t = float(level.threshold)  # type: ignore[arg-type]
         creator = cl.CustomLevel(
@@ -134,12 +207,20 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
             metric="day",
         )
     elif k == "sql":
-        creator = cl.CustomLevel(f"({level.sql})")
+        creator = cl.CustomLevel(
+            f"({_spark_sql(str(level.sql)) if dialect == 'spark' else level.sql})"
+        )
     elif k == "else":
         creator = cl.ElseLevel()
     else:  # pragma: no cover - config validates kinds
         raise ValueError(f"unknown level kind {k!r}")
     d: dict[str, Any] = creator.get_comparison_level(dialect).as_dict()
+    if dialect == "spark" and k in ("jaro_winkler", "jaro"):  # DuckDB's values, not Splink's
+        fn = SPARK_JARO_WINKLER if k == "jaro_winkler" else SPARK_JARO
+        c = cols[0]
+        d["sql_condition"] = (
+            f"{fn}({_q(c + '_l', dialect)}, {_q(c + '_r', dialect)}) >= {float(level.threshold)}"  # type: ignore[arg-type]
+        )
     if level.is_null:
         d["is_null_level"] = True
     d["label_for_charts"] = level.label or d.get("label_for_charts", k)
@@ -149,6 +230,14 @@ def _level_dict(level: Level, dialect: str) -> dict[str, Any]:
         if level.u_probability is not None:
             d["u_probability"] = max(level.u_probability, 1e-12)
     return d
+
+
+def _spark_sql(sql: str) -> str:
+    """A custom level's SQL (DuckDB syntax) for Spark: DuckDB's Jaro-Winkler and Jaro
+    functions become this package's Spark functions with the same values."""
+    for name, (_, duck) in _SPARK_SIMILARITY.items():
+        sql = re.sub(rf"\b{duck}\s*\(", f"{name}(", sql, flags=re.IGNORECASE)
+    return sql
 
 
 def _comparison_dict(comp: Comparison, dialect: str) -> dict[str, Any]:
@@ -234,7 +323,8 @@ def spark_session(
     memory: str = "4g",
     master: str | None = None,
 ) -> Any:
-    """A Spark session with Splink's similarity functions.
+    """A Spark session with Splink's similarity functions and this package's
+    (:func:`register_spark_similarity`).
 
     Parameters
     ----------
@@ -298,13 +388,24 @@ def spark_session(
         builder = builder.config("spark.sql.shuffle.partitions", partitions).config(
             "spark.default.parallelism", partitions
         )
+    # The Python workers running this package's similarity UDFs are started with
+    # $PYSPARK_PYTHON, read when the context starts (default: whatever ``python3`` is on
+    # PATH, which may lack pandas). Locally it is this Python; on a cluster it is the
+    # cluster's to set (docs/scale.md).
+    python = os.environ.get("PYSPARK_PYTHON")
+    if python is None and url.startswith("local"):
+        os.environ["PYSPARK_PYTHON"] = sys.executable
     try:
         session = builder.getOrCreate()
     except Exception as err:  # Java present but unusable (wrong version, no memory...)
         raise DependencyError(f"could not start a Spark session on {url}: {err}") from err
+    finally:
+        if python is None:
+            os.environ.pop("PYSPARK_PYTHON", None)
     checkpoints = os.environ.get(SPARK_CHECKPOINT_ENV, "").strip()
     session.sparkContext.setCheckpointDir(checkpoints or os.path.join(root, "checkpoints"))
     session.sparkContext.setLogLevel("ERROR")  # Spark's per-query warnings are not the user's
+    register_spark_similarity(session)
     log.info("spark: session %s on %s", session.sparkContext.applicationId, url)
     return session
 
@@ -375,7 +476,6 @@ def standalone_cluster(
     :class:`FdacResearchError` with the daemon's log when it does not start.
     """
     import subprocess
-    import sys
 
     try:
         import pyspark
@@ -433,6 +533,7 @@ def standalone_cluster(
     port, ui = _free_port(host), _free_port(host)
     url = f"spark://{host}:{port}"
     saved_ip = os.environ.get("SPARK_LOCAL_IP")
+    saved_python = os.environ.get("PYSPARK_PYTHON")
     try:
         run("start", _MASTER_CLASS, 1, "--host", host, "--port", str(port), "--webui-port", str(ui))
         started.append((_MASTER_CLASS, 1, "master"))
@@ -465,13 +566,16 @@ def standalone_cluster(
             workers,
         )
         os.environ["SPARK_LOCAL_IP"] = host
+        # executors start Python UDF workers with the driver's $PYSPARK_PYTHON: this Python
+        os.environ["PYSPARK_PYTHON"] = env["PYSPARK_PYTHON"]
         log.info("spark: standalone cluster %s with %d workers (%s)", url, workers, root)
         yield StandaloneCluster(url, root, dict(pids))
     finally:
-        if saved_ip is None:
-            os.environ.pop("SPARK_LOCAL_IP", None)
-        else:
-            os.environ["SPARK_LOCAL_IP"] = saved_ip
+        for var, saved in (("SPARK_LOCAL_IP", saved_ip), ("PYSPARK_PYTHON", saved_python)):
+            if saved is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = saved
         for cls, instance, _ in reversed(started):
             run("stop", cls, instance)
         deadline = time.monotonic() + timeout
@@ -643,6 +747,7 @@ class SplinkEngine:
             sc.setCheckpointDir(_spark_dir("fdac-spark-checkpoints-"))
         first = sc.applicationId not in _UDF_CONTEXTS
         _UDF_CONTEXTS.add(sc.applicationId)
+        register_spark_similarity(self.spark)
         return SparkAPI(
             spark_session=self.spark,
             register_udfs_automatically=first,
