@@ -134,4 +134,5 @@ def test_multi_column_null_level_is_a_null_level_in_splink():
     for col in ('"given_name_l"', '"family_name_r"'):
         assert f"{col} IS NULL" in d["sql_condition"]
     spark = _level_dict(Level("jaro_winkler", ("given_name",), threshold=0.9), "spark")
-    assert "jaro_winkler(`given_name_l`, `given_name_r`)" in spark["sql_condition"]
+    # the package's own UDF (DuckDB's values), not Splink's jar function
+    assert "fdac_jaro_winkler(`given_name_l`, `given_name_r`)" in spark["sql_condition"]

@@ -53,6 +53,7 @@ def test_spark_and_duckdb_give_the_same_links(small_world, spark):
     assert (both["match_weight_d"] - both["match_weight_s"]).abs().max() < 1e-6
 
 
+@pytest.mark.slow  # two agencies linked on DuckDB, then on Spark (minutes)
 def test_two_agencies_in_one_spark_session_as_duckdb(small_world, spark, tmp_path, monkeypatch):
     """``link --backend spark`` links agency after agency in one session (a second linker
     used to fail: 'Table fdac_input_0 already exists'), gives DuckDB's crosswalk for the same
