@@ -25,6 +25,7 @@ def spark():
     session.stop()
 
 
+@pytest.mark.slow  # a DuckDB fit and a Spark predict (90 s); fast: the UDF tests below
 def test_spark_and_duckdb_give_the_same_links(small_world, spark):
     src = load_sources(small_world)
     data = {
@@ -151,6 +152,7 @@ def splink_jw(spark):
     return name
 
 
+@pytest.mark.slow  # why Splink's jar function is not used (loads the jar: 25 s)
 def test_splinks_own_spark_jaro_winkler_counts_transpositions_otherwise(spark, splink_jw):
     """Why the package does not use Splink's Spark function: it is Apache commons-text's
     ``JaroWinklerSimilarity``, which does not round half the out-of-order matches down
