@@ -17,6 +17,9 @@ Rows:
   ``FDAC_SCALE_SPARK_STANDALONE=0``): wall times, peak memory (the driver's process tree;
   the cluster's daemons and executors apart), identical crosswalk? (goal: 0 rows differ).
 
+``FDAC_SCALE_LOG=<folder>`` keeps each measured process's stderr, with plain progress
+lines, as ``<folder>/<run>.log`` (to follow a long run with ``tail -f``).
+
 ``0`` in any of the three size variables skips its part; the rows of a skipped part are
 kept from the previous ``reports/benchmarks/scale.json`` (said in a note), so one part can
 be rerun without the other. Goals: per-agency F1 >= 0.98.
@@ -35,9 +38,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -141,12 +144,14 @@ def link_process(
     """Run ``fdac-research link`` in a fresh process; wall time, peaks, per-agency figures."""
     cmd = [sys.executable, "-m", "fdac_research.cli", "link", str(folder), "--out", str(out)]
     cmd += ["--no-charts", "--seed", "1", *flags]
-    env = {**os.environ, "FDAC_PROGRESS": "0"}
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    with _Sampler({"link": [proc.pid], **watch}, spill) as sampler:
-        _, err = proc.communicate()
+    with _child_log(out.name) as (env, log):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
+        with _Sampler({"link": [proc.pid], **watch}, spill) as sampler:
+            proc.wait()
+        log.seek(0)
+        err = log.read()
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
@@ -159,6 +164,25 @@ def link_process(
         "links": {a: e["links"] for a, e in ev.items()},
         "n_records": {a: e["n_records"] for a, e in ev.items()},
     }
+
+
+@contextlib.contextmanager
+def _child_log(name: str) -> Iterator[tuple[dict[str, str], IO[str]]]:
+    """The environment and stderr file of a measured child process.
+
+    With ``FDAC_SCALE_LOG=<folder>`` the child's stderr (with plain progress lines) is kept
+    as ``<folder>/<name>.log``, to watch a long run (``tail -f``); otherwise progress is off
+    and stderr goes to a temporary file, read back for the error message on failure.
+    """
+    folder = os.environ.get("FDAC_SCALE_LOG", "").strip()
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "FDAC_PROGRESS": "plain"}
+        with open(Path(folder) / f"{name}.log", "w+", encoding="utf-8") as log:
+            yield env, log
+    else:
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as log:
+            yield {**os.environ, "FDAC_PROGRESS": "0"}, log
 
 
 # ---------------------------------------------------------------------- parts
