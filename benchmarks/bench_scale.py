@@ -10,6 +10,9 @@ Rows:
   the process tree (resident set sizes summed, sampled every half second), the most DuckDB
   spilled (size of the spill folder, sampled), and precision / recall / F1 per agency
   against the truth.
+- stages: ``build``, ``risk`` and ``synthesise`` on the research folder of a world of
+  ``FDAC_SCALE_STAGES_PEOPLE`` people (the truth crosswalk: linking is the extract's row),
+  each in a fresh process: wall time and peak memory.
 - Spark: a world of ``FDAC_SCALE_SPARK_FAMILIES`` families linked on DuckDB (trained), then
   with the fitted models on DuckDB, on Spark in local mode (``local[2]``; skipped when
   ``FDAC_SCALE_SPARK_LOCAL=0``) and on a Spark standalone cluster (a master and two
@@ -20,7 +23,7 @@ Rows:
 ``FDAC_SCALE_LOG=<folder>`` keeps each measured process's stderr, with plain progress
 lines, as ``<folder>/<run>.log`` (to follow a long run with ``tail -f``).
 
-``0`` in any of the three size variables skips its part; the rows of a skipped part are
+``0`` in any of the size variables skips its part; the rows of a skipped part are
 kept from the previous ``reports/benchmarks/scale.json`` (said in a note), so one part can
 be rerun without the other. Goals: per-agency F1 >= 0.98.
 """
@@ -138,32 +141,43 @@ class _Sampler:
         self._thread.join()
 
 
-def link_process(
-    folder: Path, out: Path, *flags: str, spill: Path | None = None, watch: dict[str, list[int]]
+def measured_process(
+    name: str, args: list[str], *, spill: Path | None = None, watch: dict[str, list[int]]
 ) -> dict[str, Any]:
-    """Run ``fdac-research link`` in a fresh process; wall time, peaks, per-agency figures."""
-    cmd = [sys.executable, "-m", "fdac_research.cli", "link", str(folder), "--out", str(out)]
-    cmd += ["--no-charts", "--seed", "1", *flags]
+    """Run ``fdac-research ARGS`` in a fresh process: wall time, peak memory of its process
+    tree (and of the ``watch`` trees), the most ``spill`` held, load before and after."""
+    cmd = [sys.executable, "-m", "fdac_research.cli", *args]
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    with _child_log(out.name) as (env, log):
+    with _child_log(name) as (env, log):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True, env=env)
-        with _Sampler({"link": [proc.pid], **watch}, spill) as sampler:
+        with _Sampler({"run": [proc.pid], **watch}, spill) as sampler:
             proc.wait()
         log.seek(0)
         err = log.read()
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
-    ev = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))["agencies"]
+    peaks = {k: round(v / 2**20, 1) for k, v in sampler.peak_rss.items()}
     return {
         "wall_s": round(wall, 1),
-        "peak_mb": {k: round(v / 2**20, 1) for k, v in sampler.peak_rss.items()},
+        "peak_mb": {("link" if k == "run" else k): v for k, v in peaks.items()},
         "spill_mb": round(sampler.peak_disk / 2**20, 1),
         "load": (round(load, 2), round(os.getloadavg()[0], 2)),
-        "links": {a: e["links"] for a, e in ev.items()},
-        "n_records": {a: e["n_records"] for a, e in ev.items()},
+        "stderr": err,
     }
+
+
+def link_process(
+    folder: Path, out: Path, *flags: str, spill: Path | None = None, watch: dict[str, list[int]]
+) -> dict[str, Any]:
+    """Run ``fdac-research link`` in a fresh process; wall time, peaks, per-agency figures."""
+    args = ["link", str(folder), "--out", str(out), "--no-charts", "--seed", "1", *flags]
+    m = measured_process(out.name, args, spill=spill, watch=watch)
+    ev = json.loads((out / "evaluation.json").read_text(encoding="utf-8"))["agencies"]
+    m["links"] = {a: e["links"] for a, e in ev.items()}
+    m["n_records"] = {a: e["n_records"] for a, e in ev.items()}
+    return m
 
 
 @contextlib.contextmanager
@@ -246,6 +260,92 @@ def extract_part(
         "precision / recall / F1 are pairwise over court-agency links after clustering, "
         "against the world's truth (the 'all' row gives the lowest of the agencies).",
     ]
+    return rows, notes
+
+
+def stages_part(tmp: Path, n_people: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """``build``, ``risk`` and ``synthesise`` on the research folder of a world of
+    ``n_people`` people, each in a fresh process (the crosswalk is the world's truth: the
+    link itself is measured by the extract part)."""
+    from fdac_research.world import generate_world
+
+    families = max(10, round(n_people / PEOPLE_PER_FAMILY))
+    world, link, research = tmp / "stages_world", tmp / "stages_link", tmp / "stages_research"
+    t0 = time.perf_counter()
+    generate_world(world, n_families=families, seed=9)
+    gen_s = time.perf_counter() - t0
+    measured_process(
+        "truth_crosswalk", ["truth-crosswalk", str(world), "--out", str(link)], watch={}
+    )
+    runs = {
+        "build": [
+            "build",
+            str(world),
+            "--crosswalk",
+            str(link),
+            "--out",
+            str(research),
+            "--demo-key",
+        ],
+        "risk": ["risk", str(research), "--out", str(tmp / "stages_risk")],
+        "synthesise": [
+            "synthesise",
+            str(research),
+            "--out",
+            str(tmp / "stages_release"),
+            "--report-dir",
+            str(tmp / "stages_release_report"),
+            "--seed",
+            "1",
+        ],
+    }
+    rows, loads = [], []
+    cases = 0
+    for stage, args in runs.items():
+        try:
+            m = measured_process(f"stages_{stage}", args, watch={})
+            outcome = "ran to the end"
+        except RuntimeError as err:  # a refused release exits 1: its time still counts
+            if stage != "synthesise" or "REFUSED" not in str(err):
+                raise
+            m = {"wall_s": None, "peak_mb": {"link": None}, "load": ("", "")}
+            outcome = "refused by the gate"
+        if stage == "build":
+            cases = int(pd.read_csv(research / "cases.csv", usecols=["case_id"]).shape[0])
+        loads.append(f"{stage}: {m['load'][0]} -> {m['load'][1]}")
+        rows.append(
+            {
+                "task": f"stages: {stage}, research folder of a world of {n_people:,} people",
+                "agency": "",
+                "records": cases,
+                "wall_s": m["wall_s"],
+                "peak_MB": m["peak_mb"]["link"],
+                "goal": outcome,
+            }
+        )
+    notes = [
+        f"stages world ({families:,} families, seed 9) generated in {gen_s:.0f} s and given "
+        "the world's truth crosswalk (not counted); records is the research folder's cases; "
+        "each stage in a fresh process, peak_MB its process tree's resident memory; "
+        "1-minute load average before and after: " + "; ".join(loads),
+    ]
+    report = tmp / "stages_release_report" / "synthetic_report.json"
+    if report.is_file():
+        rep = json.loads(report.read_text(encoding="utf-8"))
+        sz, gate = rep["sizes"], rep["gate"]
+        failed = [c["name"] for c in gate["checks"] if not c["passed"]]
+        sample = (
+            f"a sample of about {sz['real_cases']:,} of {sz['all_real_cases']:,} real cases "
+            f"(whole families, max_cases {sz['max_cases']:,})"
+            if sz["all_real_cases"] > sz["real_cases"]
+            else f"all about {sz['real_cases']:,} real cases"
+        )
+        notes.append(
+            f"synthesise trained on {sample}; gate "
+            + ("passed" if gate["passed"] else "refused on " + ", ".join(failed))
+            + f"; quality {rep['utility']['quality']['score']:.3f} (held-out real "
+            f"{rep['utility']['quality_holdout_baseline']['score']:.3f})"
+        )
     return rows, notes
 
 
@@ -381,7 +481,7 @@ def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
         prev = json.loads(PREVIOUS.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return [], [], ""
-    prefix = "extract" if part == "extract" else "Spark vs DuckDB"
+    prefix = {"extract": "extract", "stages": "stages"}.get(part, "Spark vs DuckDB")
     order = list(_COLUMNS)  # the JSON's keys are sorted: put the table's columns back in order
     rows = [
         dict(sorted(r.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
@@ -399,11 +499,10 @@ def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
         ]
     sizes = prev.get("sizes", {}).get(part, "")
     if not sizes:  # from the sizes note: the part's own variables
-        pattern = (
-            r"FDAC_SCALE_PEOPLE=[\d,]*\d, FDAC_SCALE_EXTRACT=[\d,]*\d"
-            if part == "extract"
-            else r"FDAC_SCALE_SPARK_FAMILIES=[\d,]*\d"
-        )
+        pattern = {
+            "extract": r"FDAC_SCALE_PEOPLE=[\d,]*\d, FDAC_SCALE_EXTRACT=[\d,]*\d",
+            "stages": r"FDAC_SCALE_STAGES_PEOPLE=[\d,]*\d",
+        }.get(part, r"FDAC_SCALE_SPARK_FAMILIES=[\d,]*\d")
         found = [re.search(pattern, n) for n in prev.get("notes", []) if n.startswith("sizes:")]
         sizes = found[0].group(0) if found and found[0] else "not recorded"
     return rows, [str(n) for n in notes], str(sizes)
@@ -415,10 +514,12 @@ def run() -> dict[str, Any]:
     spark_families = _env_int("FDAC_SCALE_SPARK_FAMILIES", 20_000)
     spark_local = bool(_env_int("FDAC_SCALE_SPARK_LOCAL", 1))
     spark_standalone = bool(_env_int("FDAC_SCALE_SPARK_STANDALONE", 1))
+    stages_people = _env_int("FDAC_SCALE_STAGES_PEOPLE", 1_000_000)
     rows: list[dict[str, Any]] = []
-    part_notes: dict[str, list[str]] = {"extract": [], "spark": []}
+    part_notes: dict[str, list[str]] = {"extract": [], "stages": [], "spark": []}
     sizes = {
         "extract": f"FDAC_SCALE_PEOPLE={n_people:,}, FDAC_SCALE_EXTRACT={n_extract:,}",
+        "stages": f"FDAC_SCALE_STAGES_PEOPLE={stages_people:,}",
         "spark": f"FDAC_SCALE_SPARK_FAMILIES={spark_families:,}",
     }
 
@@ -442,6 +543,12 @@ def run() -> dict[str, Any]:
             part_notes["extract"] += n
         else:
             keep("extract", "FDAC_SCALE_PEOPLE or FDAC_SCALE_EXTRACT is 0")
+        if stages_people:
+            r, n = stages_part(tmp, stages_people)
+            rows += r
+            part_notes["stages"] += n
+        else:
+            keep("stages", "FDAC_SCALE_STAGES_PEOPLE is 0")
         if spark_families and (spark_local or spark_standalone):
             if shutil.which("java") is None:
                 part_notes["spark"].append("Spark part skipped: Java is not installed")
@@ -456,10 +563,11 @@ def run() -> dict[str, Any]:
             keep("spark", "FDAC_SCALE_SPARK_FAMILIES is 0, or both Spark runs are")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    notes = part_notes["extract"] + part_notes["spark"]
+    notes = part_notes["extract"] + part_notes["stages"] + part_notes["spark"]
     notes.append(
-        f"sizes: {sizes['extract']}, {sizes['spark']} (goal sizes 1,000,000, 10,000,000 "
-        "and 20,000); timings are on this machine and depend on its load."
+        f"sizes: {sizes['extract']}, {sizes['stages']}, {sizes['spark']} (goal sizes "
+        "1,000,000 court people x 10,000,000, 1,000,000 and 20,000); timings are on this "
+        "machine and depend on its load."
     )
     return {
         "title": "National scale: a national extract, and Spark against DuckDB",

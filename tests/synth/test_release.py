@@ -181,3 +181,55 @@ def test_release_size_is_rounded_to_ten(research_folder: Path) -> None:
         res = err.result  # type: ignore[attr-defined]
     # 400 real cases * 0.3333 = 133.3 -> 130 synthetic cases
     assert len(res.synthetic.cases) == 130
+
+
+def _tables(families: dict[str, str]) -> dict[str, pd.DataFrame]:
+    """Cases (family by case id) and one child per case."""
+    ids = list(families)
+    return {
+        "cases": pd.DataFrame({"case_id": ids}),
+        "children": pd.DataFrame({"case_id": ids, "child_id": [f"k{c}" for c in ids]}),
+    }
+
+
+def test_sample_families_keeps_families_whole_and_under_the_cap() -> None:
+    # 12 families: F0 has 3 cases, F1 2, the other ten 1 each -> 17 cases
+    fam = {f"c{i}": "F0" for i in range(3)} | {f"c{i}": "F1" for i in range(3, 5)}
+    fam |= {f"c{i}": f"F{i - 3}" for i in range(5, 17)}
+    tables = _tables(fam)
+    families = pd.Series(fam)
+    for seed in range(20):
+        got, n_all = _release.sample_families(tables, 10, seed, families)
+        assert n_all == 17
+        cases = set(got["cases"]["case_id"])
+        assert 8 <= len(cases) <= 10  # at most the cap; at most one 3-case family short of it
+        for f in ("F0", "F1"):  # a family is in whole or not at all
+            members = {c for c, g in fam.items() if g == f}
+            assert members <= cases or not members & cases
+        assert set(got["children"]["case_id"]) == cases
+    again, _ = _release.sample_families(tables, 10, 3, families)
+    first, _ = _release.sample_families(tables, 10, 3, families)
+    assert again["cases"].equals(first["cases"])  # the seed fixes the sample
+    same, n_all = _release.sample_families(tables, 17, 0, families)  # no more than the cap
+    assert same is tables and n_all == 17
+    assert _release.sample_families(tables, 0, 0, families)[0] is tables  # 0: every case
+    with pytest.raises(ValueError, match="at least 10"):
+        _release.sample_families(tables, 5, 0, families)
+
+
+def test_a_research_folder_over_max_cases_is_synthesised_from_a_sample(
+    research_folder: Path,
+) -> None:
+    try:  # a small release may be refused on noise; its size and report are tested here
+        res = synthesise(research_folder, None, seed=2, n_attacks=50, max_cases=200)
+    except ReleaseRefusedError as err:
+        res = err.result  # type: ignore[attr-defined]
+    sizes = res.report["sizes"]
+    # fake_research has no family_id: every case is its own family, so exactly 200 of 400
+    assert (sizes["real_cases"], sizes["all_real_cases"], sizes["max_cases"]) == (200, 400, 200)
+    assert sizes["train_cases"] + sizes["holdout_cases"] == 200
+    assert len(res.synthetic.cases) == 200  # scale 1 of the sample
+    from fdac_research.synth._html import _sample_note
+
+    assert "random sample of whole families, about 200 cases" in _sample_note(sizes)
+    assert _sample_note({**sizes, "all_real_cases": 200}) == ""

@@ -23,6 +23,7 @@ def _synthesise(args: argparse.Namespace) -> int:
             gate=gate,
             holdout_fraction=args.holdout,
             report_dir=args.report_dir,
+            max_cases=args.max_cases,
         )
     except ReleaseRefusedError as err:
         print(f"fdac-research synthesise: {err}", file=sys.stderr)
@@ -35,7 +36,7 @@ def _synthesise(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,unused-ignore]
-    from fdac_research.synth._names import DEFAULT_MODEL, MODEL_NAMES
+    from fdac_research.synth._names import DEFAULT_MODEL, MAX_TRAIN_CASES, MODEL_NAMES
 
     p = sub.add_parser(
         "synthesise",
@@ -65,5 +66,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
     p.add_argument(
         "--report-dir",
         help="also write the reports here (the only place a refused release's reports go)",
+    )
+    p.add_argument(
+        "--max-cases",
+        type=int,
+        default=MAX_TRAIN_CASES,
+        help=(
+            "with more real cases than this, synthesise from a random sample of whole "
+            f"families of at most this many cases (default {MAX_TRAIN_CASES:,}; 0: every case)"
+        ),
     )
     p.set_defaults(func=_synthesise)

@@ -122,6 +122,19 @@ def _fmt(v: Any) -> str:
     return "" if v is None else str(v)
 
 
+def _sample_note(sizes: dict[str, Any]) -> str:
+    """A sentence when the release was made from a sample of the real cases."""
+    every = sizes.get("all_real_cases")
+    if not every or every <= sizes["real_cases"]:
+        return ""
+    return (
+        f"<p><b>Made from a sample.</b> The real data hold about {every:,} cases; the "
+        f"synthesizer was trained, and the release judged, on a random sample of whole "
+        f"families, about {sizes['real_cases']:,} cases (at most {sizes['max_cases']:,}). "
+        "The utility and privacy figures below are the sample's.</p>"
+    )
+
+
 def render_html(
     report: dict[str, Any], real: dict[str, pd.DataFrame], synthetic: dict[str, pd.DataFrame]
 ) -> str:
@@ -138,6 +151,7 @@ def render_html(
         f"{html.escape(str(report['model']['params']))}, seed {report['seed']}, scale "
         f"{report['scale']}; about {report['sizes']['train_cases']} training and "
         f"{report['sizes']['holdout_cases']} held-out real cases (rounded to 10).</p>",
+        _sample_note(report["sizes"]),
         "<h2>Release gate</h2>",
         _table([{**c, "passed": "ok" if c["passed"] else "FAIL"} for c in g["checks"]]),
         "<h2>Utility</h2><h3>pMSE with two-way interactions (S_pMSE ~1 ideal, &lt;3 good)</h3>",

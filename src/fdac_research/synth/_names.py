@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["MODEL_NAMES", "DEFAULT_MODEL"]
+__all__ = ["MODEL_NAMES", "DEFAULT_MODEL", "MAX_TRAIN_CASES"]
 
 #: Offered synthesizers (``fdac_research.synth.MODELS`` maps them to classes).
 MODEL_NAMES = ("cart", "hma")
@@ -13,3 +13,9 @@ MODEL_NAMES = ("cart", "hma")
 #: 17.7/12.0/30.3, 0/4 effects, 68% of its rows breaking a rule before enforcement,
 #: 313 s, and was refused.
 DEFAULT_MODEL = "cart"
+#: Real cases a synthesizer trains on at most (``synth._release.sample_families``): a national
+#: research folder of a few hundred thousand cases is synthesised from a random sample of
+#: whole families, so fitting, sampling and the checks stay minutes long. Not tuned on any
+#: world: it is about three times the default world's size, and releases of 150 to 3,000
+#: families are measured by ``make bench BENCH=synth_sizes``.
+MAX_TRAIN_CASES = 10_000

@@ -38,7 +38,7 @@ from fdac_research.synth._metadata import (
     rule_violations,
     synth_columns,
 )
-from fdac_research.synth._names import DEFAULT_MODEL, MODEL_NAMES
+from fdac_research.synth._names import DEFAULT_MODEL, MAX_TRAIN_CASES, MODEL_NAMES
 from fdac_research.synth._privacy import privacy_report
 from fdac_research.synth._sdv import HMASynthesizer
 from fdac_research.synth._utility import (
@@ -100,6 +100,49 @@ def split_holdout(
         train[name] = df[~mask].reset_index(drop=True)
         hold[name] = df[mask].reset_index(drop=True)
     return train, hold
+
+
+def sample_families(
+    tables: dict[str, pd.DataFrame],
+    max_cases: int | None,
+    seed: int,
+    families: pd.Series | None = None,
+) -> tuple[dict[str, pd.DataFrame], int]:
+    """At most ``max_cases`` cases of ``tables``, whole families drawn at random.
+
+    Families (``families``: family id by case id; each case its own family without it) are
+    taken in a seeded random order until the next one would pass ``max_cases`` (the first is
+    always taken). Returns the sampled tables and the number of cases they were drawn from;
+    ``max_cases`` of ``None`` or 0, or no more cases than that, returns ``tables`` as they
+    are.
+    """
+    n_cases = len(tables["cases"])
+    if not max_cases or n_cases <= max_cases:
+        return tables, n_cases
+    if max_cases < 10:
+        raise ValueError(f"max_cases must be at least 10 (or 0 for all cases), got {max_cases}")
+    case_ids = tables["cases"]["case_id"].astype(str)
+    fam = case_ids if families is None else case_ids.map(families).fillna(case_ids)
+    sizes = fam.value_counts().sort_index()
+    rng = np.random.default_rng([seed, 0x5A3F])
+    order = sizes.index.to_numpy()[rng.permutation(len(sizes))]
+    counts = sizes.loc[order].to_numpy()
+    keep = order[: max(1, int(np.searchsorted(np.cumsum(counts), max_cases, side="right")))]
+    chosen = set(case_ids[fam.isin(set(keep)).to_numpy()])
+    out = {
+        name: df[df["case_id"].astype(str).isin(chosen).to_numpy()].reset_index(drop=True)
+        for name, df in tables.items()
+    }
+    return out, n_cases
+
+
+def _family_ids(data: ResearchData) -> pd.Series | None:
+    """Family id by case id, when the research folder has ``family_id`` (issue 14)."""
+    cases = data.cases
+    if "family_id" not in cases.columns or cases["family_id"].isna().all():
+        return None
+    ids = cases["case_id"].astype(str)
+    return pd.Series(cases["family_id"].astype(str).to_numpy(), index=ids.to_numpy())
 
 
 def _as_research(t: dict[str, pd.DataFrame]) -> ResearchData:
@@ -299,6 +342,7 @@ def synthesise(
     holdout_fraction: float = 0.2,
     report_dir: Path | str | None = None,
     n_attacks: int = 500,
+    max_cases: int | None = MAX_TRAIN_CASES,
 ) -> ReleaseResult:
     """Make a synthetic release of a research dataset, gated on utility and privacy.
 
@@ -326,6 +370,11 @@ def synthesise(
         release writes its reports only here.
     n_attacks : int
         Attacks per attack type in the privacy evaluation.
+    max_cases : int or None
+        With more real cases than this, the release is made from a random sample of whole
+        families of at most this many cases (:func:`sample_families`; the held-out split is
+        taken from the sample, and the release has ``scale`` times the sample's cases). The
+        report says so and gives both sizes. ``None`` or 0 uses every case.
 
     Raises
     ------
@@ -346,7 +395,17 @@ def synthesise(
             "release assumes there are none",
             EXCLUSIONS_FILE,
         )
-    real = prepare_research(data)
+    real, n_real_cases = sample_families(
+        prepare_research(data), max_cases, seed, _family_ids(data)
+    )
+    if len(real["cases"]) < n_real_cases:
+        log.warning(
+            "synthesising from a random sample of %s of the %s real cases (whole families; "
+            "max_cases %s)",
+            f"{len(real['cases']):,}",
+            f"{n_real_cases:,}",
+            f"{max_cases:,}",
+        )
     synth = make_synthesizer(model, seed) if isinstance(model, str) else model
     train, holdout = split_holdout(real, holdout_fraction, seed)
     timings: dict[str, float] = {}
@@ -402,6 +461,9 @@ def synthesise(
             "holdout_fraction": holdout_fraction,
             "sizes": {
                 "real_cases": round_count(len(real["cases"])),
+                # the cases the sample was drawn from (equal to real_cases when not sampled)
+                "all_real_cases": round_count(n_real_cases),
+                "max_cases": max_cases or None,
                 "train_cases": round_count(len(train["cases"])),
                 "holdout_cases": round_count(len(holdout["cases"])),
                 "synthetic": {t: len(synthetic[t]) for t in DATA_TABLES},
