@@ -233,3 +233,18 @@ def test_a_research_folder_over_max_cases_is_synthesised_from_a_sample(
 
     assert "random sample of whole families, about 200 cases" in _sample_note(sizes)
     assert _sample_note({**sizes, "all_real_cases": 200}) == ""
+
+
+def test_holdout_split_keeps_a_familys_cases_on_one_side() -> None:
+    # 40 families of two cases each (a mother and her later case) -> 80 cases
+    fam = {f"c{i}": f"F{i // 2}" for i in range(80)}
+    tables = {
+        name: pd.DataFrame({"case_id": list(fam)}) for name in ("cases", "adults", "children")
+    }
+    train, hold = _release.split_holdout(tables, 0.2, 4, pd.Series(fam))
+    held = set(hold["cases"]["case_id"])
+    assert len(held) == 16  # 20% of 40 families = 8 families, 16 cases
+    assert {fam[c] for c in held}.isdisjoint({fam[c] for c in train["cases"]["case_id"]})
+    # without families each case is its own: 16 of 80 cases, some families split
+    _, by_case = _release.split_holdout(tables, 0.2, 4)
+    assert len(by_case["cases"]) == 16

@@ -150,7 +150,8 @@ def render_html(
         f"<p>Model <b>{html.escape(report['model']['name'])}</b> "
         f"{html.escape(str(report['model']['params']))}, seed {report['seed']}, scale "
         f"{report['scale']}; about {report['sizes']['train_cases']} training and "
-        f"{report['sizes']['holdout_cases']} held-out real cases (rounded to 10).</p>",
+        f"{report['sizes']['holdout_cases']} held-out real cases (rounded to 10; a family's cases, a mother's later case "
+        "among them, are all on one side).</p>",
         _sample_note(report["sizes"]),
         "<h2>Release gate</h2>",
         _table([{**c, "passed": "ok" if c["passed"] else "FAIL"} for c in g["checks"]]),

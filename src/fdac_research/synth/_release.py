@@ -79,20 +79,33 @@ def make_synthesizer(name: str, seed: int = 0) -> BaseSynthesizer:
 
 
 def split_holdout(
-    tables: dict[str, pd.DataFrame], fraction: float, seed: int
+    tables: dict[str, pd.DataFrame],
+    fraction: float,
+    seed: int,
+    families: pd.Series | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-    """Split families (by case) into training and held-out parts."""
+    """Split families into training and held-out parts.
+
+    ``families`` gives the family id of each case id (the research folder's ``family_id``):
+    a family's cases then go to the same side, so a mother's second case is never held out
+    while her first trains the model (a held-out "unseen" family the model has seen would
+    make every privacy baseline look closer than it is). Without it each case is its own
+    family. ``fraction`` is the share of families held out.
+    """
     if not 0 < fraction < 1:
         raise ValueError(f"holdout_fraction must be in (0, 1), got {fraction!r}")
-    ids = np.sort(tables["cases"]["case_id"].astype(str).to_numpy())
+    case_ids = tables["cases"]["case_id"].astype(str)
+    fam = case_ids if families is None else case_ids.map(families).fillna(case_ids)
+    ids = np.sort(fam.unique())
     n_hold = int(round(fraction * len(ids)))
     if n_hold < 1 or n_hold >= len(ids):
         raise ValueError(
-            f"holdout_fraction {fraction} of {len(ids)} cases leaves no training or no "
-            "held-out cases; use more data or another fraction"
+            f"holdout_fraction {fraction} of {len(ids)} families leaves no training or no "
+            "held-out families; use more data or another fraction"
         )
     rng = np.random.default_rng([seed, 0x401D])
-    held = set(rng.choice(ids, size=n_hold, replace=False))
+    held_families = set(rng.choice(ids, size=n_hold, replace=False))
+    held = set(case_ids[fam.isin(held_families).to_numpy()])
     train, hold = {}, {}
     for name in DATA_TABLES:
         df = tables[name]
@@ -145,8 +158,12 @@ def _family_ids(data: ResearchData) -> pd.Series | None:
     return pd.Series(cases["family_id"].astype(str).to_numpy(), index=ids.to_numpy())
 
 
-def _as_research(t: dict[str, pd.DataFrame]) -> ResearchData:
-    return ResearchData(cases=t["cases"], adults=t["adults"], children=t["children"])
+def _as_research(t: dict[str, pd.DataFrame], families: pd.Series | None = None) -> ResearchData:
+    cases = t["cases"]
+    if families is not None:  # the analysis then clusters by family (analysis.case_clusters)
+        ids = cases["case_id"].astype(str)
+        cases = cases.assign(family_id=ids.map(families).fillna(ids).to_numpy())
+    return ResearchData(cases=cases, adults=t["adults"], children=t["children"])
 
 
 def _finite(obj: Any) -> Any:
@@ -195,8 +212,12 @@ def evaluate_release(
     extreme_min_count: int = 10,
     category_min_count: int = 10,
     category_codes: CategoryCodes | None = None,
+    families: pd.Series | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The utility and privacy reports of a release (see the package docstring).
+
+    ``families`` (family id by case id) makes the real effect estimates cluster by family,
+    as the outcomes report does; a release has no families, so its estimates cluster by case.
 
     ``privacy["real_extremes_reproduced"]`` lists the numeric columns whose released minimum
     or maximum equals the training one while fewer than ``extreme_min_count`` training
@@ -227,7 +248,7 @@ def evaluate_release(
         },
         # against the training families, which the model saw: the held-out split adds its
         # own sampling noise that no synthesizer can reproduce
-        "fidelity": effect_fidelity(_as_research(train), _as_research(synthetic)),
+        "fidelity": effect_fidelity(_as_research(train, families), _as_research(synthetic)),
     }
     cpc = utility["children_per_case"]
     utility["children_per_case"]["total_variation"] = 0.5 * sum(
@@ -395,9 +416,7 @@ def synthesise(
             "release assumes there are none",
             EXCLUSIONS_FILE,
         )
-    real, n_real_cases = sample_families(
-        prepare_research(data), max_cases, seed, _family_ids(data)
-    )
+    real, n_real_cases = sample_families(prepare_research(data), max_cases, seed, _family_ids(data))
     if len(real["cases"]) < n_real_cases:
         log.warning(
             "synthesising from a random sample of %s of the %s real cases (whole families; "
@@ -407,7 +426,8 @@ def synthesise(
             f"{max_cases:,}",
         )
     synth = make_synthesizer(model, seed) if isinstance(model, str) else model
-    train, holdout = split_holdout(real, holdout_fraction, seed)
+    families = _family_ids(data)
+    train, holdout = split_holdout(real, holdout_fraction, seed, families)
     timings: dict[str, float] = {}
     # three long phases (fitting is minutes at a few thousand families): one step each
     with Progress("synthesis", total=3) as bar:
@@ -436,6 +456,7 @@ def synthesise(
             extreme_min_count=gate.extreme_min_count,
             category_min_count=gate.category_min_count,
             category_codes=getattr(synth, "category_codes_", None),
+            families=families,
         )
         checks = evaluate_gate(utility, privacy, gate)
         timings["evaluate_s"] = time.perf_counter() - t0
