@@ -70,10 +70,14 @@ def test_readme_figures_are_those_of_the_committed_benchmark_json() -> None:
     """Every ``<!-- figures:NAME -->`` block of the README is what tools/readme_figures.py
     renders from reports/benchmarks/NAME.json: no measured figure is typed by hand."""
     mod = _readme_figures()
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    names = re.findall(r"<!-- figures:([a-z_]+) -->", text)
-    assert {"world", "linkage", "synth"} <= set(names)
-    assert mod.render(text) == text, "README figures are stale: run python tools/readme_figures.py"
+    names = []
+    for doc in mod.DOCUMENTS:
+        text = doc.read_text(encoding="utf-8")
+        names += re.findall(r"<!-- figures:([a-z_]+) -->", text)
+        assert mod.render(text) == text, (
+            f"{doc.name} figures are stale: run python tools/readme_figures.py"
+        )
+    assert {"world", "linkage", "synth", "linkage_peers"} <= set(names)
 
 
 def test_readme_figures_name_the_missing_benchmark(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -1,11 +1,13 @@
-"""Rewrite the README's measured figures from the benchmark JSON.
+"""Rewrite the measured figures of the README and the docs pages from the benchmark JSON.
 
 ``make bench`` runs this after the benchmarks; ``python tools/readme_figures.py --check``
-exits 1 (naming the block) when a block of README.md differs from what the committed JSON
-under ``reports/benchmarks/`` gives, and the test suite runs that check. A block is the text
-between ``<!-- figures:NAME -->`` and ``<!-- /figures:NAME -->``; each NAME has one
-renderer below reading ``reports/benchmarks/NAME.json``. Nothing here is typed by hand: a
-figure missing from the JSON is said to be "not measured in this run".
+exits 1 (naming the file and block) when a block of README.md or of a page in
+:data:`DOCUMENTS` differs from what the committed JSON under ``reports/benchmarks/`` gives,
+and the test suite runs that check. A block is the text between ``<!-- figures:NAME -->``
+and ``<!-- /figures:NAME -->``; each NAME has one renderer below reading
+``reports/benchmarks/<benchmark>.json`` (a sentence, wrapped, or a Markdown table, kept as
+it is). Nothing here is typed by hand: a figure missing from the JSON is said to be "not
+measured in this run".
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
+#: Every file whose figure blocks are rendered (README first).
+DOCUMENTS = (README, ROOT / "docs" / "linkage.md", ROOT / "docs" / "scale.md")
 BENCH = ROOT / "reports" / "benchmarks"
 _BLOCK = re.compile(
     r"(<!-- figures:(?P<name>[a-z_]+) -->\n)(?P<body>.*?)(<!-- /figures:(?P=name) -->)", re.S
@@ -152,7 +156,131 @@ def synth() -> str:
     )
 
 
-RENDERERS: dict[str, Callable[[], str]] = {"world": world, "linkage": linkage, "synth": synth}
+def _cell(v: Any) -> str:
+    if v is None or v == "":
+        return ""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.4g}"
+    return str(v)
+
+
+def _table(rows: list[dict[str, Any]], columns: dict[str, str]) -> str:
+    """A Markdown table of ``rows``: ``columns`` maps JSON keys to headers."""
+    head = "| " + " | ".join(columns.values()) + " |"
+    rule = "|" + "---|" * len(columns)
+    body = ["| " + " | ".join(_cell(r.get(k)) for k in columns) + " |" for r in rows]
+    return "\n".join([head, rule, *body]) + "\n"
+
+
+def linkage_peers() -> str:
+    data = _load("linkage_peers")
+    cols = {
+        "data": "data",
+        "tool": "tool",
+        "pairwise_precision": "pairwise P",
+        "pairwise_recall": "pairwise R",
+        "pairwise_f1": "pairwise F1",
+        "clustered_precision": "clustered P",
+        "clustered_recall": "clustered R",
+        "clustered_f1": "clustered F1",
+        "wall_s": "wall s",
+    }
+    return _table(data["rows"], cols)
+
+
+def linkage_peers_summary() -> str:
+    rows = _load("linkage_peers")["rows"]
+    by: dict[str, dict[str, float]] = {}
+    for r in rows:
+        tool = "ours" if r["tool"] == "fdac_research" else "splink"
+        by.setdefault(str(r["data"]).split(" ")[0], {})[tool] = float(r["clustered_f1"])
+    parts = [
+        f"{name} {v['ours']:.3f} vs {v['splink']:.3f}"
+        for name, v in by.items()
+        if {"ours", "splink"} <= set(v)
+    ]
+    return (
+        "On tables the package did not make, clustered F1 of the package's inferred model vs "
+        "Splink used directly with its tutorials' settings (same run, "
+        "`make bench BENCH=linkage_peers`): " + ", ".join(parts) + ".\n"
+    )
+
+
+def _scale_rows(prefix: str) -> list[dict[str, Any]]:
+    return _rows(_load("scale"), prefix)
+
+
+def scale_extract() -> str:
+    rows = _scale_rows("extract")
+    if not rows:
+        return "The extract part: not measured in this run.\n"
+    cols = {
+        "task": "run",
+        "agency": "agency",
+        "records": "records",
+        "wall_s": "wall s",
+        "peak_MB": "peak MB",
+        "spill_MB": "spilled MB",
+        "precision": "precision",
+        "recall": "recall",
+        "f1": "F1",
+        "goal": "goal",
+    }
+    return _table(rows, cols)
+
+
+def scale_stages() -> str:
+    rows = _scale_rows("stages")
+    if not rows:
+        return "The stages part: not measured in this run.\n"
+    cols = {
+        "task": "stage",
+        "records": "cases",
+        "wall_s": "wall s",
+        "peak_MB": "peak MB",
+        "goal": "outcome",
+    }
+    return _table(rows, cols)
+
+
+def scale_spark() -> str:
+    rows = _scale_rows("Spark vs DuckDB")
+    if not rows:
+        return "The Spark part: not measured in this run.\n"
+    cols = {
+        "task": "run",
+        "records": "records",
+        "wall_s": "wall s",
+        "peak_MB": "peak MB",
+        "cluster_peak_MB": "cluster peak MB",
+        "f1": "lowest F1",
+        "crosswalk_identical": "crosswalk identical",
+        "rows_differing": "rows differing",
+    }
+    return _table(rows, cols)
+
+
+def scale_notes() -> str:
+    """The scale benchmark's notes (sizes, load, how each figure was taken), as a list."""
+    notes = _load("scale").get("notes", [])
+    return "".join(f"- {n}\n" for n in notes) or "No notes.\n"
+
+
+RENDERERS: dict[str, Callable[[], str]] = {
+    "world": world,
+    "linkage": linkage,
+    "synth": synth,
+    "linkage_peers": linkage_peers,
+    "linkage_peers_summary": linkage_peers_summary,
+    "scale_extract": scale_extract,
+    "scale_stages": scale_stages,
+    "scale_spark": scale_spark,
+    "scale_notes": scale_notes,
+}
 
 
 def render(readme: str) -> str:
@@ -163,39 +291,45 @@ def render(readme: str) -> str:
         if name not in RENDERERS:
             raise FiguresError(f"README.md block '{name}' has no renderer in {Path(__file__).name}")
         text = RENDERERS[name]().strip()
-        wrapped = textwrap.fill(text, width=95, break_long_words=False, break_on_hyphens=False)
-        return m.group(1) + wrapped + "\n" + m.group(4)
+        if not text.startswith(("|", "- ")):  # a sentence: wrapped; tables and lists as they are
+            text = textwrap.fill(text, width=95, break_long_words=False, break_on_hyphens=False)
+        return m.group(1) + text + "\n" + m.group(4)
 
     return _BLOCK.sub(one, readme)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    p.add_argument("--check", action="store_true", help="exit 1 if a document is out of date")
     args = p.parse_args(argv)
-    old = README.read_text()
-    try:
-        new = render(old)
-    except FiguresError as err:
-        print(f"readme_figures: {err}", file=sys.stderr)
-        return 2
-    if args.check:
-        stale = [
-            m.group("name")
+    stale: list[str] = []
+    rewritten: list[str] = []
+    for doc in DOCUMENTS:
+        old = doc.read_text()
+        try:
+            new = render(old)
+        except FiguresError as err:
+            print(f"readme_figures: {doc.relative_to(ROOT)}: {err}", file=sys.stderr)
+            return 2
+        stale += [
+            f"{doc.relative_to(ROOT)}:{m.group('name')}"
             for m, n in zip(_BLOCK.finditer(old), _BLOCK.finditer(new), strict=True)
             if m.group("body") != n.group("body")
         ]
+        if not args.check and new != old:
+            doc.write_text(new)
+            rewritten.append(str(doc.relative_to(ROOT)))
+    if args.check:
         if stale:
             print(
-                f"README.md blocks {stale} differ from reports/benchmarks/*.json: run "
+                f"blocks {stale} differ from reports/benchmarks/*.json: run "
                 "`python tools/readme_figures.py`",
                 file=sys.stderr,
             )
             return 1
         return 0
-    if new != old:
-        README.write_text(new)
-        print("README.md figures rewritten from reports/benchmarks/*.json")
+    if rewritten:
+        print(f"figures rewritten from reports/benchmarks/*.json: {', '.join(rewritten)}")
     return 0
 
 
