@@ -509,7 +509,8 @@ def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
 
 
 def run() -> dict[str, Any]:
-    n_people = _env_int("FDAC_SCALE_PEOPLE", 1_000_000)
+    # about 2 people in the world per court person: 2,000,000 gives the goal's 1M court people
+    n_people = _env_int("FDAC_SCALE_PEOPLE", 2_000_000)
     n_extract = _env_int("FDAC_SCALE_EXTRACT", 10_000_000)
     spark_families = _env_int("FDAC_SCALE_SPARK_FAMILIES", 20_000)
     spark_local = bool(_env_int("FDAC_SCALE_SPARK_LOCAL", 1))

@@ -264,6 +264,30 @@ def scale_spark() -> str:
     return _table(rows, cols)
 
 
+def scale_summary() -> str:
+    data = _load("scale")
+    ext = next((r for r in _rows(data, "extract: ") if r.get("agency") == "all"), None)
+    text = "Measured (`make bench BENCH=scale`, `reports/benchmarks/scale.md`): "
+    if ext is None:
+        text += "the national extract: not measured in this run"
+    else:
+        text += (
+            f"{str(ext['task']).removeprefix('extract: ')}, {ext['records']:,} records linked "
+            f"in {ext['wall_s'] / 60:.1f} min with a {ext['peak_MB'] / 1024:.1f} GB peak "
+            f"({ext['spill_MB'] / 1024:.1f} GB spilled), lowest per-agency F1 {ext['f1']:.3f}"
+        )
+    stages = _rows(data, "stages: ")
+    if stages:
+        parts = [
+            f"{str(r['task']).split(':')[1].split(',')[0].strip()} "
+            + (f"{r['wall_s']:.0f} s" if r.get("wall_s") is not None else str(r["goal"]))
+            for r in stages
+        ]
+        world = str(stages[0]["task"]).split("world of ")[-1]
+        text += f"; on the research folder of a world of {world}: " + ", ".join(parts)
+    return text + ".\n"
+
+
 def scale_notes() -> str:
     """The scale benchmark's notes (sizes, load, how each figure was taken), as a list."""
     notes = _load("scale").get("notes", [])
@@ -280,6 +304,7 @@ RENDERERS: dict[str, Callable[[], str]] = {
     "scale_stages": scale_stages,
     "scale_spark": scale_spark,
     "scale_notes": scale_notes,
+    "scale_summary": scale_summary,
 }
 
 
