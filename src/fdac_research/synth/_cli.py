@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg,
         default=MAX_TRAIN_CASES,
         help=(
             "with more real cases than this, synthesise from a random sample of whole "
-            f"families of at most this many cases (default {MAX_TRAIN_CASES:,}; 0: every case)"
+            f"families of at most this many cases (0: every case; default {MAX_TRAIN_CASES})"
         ),
     )
     p.set_defaults(func=_synthesise)
