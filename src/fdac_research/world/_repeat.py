@@ -135,19 +135,29 @@ def place_repeats(
     order = order[np.argsort(target[order], kind="stable")]
     taken = ~has_mother.copy()  # a later case needs a mother
     app_d = app.astype("datetime64[D]").astype(np.int64)
+    # Cases sorted by application date (ties by index): the candidates of a return are the
+    # cases applied within _ANY_COURT_DAYS of its target date, one contiguous run of this
+    # order, so each return looks at a few hundred cases, not at the whole world.
+    by_date = np.lexsort((np.arange(len(app_d)), app_d))
+    sorted_d = app_d[by_date]
     for a in order:
         taken[a] = True  # a case is never its own later case
         t = int(target[a].astype(np.int64))
-        after = app_d > int(final[a].astype(np.int64))
-        free = ~taken & after
-        gap = np.abs(app_d - t)
-        same = free & (court == court[a]) & (gap <= _SAME_COURT_DAYS)
-        pool = same if same.any() else free & (gap <= _ANY_COURT_DAYS)
-        if not pool.any():
+        lo = np.searchsorted(sorted_d, t - _ANY_COURT_DAYS, side="left")
+        hi = np.searchsorted(sorted_d, t + _ANY_COURT_DAYS, side="right")
+        near = by_date[lo:hi]
+        near = near[~taken[near] & (app_d[near] > int(final[a].astype(np.int64)))]
+        if not len(near):
             rec.years[a] = np.inf  # no case of the world near the date: never seen again
             continue
-        cand = np.flatnonzero(pool)
-        b = int(cand[np.argmin(gap[cand])])
+        gap = np.abs(app_d[near] - t)
+        same = (court[near] == court[a]) & (gap <= _SAME_COURT_DAYS)
+        if same.any():
+            near, gap = near[same], gap[same]
+        # the nearest date; between equally near cases, the lowest index (as argmin over
+        # the cases in index order would choose)
+        best = np.flatnonzero(gap == gap.min())
+        b = int(near[best].min())
         rec.later_case[a] = b
         rec.years[a] = (app_d[b] - int(final[a].astype(np.int64))) / _YEAR
         taken[b] = True
