@@ -502,10 +502,9 @@ def _previous(part: str) -> tuple[list[dict[str, Any]], list[str], str]:
         for r in prev.get("rows", [])
         if str(r.get("task", "")).startswith(prefix)
     ]
-    notes = prev.get("part_notes", {}).get(part)
-    if notes is None and "part_notes" in prev:  # a part the previous results did not have
-        notes = []
-    if notes is None:  # results written before part_notes: tell the notes apart by text
+    if "part_notes" in prev:  # a part the previous results did not have has no notes
+        notes = prev["part_notes"].get(part, [])
+    else:  # results written before part_notes: tell the notes apart by text
         extract = ("extract world", "precision / recall / F1")
         notes = [
             n

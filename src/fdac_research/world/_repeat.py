@@ -138,15 +138,16 @@ def place_repeats(
     # Cases sorted by application date (ties by index): the candidates of a return are the
     # cases applied within _ANY_COURT_DAYS of its target date, one contiguous run of this
     # order, so each return looks at a few hundred cases, not at the whole world.
-    by_date = np.lexsort((np.arange(len(app_d)), app_d))
+    by_date = np.argsort(app_d, kind="stable")
     sorted_d = app_d[by_date]
+    final_d = final.astype(np.int64)
     for a in order:
         taken[a] = True  # a case is never its own later case
         t = int(target[a].astype(np.int64))
         lo = np.searchsorted(sorted_d, t - _ANY_COURT_DAYS, side="left")
         hi = np.searchsorted(sorted_d, t + _ANY_COURT_DAYS, side="right")
         near = by_date[lo:hi]
-        near = near[~taken[near] & (app_d[near] > int(final[a].astype(np.int64)))]
+        near = near[~taken[near] & (app_d[near] > final_d[a])]
         if not len(near):
             rec.years[a] = np.inf  # no case of the world near the date: never seen again
             continue
@@ -159,7 +160,7 @@ def place_repeats(
         best = np.flatnonzero(gap == gap.min())
         b = int(near[best].min())
         rec.later_case[a] = b
-        rec.years[a] = (app_d[b] - int(final[a].astype(np.int64))) / _YEAR
+        rec.years[a] = (app_d[b] - int(final_d[a])) / _YEAR
         taken[b] = True
     # returns after the window (or none at all) stay as drawn: censored by the extract
 
