@@ -542,8 +542,8 @@ def run() -> dict[str, Any]:
     def keep(part: str, why: str) -> None:
         old_rows, old_notes, old_sizes = _previous(part)
         rows.extend(old_rows)
-        part_notes[part] += old_notes
-        if old_rows:
+        if old_rows:  # the notes of a part with no rows say only that it was skipped
+            part_notes[part] += old_notes
             sizes[part] = old_sizes
             part_notes[part].append(
                 f"{part} rows kept from the previous results ({why}); their sizes: {old_sizes}"
